@@ -1,0 +1,291 @@
+"""Operation and parameter counts, under three conventions, labelled.
+
+- ``gmacs``: multiply-accumulates of convolutions and matrix products (attention
+  included), in billions: the modern convention of torchvision's ``_ops``
+  metadata, timm and fvcore. Counted with torch's ``FlopCounterMode`` (FLOPs / 2).
+- ``gops_paper``: the paper's torch-opCounter (2016) rules, in billions of
+  operations, one operation being one multiply or one add
+  (data/reference/architectures.md): convolution ``Cout*Ho*Wo*(2*kH*kW*Cin+1)``
+  with groups counted as dense, linear ``2*in*out+out``, one per element for
+  ReLU/PReLU, ``kH*kW`` per output element for pooling, ``elements * inputs``
+  for residual additions, 3 per element for the final log-softmax, and 0 for
+  BatchNorm, dropout, LRN, concatenation and reshapes.
+- ``thop_gmacs``: ultralytics-thop's count (module hooks; it also counts
+  BatchNorm, pooling and some element-wise work), the named cross-check.
+
+All counts are taken at batch 1 on the ``meta`` device: shapes only, no memory
+and no arithmetic, so the whole torchvision zoo is counted in seconds.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from collections import Counter
+from typing import Callable, Iterable
+
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import FlopCounterMode
+
+from helpers.zoo import ModelSpec, build_model, example_input, resolve_models
+
+__all__ = [
+    "count_params",
+    "count_gmacs",
+    "count_gops_paper",
+    "count_thop",
+    "PaperOpCounter",
+    "count_model",
+    "count_table",
+    "COUNTERS_TOLERANCE_PCT",
+]
+
+# thop and FlopCounterMode are said to agree when within this many percent.
+COUNTERS_TOLERANCE_PCT = 1.0
+
+aten = torch.ops.aten
+
+
+def count_params(model: nn.Module) -> int:
+    """Number of parameters (weights, biases, BatchNorm affine, PReLU slopes); shared ones once."""
+    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+
+
+# --------------------------------------------------------------------------- modern convention
+def count_gmacs(model: nn.Module, x: torch.Tensor) -> float:
+    """Multiply-accumulates of convolutions and matrix products, in billions (GMAC)."""
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(x)
+    return counter.get_total_flops() / 2 / 1e9
+
+
+# --------------------------------------------------------------------------- the paper's 2016 rules
+def _numel(shape: Iterable[int]) -> int:
+    return math.prod(int(s) for s in shape)
+
+
+def _conv(args, kwargs, out) -> int:
+    # aten.convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)
+    weight = args[1]
+    groups = int(args[8]) if len(args) > 8 else 1
+    c_out = weight.shape[0]
+    c_in_dense = weight.shape[1] * groups  # torch-opCounter (2016) ignored groups
+    kernel = _numel(weight.shape[2:])
+    spatial = _numel(out.shape[2:])
+    batch = out.shape[0]
+    return batch * c_out * spatial * (2 * kernel * c_in_dense + 1)
+
+
+def _addmm(args, kwargs, out) -> int:
+    # aten.addmm(bias, mat1 [M, K], mat2 [K, N]): linear with bias, 2*in*out + out per row
+    m, k = args[1].shape
+    n = args[2].shape[1]
+    return m * (2 * k * n + n)
+
+
+def _mm(args, kwargs, out) -> int:
+    m, k = args[0].shape
+    n = args[1].shape[1]
+    return 2 * m * k * n
+
+
+def _bmm(args, kwargs, out) -> int:
+    b, m, k = args[0].shape
+    n = args[1].shape[-1]
+    return 2 * b * m * k * n
+
+
+def _per_input_element(args, kwargs, out) -> int:
+    return args[0].numel()
+
+
+def _pool(args, kwargs, out) -> int:
+    # max_pool2d_with_indices / avg_pool2d (input, kernel_size, ...): kH*kW per output element
+    kernel = args[1]
+    kernel = [kernel] * 2 if isinstance(kernel, int) else list(kernel)
+    if len(kernel) == 1:
+        kernel = kernel * 2
+    first = out[0] if isinstance(out, (tuple, list)) else out
+    return first.numel() * _numel(kernel)
+
+
+def _adaptive_avg_pool(args, kwargs, out) -> int:
+    # kernel of an adaptive pool: ceil(in / out) per spatial dimension
+    x = args[0]
+    in_hw = x.shape[-2:]
+    out_hw = out.shape[-2:]
+    kernel = _numel(math.ceil(i / o) for i, o in zip(in_hw, out_hw))
+    return out.numel() * kernel
+
+
+def _mean(args, kwargs, out) -> int:
+    # a global average written as x.mean(dims): one add per input element
+    return args[0].numel()
+
+
+def _tensor_add(args, kwargs, out) -> int:
+    # residual addition: elements * number of inputs (only tensor + tensor of the output's size)
+    a, b = args[0], args[1]
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.numel() == b.numel() == out.numel():
+        return 2 * out.numel()
+    return 0
+
+
+def _log_softmax(args, kwargs, out) -> int:
+    return 3 * out.numel()
+
+
+# packet -> (category, rule)
+_PAPER_RULES: dict[object, tuple[str, Callable]] = {
+    aten.convolution: ("convolution", _conv),
+    aten.addmm: ("linear", _addmm),
+    aten.mm: ("linear", _mm),
+    aten.bmm: ("linear", _bmm),
+    aten.relu: ("activation", _per_input_element),
+    aten.relu_: ("activation", _per_input_element),
+    aten._prelu_kernel: ("activation", _per_input_element),
+    aten.hardtanh: ("activation", _per_input_element),
+    aten.hardtanh_: ("activation", _per_input_element),
+    aten.silu: ("activation", _per_input_element),
+    aten.silu_: ("activation", _per_input_element),
+    aten.gelu: ("activation", _per_input_element),
+    aten.hardswish: ("activation", _per_input_element),
+    aten.hardswish_: ("activation", _per_input_element),
+    aten.sigmoid: ("activation", _per_input_element),
+    aten.max_pool2d_with_indices: ("pooling", _pool),
+    aten.avg_pool2d: ("pooling", _pool),
+    aten._adaptive_avg_pool2d: ("pooling", _adaptive_avg_pool),
+    aten.mean: ("pooling", _mean),
+    aten.add: ("residual", _tensor_add),
+    aten.add_: ("residual", _tensor_add),
+    aten._log_softmax: ("log-softmax", _log_softmax),
+}
+
+
+class PaperOpCounter(TorchDispatchMode):
+    """Count operations by the paper's torch-opCounter (2016) rules, per category.
+
+    Works at the ATen level, so functional code (residual additions written as
+    ``a + b``) is seen as well as modules. Use under ``torch.no_grad()``.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.by_category: Counter[str] = Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        rule = _PAPER_RULES.get(func.overloadpacket)
+        if rule is not None:
+            category, count = rule
+            self.by_category[category] += count(args, kwargs, out)
+        return out
+
+    @property
+    def total(self) -> int:
+        """Operations counted so far."""
+        return sum(self.by_category.values())
+
+
+def count_gops_paper(model: nn.Module, x: torch.Tensor, log_softmax: bool = True,
+                     breakdown: bool = False) -> float | tuple[float, dict[str, float]]:
+    """Operations by the paper's rules, in billions (G-ops), for the input ``x``.
+
+    ``log_softmax`` adds the final LogSoftMax layer of the Torch7 models
+    (3 operations per class score). ``breakdown`` also returns G-ops per category.
+    """
+    counter = PaperOpCounter()
+    with counter, torch.no_grad():
+        out = model(x)
+    if log_softmax:
+        counter.by_category["log-softmax"] += 3 * out.numel()
+    total = counter.total / 1e9
+    if breakdown:
+        return total, {k: v / 1e9 for k, v in counter.by_category.items()}
+    return total
+
+
+# --------------------------------------------------------------------------- thop
+def count_thop(model: nn.Module, x: torch.Tensor) -> tuple[float, int]:
+    """thop's multiply-accumulates (billions) and parameter count for the input ``x``."""
+    from thop import profile
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        macs, params = profile(model, inputs=(x,), verbose=False)
+    return float(macs) / 1e9, int(params)
+
+
+# --------------------------------------------------------------------------- tables
+def _torchvision_published_gmacs(spec: ModelSpec) -> float:
+    """torchvision's published ``_ops`` (GMAC) for the weights whose crop is the spec's input size."""
+    if not spec.source.startswith("torchvision:"):
+        return float("nan")
+    import torchvision
+
+    name = spec.source.split(":", 1)[1]
+    for weights in torchvision.models.get_model_weights(name):
+        if int(weights.transforms.keywords["crop_size"]) == spec.input_size and "_ops" in weights.meta:
+            return float(weights.meta["_ops"])
+    return float("nan")
+
+
+def count_model(spec: ModelSpec | str, thop: bool = True) -> dict:
+    """Every count of one model at batch 1 and its evaluation input size, as one table row."""
+    spec = spec if isinstance(spec, ModelSpec) else resolve_models(spec)[0]
+    model = build_model(spec, device="meta")
+    x = example_input(spec, 1, device="meta")
+    row = {
+        "model": spec.name,
+        "input_size": spec.input_size,
+        "source": spec.source,
+        "params": count_params(model),
+        "gmacs": count_gmacs(model, x),
+        "gops_paper": count_gops_paper(model, x),
+        "torchvision_gmacs": _torchvision_published_gmacs(spec),
+    }
+    if thop:
+        try:
+            row["thop_gmacs"], row["thop_params"] = count_thop(model, x)
+        except Exception as exc:  # reported, never hidden
+            row["thop_gmacs"], row["thop_params"] = float("nan"), pd.NA
+            row["thop_error"] = f"{type(exc).__name__}: {exc}"
+    return row
+
+
+def count_table(models: Iterable[str] | str = "paper", thop: bool = True,
+                progress: bool = True) -> pd.DataFrame:
+    """Counts for a list of models or presets, with the paper's values beside paper models.
+
+    Columns: model, input_size, params, params_m, gmacs, gops_paper, thop_gmacs,
+    thop_vs_gmacs_pct, counters_agree, torchvision_gmacs, and for paper models
+    params_m_paper, params_diff_pct, gops_paper_ref, gops_diff_pct, note.
+    """
+    from tqdm.auto import tqdm
+
+    from helpers.reference import paper_models
+
+    specs = resolve_models(models)
+    rows = []
+    for spec in tqdm(specs, desc="counting", unit="model", disable=not progress):
+        rows.append(count_model(spec, thop=thop))
+    table = pd.DataFrame(rows)
+    table["params_m"] = table["params"] / 1e6
+    if thop:
+        table["thop_vs_gmacs_pct"] = 100 * (table["thop_gmacs"] / table["gmacs"] - 1)
+        table["counters_agree"] = table["thop_vs_gmacs_pct"].abs() <= COUNTERS_TOLERANCE_PCT
+    paper = paper_models()
+    on_paper = table["model"].isin(paper.index)
+    ref = paper.reindex(table["model"])
+    table["params_m_paper"] = ref["params_m_paper"].to_numpy()
+    table["gops_paper_ref"] = ref["gops_paper"].to_numpy()
+    table["params_diff_pct"] = 100 * (table["params_m"] / table["params_m_paper"] - 1)
+    table["gops_diff_pct"] = 100 * (table["gops_paper"] / table["gops_paper_ref"] - 1)
+    table["note"] = ref["note"].fillna("").to_numpy()
+    table.loc[~on_paper, "note"] = ""
+    first = ["model", "input_size", "params", "params_m", "gmacs", "gops_paper"]
+    return table[first + [c for c in table.columns if c not in first]]
