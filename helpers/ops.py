@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
 from helpers.zoo import ModelSpec, build_model, example_input, resolve_models
 
@@ -166,20 +166,33 @@ _PAPER_RULES: dict[object, tuple[str, Callable]] = {
 
 
 class PaperOpCounter(TorchDispatchMode):
-    """Count operations by the paper's torch-opCounter (2016) rules, per category.
+    """Count, in one pass, operations by the paper's torch-opCounter (2016) rules
+    per category, and FLOPs by torch's own ``FlopCounterMode`` formulas.
 
     Works at the ATen level, so functional code (residual additions written as
-    ``a + b``) is seen as well as modules. Use under ``torch.no_grad()``.
+    ``a + b``, attention) is seen as well as modules. Like ``FlopCounterMode``,
+    an operator that neither convention knows is decomposed first (fused
+    attention becomes matrix products), so ``flops`` equals FlopCounterMode's
+    total without its per-module bookkeeping. Use under ``torch.no_grad()``.
     """
 
     def __init__(self):
         super().__init__()
         self.by_category: Counter[str] = Counter()
+        self.flops = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        packet = func.overloadpacket
+        if packet not in flop_registry and packet not in _PAPER_RULES:
+            with self:
+                decomposed = func.decompose(*args, **kwargs)
+            if decomposed is not NotImplemented:
+                return decomposed
         out = func(*args, **kwargs)
-        rule = _PAPER_RULES.get(func.overloadpacket)
+        if packet in flop_registry:
+            self.flops += flop_registry[packet](*args, **kwargs, out_val=out)
+        rule = _PAPER_RULES.get(packet)
         if rule is not None:
             category, count = rule
             self.by_category[category] += count(args, kwargs, out)
@@ -187,8 +200,17 @@ class PaperOpCounter(TorchDispatchMode):
 
     @property
     def total(self) -> int:
-        """Operations counted so far."""
+        """Operations counted so far by the paper's rules."""
         return sum(self.by_category.values())
+
+
+def _count_both(model: nn.Module, x: torch.Tensor, log_softmax: bool) -> PaperOpCounter:
+    counter = PaperOpCounter()
+    with counter, torch.no_grad():
+        out = model(x)
+    if log_softmax:
+        counter.by_category["log-softmax"] += 3 * out.numel()
+    return counter
 
 
 def count_gops_paper(model: nn.Module, x: torch.Tensor, log_softmax: bool = True,
@@ -198,11 +220,7 @@ def count_gops_paper(model: nn.Module, x: torch.Tensor, log_softmax: bool = True
     ``log_softmax`` adds the final LogSoftMax layer of the Torch7 models
     (3 operations per class score). ``breakdown`` also returns G-ops per category.
     """
-    counter = PaperOpCounter()
-    with counter, torch.no_grad():
-        out = model(x)
-    if log_softmax:
-        counter.by_category["log-softmax"] += 3 * out.numel()
+    counter = _count_both(model, x, log_softmax)
     total = counter.total / 1e9
     if breakdown:
         return total, {k: v / 1e9 for k, v in counter.by_category.items()}
@@ -239,13 +257,14 @@ def count_model(spec: ModelSpec | str, thop: bool = True) -> dict:
     spec = spec if isinstance(spec, ModelSpec) else resolve_models(spec)[0]
     model = build_model(spec, device="meta")
     x = example_input(spec, 1, device="meta")
+    counter = _count_both(model, x, log_softmax=True)
     row = {
         "model": spec.name,
         "input_size": spec.input_size,
         "source": spec.source,
         "params": count_params(model),
-        "gmacs": count_gmacs(model, x),
-        "gops_paper": count_gops_paper(model, x),
+        "gmacs": counter.flops / 2 / 1e9,
+        "gops_paper": counter.total / 1e9,
         "torchvision_gmacs": _torchvision_published_gmacs(spec),
     }
     if thop:

@@ -1,0 +1,38 @@
+"""The command line, run as a user would (a subprocess)."""
+import io
+import subprocess
+import sys
+
+import pandas as pd
+
+from helpers.paths import REPO_ROOT
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "helpers", *args], capture_output=True, text=True,
+                          cwd=REPO_ROOT, timeout=300)
+
+
+def test_models_lists_paper_models_with_input_size():
+    result = run_cli("models", "--preset", "paper")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == 14
+    assert lines[0].split()[:2] == ["AlexNet", "224"]
+    assert any(line.split()[:2] == ["Inception-v3", "299"] for line in lines)
+
+
+def test_count_csv_has_paper_values_and_differences():
+    result = run_cli("count", "ResNet-18", "GoogLeNet", "--csv")
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(io.StringIO(result.stdout))
+    assert list(table.columns[:5]) == ["model", "input_size", "params", "gmacs", "gops_paper"]
+    row = table.set_index("model").loc["ResNet-18"]
+    assert row["params"] == 11_689_512 and row["params_m_paper"] == 11.69
+    assert abs(row["gops_diff_pct"]) < 1
+
+
+def test_unknown_model_exits_nonzero_naming_it_and_suggesting():
+    result = run_cli("count", "VGG16")
+    assert result.returncode != 0
+    assert "'VGG16'" in result.stderr and "VGG-16" in result.stderr
