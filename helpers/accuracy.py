@@ -1,0 +1,492 @@
+"""Top-1 accuracy: reference values and a real single-crop evaluator.
+
+Two kinds of numbers live here and are never mixed into one column:
+
+* reference values: the paper's top-1 (data/reference/paper_models.csv) and the
+  ``acc@1`` that the installed torchvision records in its weights enums. Only
+  the enums' metadata is read; no weights are downloaded.
+* measured values: :func:`evaluate_imagefolder` runs a model over an
+  ImageFolder tree (e.g. the ImageNet 2012 validation set sorted into synset
+  folders) with the paper's protocol, a single central crop, and a checkpoint
+  loaded by :func:`load_checkpoint` (``torch.load(weights_only=True)``).
+
+The era of the weights matters. torchvision ships several checkpoints for some
+architectures: ResNet-50's default (``IMAGENET1K_V2``, 80.858 top-1) comes
+from a 2021 training recipe and is not the paper's model; ``IMAGENET1K_V1``
+(76.13) is the 2016-era checkpoint and the closer comparison.
+"""
+from __future__ import annotations
+
+import math
+import pickle
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch import nn
+
+from helpers.reference import PAPER_MODELS, paper_models
+
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
+#: The paper-era weights entry of torchvision's enums.
+PAPER_ERA_WEIGHTS = "IMAGENET1K_V1"
+#: Central-crop fraction of the standard protocol: 224 / 256.
+CROP_FRACTION = 0.875
+
+
+# --------------------------------------------------------------------------
+# Paper model → torchvision model
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Equivalent:
+    """How a paper model maps onto a library model."""
+
+    paper: str
+    torchvision: str | None  # torchvision.models name, None where there is none
+    same_architecture: bool | None  # None: no torchvision model to compare
+    note: str
+
+
+_EQUIVALENTS: tuple[Equivalent, ...] = (
+    Equivalent("AlexNet", "alexnet", False,
+               "torchvision alexnet is the single-tower 'one weird trick' variant "
+               "(64-192-384-256-256 filters, no LRN, no groups), not BVLC's two-group "
+               "Caffe AlexNet with LRN"),
+    Equivalent("BN-AlexNet", None, None,
+               "no torchvision equivalent (two-tower AlexNet with BatchNorm)"),
+    Equivalent("BN-NIN", None, None,
+               "no torchvision equivalent (Network-in-Network with BatchNorm)"),
+    Equivalent("ENet", None, None,
+               "no torchvision equivalent (ENet encoder adapted for classification)"),
+    Equivalent("GoogLeNet", "googlenet", False,
+               "torchvision googlenet adds BatchNorm and uses 3x3 instead of 5x5 "
+               "convolutions in the third inception branch"),
+    Equivalent("VGG-16", "vgg16", True, "same layers (VGG-D)"),
+    Equivalent("VGG-19", "vgg19", True, "same layers (VGG-E)"),
+    Equivalent("ResNet-18", "resnet18", True, "same layers as fb.resnet.torch"),
+    Equivalent("ResNet-34", "resnet34", True, "same layers as fb.resnet.torch"),
+    Equivalent("ResNet-50", "resnet50", True,
+               "same layers as fb.resnet.torch (stride in the 3x3 convolution)"),
+    Equivalent("ResNet-101", "resnet101", True, "same layers as fb.resnet.torch"),
+    Equivalent("ResNet-152", "resnet152", True, "same layers as fb.resnet.torch"),
+    Equivalent("Inception-v3", "inception_v3", True,
+               "same layers; torchvision's num_params includes the auxiliary head"),
+    Equivalent("Inception-v4", None, None,
+               "no torchvision equivalent; timm has it as 'inception_v4', but timm's "
+               "pretrained metadata carries preprocessing only, no top-1, so no "
+               "library top-1 is available offline"),
+)
+
+#: Every paper model → its :class:`Equivalent`, in the paper's order.
+EQUIVALENTS: dict[str, Equivalent] = {e.paper: e for e in _EQUIVALENTS}
+#: Paper model → torchvision.models name, for the 10 models torchvision has.
+TORCHVISION_EQUIVALENT: dict[str, str] = {
+    e.paper: e.torchvision for e in _EQUIVALENTS if e.torchvision is not None
+}
+#: Paper model → whether torchvision's architecture is the paper's.
+SAME_ARCHITECTURE: dict[str, bool] = {
+    e.paper: bool(e.same_architecture) for e in _EQUIVALENTS if e.torchvision is not None
+}
+#: Paper model → note on the torchvision (or missing) equivalent.
+EQUIVALENT_NOTE: dict[str, str] = {e.paper: e.note for e in _EQUIVALENTS}
+#: Paper models with no torchvision equivalent, and where they might be found.
+NO_TORCHVISION_EQUIVALENT: dict[str, str] = {
+    e.paper: e.note for e in _EQUIVALENTS if e.torchvision is None
+}
+#: timm name of Inception-v4 (timm's metadata has no top-1 for it).
+TIMM_EQUIVALENT: dict[str, str] = {"Inception-v4": "inception_v4"}
+
+if tuple(EQUIVALENTS) != PAPER_MODELS:  # pragma: no cover - guards table edits
+    raise RuntimeError("EQUIVALENTS must list every paper model in PAPER_MODELS order")
+
+
+# --------------------------------------------------------------------------
+# torchvision weights metadata (enums only, nothing downloaded)
+# --------------------------------------------------------------------------
+def _torchvision_name(name: str) -> str:
+    """Accept a torchvision model name or a paper model name that maps to one."""
+    if name in TORCHVISION_EQUIVALENT:
+        return TORCHVISION_EQUIVALENT[name]
+    if name in NO_TORCHVISION_EQUIVALENT:
+        raise KeyError(f"{name!r} has no torchvision equivalent: {NO_TORCHVISION_EQUIVALENT[name]}")
+    return name
+
+
+def _weights_enum(name: str):
+    from torchvision import models
+
+    tv_name = _torchvision_name(name)
+    try:
+        return models.get_model_weights(tv_name)
+    except (ValueError, KeyError) as exc:
+        raise KeyError(
+            f"torchvision has no weights for model {name!r}; paper models with an "
+            f"equivalent: {', '.join(TORCHVISION_EQUIVALENT)}"
+        ) from exc
+
+
+def _weights_row(entry, enum) -> dict:
+    meta = entry.meta
+    metrics = meta.get("_metrics", {}).get("ImageNet-1K", {})
+    transform = entry.transforms()
+    crop = getattr(transform, "crop_size", None)
+    resize = getattr(transform, "resize_size", None)
+    return {
+        "weights": f"{type(entry).__name__}.{entry.name}",
+        "acc1": float(metrics.get("acc@1", math.nan)),
+        "acc5": float(metrics.get("acc@5", math.nan)),
+        "crop_size": int(crop[0]) if crop else None,
+        "resize_size": int(resize[0]) if resize else None,
+        "params": int(meta["num_params"]) if "num_params" in meta else None,
+        "ops": float(meta["_ops"]) if "_ops" in meta else math.nan,  # GMACs
+        "mean": tuple(getattr(transform, "mean", ())),
+        "std": tuple(getattr(transform, "std", ())),
+        "is_default": entry == enum.DEFAULT,
+        "paper_era": entry.name == PAPER_ERA_WEIGHTS,
+        "recipe": meta.get("recipe", ""),
+    }
+
+
+def torchvision_top1(name: str, weights: str | None = None) -> dict:
+    """Reference accuracy of one torchvision weights entry, from its enum.
+
+    ``name`` is a torchvision model name (``"resnet50"``) or a paper name that
+    maps to one (``"ResNet-50"``). ``weights`` picks the entry
+    (``"IMAGENET1K_V2"``, ``"ResNet50_Weights.IMAGENET1K_V2"`` or
+    ``"DEFAULT"``); by default the paper-era ``IMAGENET1K_V1`` entry where it
+    exists, else torchvision's default.
+
+    Returns ``{"weights", "acc1", "acc5", "crop_size", "resize_size", "params",
+    "ops", ...}``: accuracies in percent, ``params`` from ``meta["num_params"]``,
+    ``ops`` from ``meta["_ops"]`` in GMACs (multiply-accumulates, not the
+    paper's G-ops), plus the preprocessing mean/std and whether the entry is
+    torchvision's default or the paper-era one.
+    """
+    enum = _weights_enum(name)
+    names = [e.name for e in enum]
+    if weights is None:
+        key = PAPER_ERA_WEIGHTS if PAPER_ERA_WEIGHTS in names else enum.DEFAULT.name
+    else:
+        key = weights.split(".", 1)[1] if weights.startswith(f"{enum.__name__}.") else weights
+    if key == "DEFAULT":
+        entry = enum.DEFAULT
+    elif key in names:
+        entry = enum[key]
+    else:
+        raise KeyError(
+            f"{enum.__name__} has no entry {weights!r}; entries: {', '.join(names)} (or DEFAULT)"
+        )
+    return _weights_row(entry, enum)
+
+
+def torchvision_weights_table(name: str) -> pd.DataFrame:
+    """Every weights entry torchvision has for one model, one row each."""
+    enum = _weights_enum(name)
+    return pd.DataFrame([_weights_row(entry, enum) for entry in enum])
+
+
+def reference_top1(models: Iterable[str] | None = None) -> pd.DataFrame:
+    """Paper top-1 next to torchvision's paper-era top-1, one row per paper model.
+
+    Columns: ``model``, ``top1_paper`` and ``top1_paper_source`` (from
+    paper_models.csv), ``torchvision_name``, ``torchvision_weights`` and
+    ``top1_torchvision`` (``acc@1`` of that entry, NaN where torchvision has no
+    equivalent), ``same_architecture`` (nullable boolean: NA without an
+    equivalent) and ``note``.
+    """
+    selected = list(PAPER_MODELS if models is None else models)
+    unknown = [m for m in selected if m not in PAPER_MODELS]
+    if unknown:
+        raise KeyError(f"unknown paper models {unknown}; valid names: {', '.join(PAPER_MODELS)}")
+    paper = paper_models()
+    rows = []
+    for model in selected:
+        eq = EQUIVALENTS[model]
+        row = {
+            "model": model,
+            "top1_paper": float(paper.at[model, "top1_pct"]),
+            "top1_paper_source": str(paper.at[model, "top1_source"]),
+            "torchvision_name": eq.torchvision,
+            "torchvision_weights": None,
+            "top1_torchvision": math.nan,
+            "same_architecture": pd.NA if eq.same_architecture is None else eq.same_architecture,
+            "note": eq.note,
+        }
+        if eq.torchvision is not None:
+            info = torchvision_top1(eq.torchvision)
+            row["torchvision_weights"] = info["weights"]
+            row["top1_torchvision"] = info["acc1"]
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=[
+        "model", "top1_paper", "top1_paper_source", "torchvision_name",
+        "torchvision_weights", "top1_torchvision", "same_architecture", "note",
+    ])
+    frame["same_architecture"] = frame["same_architecture"].astype("boolean")
+    frame["top1_paper"] = frame["top1_paper"].astype("float64")
+    frame["top1_torchvision"] = frame["top1_torchvision"].astype("float64")
+    return frame
+
+
+# --------------------------------------------------------------------------
+# Checkpoints
+# --------------------------------------------------------------------------
+_WRAPPER_KEYS = ("state_dict", "model")
+_PREFIXES = ("module.", "_orig_mod.")
+
+
+def _unwrap_state_dict(obj, path: Path) -> dict[str, torch.Tensor]:
+    # {"state_dict": {...}} / {"model": {...}}, possibly nested.
+    while isinstance(obj, Mapping):
+        inner = next((obj[k] for k in _WRAPPER_KEYS
+                      if k in obj and isinstance(obj[k], Mapping)), None)
+        if inner is None:
+            break
+        obj = inner
+    if not isinstance(obj, Mapping):
+        raise TypeError(f"{path}: expected a state_dict (a mapping of tensors), got {type(obj).__name__}")
+    state = dict(obj)
+    not_tensors = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
+    if not_tensors:
+        raise TypeError(
+            f"{path}: not a state_dict, entries that are not tensors: {not_tensors[:5]}"
+            + (f" (and {len(not_tensors) - 5} more)" if len(not_tensors) > 5 else "")
+        )
+    # DataParallel / DistributedDataParallel ("module.") and torch.compile
+    # ("_orig_mod.") prefixes, stripped only when every key has them.
+    changed = True
+    while changed and state:
+        changed = False
+        for prefix in _PREFIXES:
+            if all(k.startswith(prefix) for k in state):
+                state = {k[len(prefix):]: v for k, v in state.items()}
+                changed = True
+    return state
+
+
+def _few(keys: Sequence[str], n: int = 5) -> str:
+    shown = ", ".join(keys[:n])
+    return shown + (f" (and {len(keys) - n} more)" if len(keys) > n else "")
+
+
+def load_checkpoint(model: nn.Module, path: str | PathLike) -> nn.Module:
+    """Load a checkpoint file into ``model`` (strictly) and return the model.
+
+    The file is read with ``torch.load(path, map_location="cpu",
+    weights_only=True)``: no arbitrary pickled code runs. Accepted layouts: a
+    bare state_dict, ``{"state_dict": ...}`` or ``{"model": ...}``; a
+    ``module.`` prefix (DataParallel) is stripped. Raises
+    ``FileNotFoundError`` for a missing file and ``ValueError`` listing a few
+    missing, unexpected or wrongly shaped keys when the checkpoint does not
+    fit the model.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ValueError(
+            f"{path} cannot be loaded with weights_only=True (it holds more than "
+            f"tensors and plain containers): {exc}"
+        ) from exc
+    state = _unwrap_state_dict(obj, path)
+
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(v.shape)}"
+              for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    if missing or unexpected or shapes:
+        parts = [f"checkpoint {path} does not fit {type(model).__name__}:"]
+        if missing:
+            parts.append(f"{len(missing)} missing keys: {_few(missing)}")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected keys: {_few(unexpected)}")
+        if shapes:
+            parts.append(f"{len(shapes)} shape mismatches: {_few(shapes, 3)}")
+        raise ValueError("; ".join(parts))
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+# --------------------------------------------------------------------------
+# Evaluator
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EvalResult:
+    """Single-crop accuracy over an image folder (percentages, 0-100).
+
+    ``top5`` is top-``top5_k`` accuracy: ``top5_k`` is ``min(5, n_classes)``,
+    so with fewer than 5 classes it is not a top-5 in the ImageNet sense (and
+    is 100 by construction).
+    """
+
+    top1: float
+    top5: float
+    n_images: int
+    n_classes: int
+    correct1: int = 0
+    correct5: int = 0
+    top5_k: int = 5
+    crop_size: int = 224
+    resize_size: int = 256
+
+
+def default_resize(crop_size: int) -> int:
+    """Shorter side before the central crop: ``round(crop / 0.875)`` (224 → 256, 299 → 342)."""
+    return int(round(crop_size / CROP_FRACTION))
+
+
+def _class_folders(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _logits(output) -> torch.Tensor:
+    if isinstance(output, torch.Tensor):
+        return output
+    logits = getattr(output, "logits", None)  # Inception/GoogLeNet named tuples
+    if isinstance(logits, torch.Tensor):
+        return logits
+    raise TypeError(f"model returned {type(output).__name__}, expected a tensor of logits")
+
+
+def evaluate_imagefolder(
+    model: nn.Module,
+    root: str | PathLike,
+    *,
+    crop_size: int = 224,
+    resize_size: int | None = None,
+    batch_size: int = 32,
+    device: str | torch.device = "cpu",
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+    num_workers: int = 0,
+    limit: int | None = None,
+    progress: bool = True,
+) -> EvalResult:
+    """Top-1 / top-5 of ``model`` on an ImageFolder tree, single central crop.
+
+    Each image is converted to RGB, its shorter side resized (bilinear,
+    antialiased) to ``resize_size`` (default ``round(crop_size / 0.875)``),
+    centre-cropped to ``crop_size``, scaled to [0, 1] and normalised by
+    ``mean``/``std``. Class indices follow torchvision's ImageFolder: sorted
+    folder names, which for ImageNet synset folders (n01440764, ...) is the
+    order of torchvision's 1000 outputs.
+
+    The model is put in eval mode (its previous mode is restored afterwards),
+    moved to ``device`` (and left there) and run under ``torch.inference_mode``.
+    ``limit`` evaluates an evenly spaced subset of that many images, covering
+    all classes proportionally.
+
+    Raises ``FileNotFoundError`` if ``root`` does not exist,
+    ``NotADirectoryError`` if it is a file, and ``ValueError`` if it has no
+    class subfolders, holds no images, or the number of classes differs from
+    the model's number of outputs.
+    """
+    from torchvision import datasets, transforms
+    from tqdm.auto import tqdm
+
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"image folder not found: {root}")
+    if not root.is_dir():
+        raise NotADirectoryError(f"image folder is a file, not a directory: {root}")
+    if not _class_folders(root):
+        raise ValueError(
+            f"{root} is not an ImageFolder tree: no class subfolders "
+            f"(expected root/<class>/<image>)"
+        )
+    if crop_size <= 0:
+        raise ValueError(f"crop_size must be positive, got {crop_size}")
+    resize = default_resize(crop_size) if resize_size is None else int(resize_size)
+    if resize < crop_size:
+        raise ValueError(f"resize_size {resize} is smaller than crop_size {crop_size}")
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if limit is not None and limit <= 0:
+        raise ValueError(f"limit must be positive, got {limit}")
+
+    transform = transforms.Compose([
+        transforms.Resize(resize, interpolation=transforms.InterpolationMode.BILINEAR,
+                          antialias=True),
+        transforms.CenterCrop(crop_size),
+        transforms.ToTensor(),
+        transforms.Normalize(mean=list(mean), std=list(std)),
+    ])
+    try:
+        dataset = datasets.ImageFolder(str(root), transform=transform)
+    except FileNotFoundError as exc:  # e.g. a class folder without images
+        raise ValueError(f"{root} is not a usable ImageFolder tree: {exc}") from exc
+    n_classes = len(dataset.classes)
+    n_total = len(dataset)
+    if n_total == 0:
+        raise ValueError(f"{root} holds no images")
+
+    subset: torch.utils.data.Dataset = dataset
+    if limit is not None and limit < n_total:
+        indices = [i * n_total // limit for i in range(limit)]
+        subset = torch.utils.data.Subset(dataset, indices)
+    n_images = len(subset)
+
+    k = min(5, n_classes)
+    if k < 5:
+        warnings.warn(
+            f"{root} has only {n_classes} classes: 'top5' is top-{k} accuracy "
+            f"(100% by construction)",
+            stacklevel=2,
+        )
+
+    device = torch.device(device)
+    loader = torch.utils.data.DataLoader(
+        subset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
+        pin_memory=device.type == "cuda",
+    )
+
+    was_training = model.training
+    model.eval()
+    model.to(device)
+    correct1 = correct5 = seen = 0
+    bar = tqdm(total=n_images, desc=f"top-1 {root.name}", unit="img", disable=not progress)
+    try:
+        with torch.inference_mode():
+            for images, targets in loader:
+                images = images.to(device, non_blocking=True)
+                targets = targets.to(device, non_blocking=True)
+                logits = _logits(model(images))
+                if logits.ndim != 2:
+                    raise ValueError(
+                        f"model output has shape {tuple(logits.shape)}, expected (batch, classes)"
+                    )
+                if logits.shape[1] != n_classes:
+                    raise ValueError(
+                        f"{root} has {n_classes} classes but the model has "
+                        f"{logits.shape[1]} outputs"
+                    )
+                topk = logits.topk(k, dim=1).indices
+                hits = topk == targets.unsqueeze(1)
+                correct1 += int(hits[:, 0].sum())
+                correct5 += int(hits.any(dim=1).sum())
+                seen += targets.numel()
+                bar.update(targets.numel())
+                bar.set_postfix(top1=f"{100.0 * correct1 / seen:.2f}",
+                                **{f"top{k}": f"{100.0 * correct5 / seen:.2f}"})
+    finally:
+        bar.close()
+        model.train(was_training)
+
+    return EvalResult(
+        top1=100.0 * correct1 / seen,
+        top5=100.0 * correct5 / seen,
+        n_images=seen,
+        n_classes=n_classes,
+        correct1=correct1,
+        correct5=correct5,
+        top5_k=k,
+        crop_size=crop_size,
+        resize_size=resize,
+    )
