@@ -19,6 +19,8 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 
+from helpers.reference import PAPER_MODELS  # the paper's 14, in the order of its figures
+
 __all__ = [
     "ModelSpec",
     "UnknownModelError",
@@ -29,13 +31,6 @@ __all__ = [
     "build_model",
     "list_presets",
 ]
-
-# The paper's networks, in the order of paper_models.csv (and of the paper's figures).
-PAPER_MODELS: tuple[str, ...] = (
-    "AlexNet", "BN-AlexNet", "BN-NIN", "ENet", "GoogLeNet", "VGG-16", "VGG-19",
-    "ResNet-18", "ResNet-34", "ResNet-50", "ResNet-101", "ResNet-152",
-    "Inception-v3", "Inception-v4",
-)
 
 # A curated set of post-2016 classification networks from torchvision.
 MODERN_MODELS: tuple[str, ...] = (

@@ -1,0 +1,50 @@
+# Reproduce Canziani, Paszke and Culurciello (2016) on your own hardware.
+# `make help` lists the targets. Variables: PROFILE=smoke|quick|full, MODELS, DEVICE, THREADS.
+
+PYTHON  ?= $(shell command -v python3.11 || command -v python3)
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+PROFILE ?= full
+MODELS  ?=
+DEVICE  ?= auto
+THREADS ?=
+
+REPRODUCE_ARGS := --profile $(PROFILE) --device $(DEVICE) $(if $(MODELS),--models $(MODELS)) $(if $(THREADS),--threads $(THREADS))
+
+.DEFAULT_GOAL := help
+.PHONY: help setup reproduce test test-slow bench lab clean distclean
+
+help: ## show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "  variables: PROFILE=smoke|quick|full (default full), MODELS=a,b DEVICE=auto|cpu|cuda THREADS=N"
+
+setup: $(STAMP) ## create the local environment (.venv) from pyproject.toml's pinned dependencies
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+reproduce: $(STAMP) ## run every notebook in order into reports/<device>/ (PROFILE=full by default)
+	$(PY) -m helpers reproduce $(REPRODUCE_ARGS)
+
+test: $(STAMP) ## run the test suite (unit tests and notebook smoke runs)
+	$(PY) -m pytest
+
+test-slow: $(STAMP) ## the slow cross-checks too (the whole torchvision zoo against its metadata)
+	$(PY) -m pytest -m "slow or not slow"
+
+bench: $(STAMP) ## print the timing benchmark: our protocol against a bare Timer and Bianco et al. (2018)
+	$(PY) -m helpers.bench
+
+lab: $(STAMP) ## open the notebooks in JupyterLab
+	$(PY) -m jupyter lab notebooks/
+
+clean: ## remove run outputs (reports/) and caches; keeps .venv and data/results/
+	rm -rf reports .pytest_cache
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +
+
+distclean: clean ## also remove the local environment
+	rm -rf $(VENV) *.egg-info
