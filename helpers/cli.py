@@ -2,11 +2,13 @@
 
     models  [--preset NAME]                 list models with their input size
     count   MODEL_OR_PRESET... [--csv]      parameters and operations under each convention
+    reproduce [--profile P] [--device D]    execute every notebook into reports/<device-tag>/
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -43,6 +45,13 @@ def _cmd_count(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from helpers.reproduce import reproduce
+
+    return reproduce(profile=args.profile, models=args.models, device=args.device, threads=args.threads,
+                     notebooks=args.notebooks, output_dir=args.output_dir)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m helpers",
@@ -60,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true", help="print CSV (one row per model) instead of a table")
     p.add_argument("--no-thop", action="store_true", help="skip thop's cross-check count")
     p.set_defaults(func=_cmd_count)
+    p = sub.add_parser("reproduce", help="execute every notebook in order into reports/<device-tag>/")
+    p.add_argument("--profile", default="full", help="smoke, quick or full (default: full)")
+    p.add_argument("--models", default="", help="models or presets, comma-separated (default: the profile's)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: every core)")
+    p.add_argument("--notebooks", nargs="*", help="only these notebooks (names or stems)")
+    p.add_argument("--output-dir", type=Path, help="default: reports/<device-tag>/")
+    p.set_defaults(func=_cmd_reproduce)
     return parser
 
 

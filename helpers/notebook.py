@@ -1,0 +1,107 @@
+"""What every notebook does first: turn its literal parameters into a run.
+
+A notebook's first cell (tagged ``parameters``) holds literals only; its second
+cell calls :func:`setup`, which resolves the profile, models, batch sizes,
+device, threads and folders, and knows where figures and tables go.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.paths import RESULTS_DIR, REPORTS_DIR
+from helpers.profiles import Profile, get_profile
+
+__all__ = ["Run", "setup"]
+
+
+@dataclass
+class Run:
+    """A notebook's resolved parameters and output folders."""
+
+    profile: Profile
+    models: list[str]
+    batch_sizes: list[int]
+    device: str
+    threads: int
+    device_tag: str
+    results_root: Path
+    output_dir: Path
+    measure: bool
+    saved: list[Path] = field(default_factory=list)
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.output_dir / "figures"
+
+    @property
+    def tables_dir(self) -> Path:
+        return self.output_dir / "tables"
+
+    def save_figure(self, fig, name: str) -> Path:
+        """Save ``fig`` as ``<output>/figures/<name>.png`` and return the path."""
+        self.figures_dir.mkdir(parents=True, exist_ok=True)
+        path = self.figures_dir / f"{name}.png"
+        fig.savefig(path, bbox_inches="tight")
+        self.saved.append(path)
+        return path
+
+    def save_table(self, table: pd.DataFrame, name: str, index: bool = False) -> Path:
+        """Save ``table`` as ``<output>/tables/<name>.csv`` and return the path."""
+        self.tables_dir.mkdir(parents=True, exist_ok=True)
+        path = self.tables_dir / f"{name}.csv"
+        table.to_csv(path, index=index)
+        self.saved.append(path)
+        return path
+
+    def __repr__(self) -> str:
+        return (f"Run(profile={self.profile.name!r}, models={len(self.models)}, batch_sizes={self.batch_sizes}, "
+                f"device={self.device!r}, threads={self.threads}, device_tag={self.device_tag!r}, "
+                f"output_dir='{self.output_dir}')")
+
+
+def _split(text: str) -> list[str]:
+    return [t.strip() for t in str(text).split(",") if t.strip()]
+
+
+def parse_batch_sizes(text: str | list[int]) -> list[int]:
+    """``"1,2,4"`` → ``[1, 2, 4]``; anything but positive integers → ValueError naming it."""
+    items = text if isinstance(text, list) else _split(text)
+    sizes = []
+    for item in items:
+        try:
+            size = int(item)
+        except (TypeError, ValueError):
+            raise ValueError(f"bad batch size {item!r}: batch sizes are positive integers, e.g. 1,2,4") from None
+        if size < 1 or str(item).strip() not in (str(size),):
+            raise ValueError(f"bad batch size {item!r}: batch sizes are positive integers, e.g. 1,2,4")
+        sizes.append(size)
+    if not sizes:
+        raise ValueError("no batch sizes given: use e.g. 1,2,4")
+    return sorted(dict.fromkeys(sizes))
+
+
+def setup(profile: str = "full", models: str = "", batch_sizes: str = "", device: str = "auto",
+          threads: int = 0, results_dir: str = "", output_dir: str = "", measure: bool = True) -> Run:
+    """Resolve a notebook's parameters; empty values take the profile's defaults.
+
+    ``threads=0`` means every core torch sees; ``results_dir`` defaults to
+    data/results, ``output_dir`` to reports/<device-tag>/.
+    """
+    from helpers.results import device_tag
+    from helpers.timing import resolve_device, resolve_threads
+    from helpers.zoo import resolve_models
+
+    prof = get_profile(profile)
+    names = [s.name for s in resolve_models(_split(models) or list(prof.models))]
+    sizes = parse_batch_sizes(batch_sizes) if batch_sizes else list(prof.batch_sizes)
+    dev = resolve_device(device)
+    tag = device_tag(dev)
+    out = Path(output_dir) if output_dir else REPORTS_DIR / tag
+    out.mkdir(parents=True, exist_ok=True)
+    return Run(profile=prof, models=names, batch_sizes=sizes, device=dev,
+               threads=resolve_threads(threads or None), device_tag=tag,
+               results_root=Path(results_dir) if results_dir else RESULTS_DIR,
+               output_dir=out, measure=bool(measure))

@@ -1,0 +1,36 @@
+"""Run profiles: how much to measure, and how long to spend on each point."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Profile", "PROFILES", "get_profile"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Models, batch sizes and time budgets of a run (times in seconds)."""
+
+    name: str
+    models: tuple[str, ...]
+    batch_sizes: tuple[int, ...]
+    min_run_time: float       # timing budget per (model, batch) point
+    power_window: float       # length of each power window (active and idle)
+    description: str
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile("smoke", ("smoke",), (1, 2), 0.05, 0.5,
+                     "CI: two small models, batches 1 and 2, seconds"),
+    "quick": Profile("quick", ("paper",), (1, 16), 0.5, 5.0,
+                     "all paper models, batches 1 and 16, minutes"),
+    "full": Profile("full", ("paper",), (1, 2, 4, 8, 16, 32, 64), 0.5, 10.0,
+                    "all paper models, batches 1 to 64 (the paper's sweep)"),
+}
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name``; an unknown name → ValueError listing the valid ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r}: valid profiles are {', '.join(PROFILES)}") from None

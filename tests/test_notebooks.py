@@ -1,0 +1,46 @@
+"""Every notebook runs end to end through papermill with the smoke profile, and is stored clean."""
+import json
+
+import nbformat
+import pytest
+
+from helpers.reproduce import execute_notebook, notebook_paths, write_index
+
+NOTEBOOKS = notebook_paths()
+
+
+def test_there_are_notebooks():
+    assert len(NOTEBOOKS) >= 3
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_stored_without_outputs(path):
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, f"{path.name} carries outputs"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_first_code_cell_is_tagged_parameters_with_literals_only(path):
+    nb = nbformat.read(path, as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    assert "parameters" in first.metadata.get("tags", [])
+    import ast
+
+    for node in ast.parse(first.source).body:
+        assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant), ast.dump(node)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_with_the_smoke_profile(path, tmp_path, smoke_parameters):
+    params = dict(smoke_parameters, output_dir=str(tmp_path))
+    run = execute_notebook(path, tmp_path, params, progress=False)
+    assert run.ok, f"{path.name}: {run.error}"
+    executed = nbformat.read(run.output, as_version=4)
+    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert not errors
+    assert list((tmp_path / "figures").glob("*.png")), "a lesson without a figure"
+    index = write_index(tmp_path, [run], params)
+    assert path.name in index.read_text()
