@@ -2,6 +2,8 @@
 
     models  [--preset NAME]                 list models with their input size
     count   MODEL_OR_PRESET... [--csv]      parameters and operations under each convention
+    measure --models M... --batch-sizes 1,2 --metrics time,memory,power --device D --threads N --out DIR [--force]
+    probes  [--device D]                    which power sensors exist here, and why not the others
     reproduce [--profile P] [--device D]    execute every notebook into reports/<device-tag>/
 """
 from __future__ import annotations
@@ -52,6 +54,43 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
                      notebooks=args.notebooks, output_dir=args.output_dir)
 
 
+def _cmd_measure(args: argparse.Namespace) -> int:
+    from helpers.measure import measure
+    from helpers.notebook import parse_batch_sizes
+    from helpers.profiles import get_profile
+
+    profile = get_profile(args.profile)
+    store = measure(
+        models=args.models or list(profile.models),
+        batch_sizes=parse_batch_sizes(args.batch_sizes) if args.batch_sizes else profile.batch_sizes,
+        metrics=args.metrics, device=args.device, threads=args.threads or None, results_root=args.out,
+        force=args.force, min_run_time=args.min_run_time or profile.min_run_time,
+        power_window_s=args.power_window or profile.power_window,
+    )
+    table = store.read()
+    counts = table["status"].value_counts().to_dict() if len(table) else {}
+    print(f"{store.path}: {len(table)} rows ({', '.join(f'{v} {k}' for k, v in counts.items()) or 'none'})")
+    return 0
+
+
+def _cmd_probes(args: argparse.Namespace) -> int:
+    from helpers.power import probe_statuses
+    from helpers.timing import resolve_device
+
+    device = resolve_device(args.device)
+    statuses = probe_statuses(device)
+    print(f"power probes for device {device}:")
+    for status in statuses:
+        if status.available:
+            print(f"  {status.name:<5} available: {status.domain} ({status.method})")
+        else:
+            print(f"  {status.name:<5} unavailable: {status.reason}")
+    if not any(s.available for s in statuses):
+        print("no power sensor here: power and energy cannot be measured on this machine "
+              "(recorded runs under data/results/ can still be plotted)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m helpers",
@@ -69,6 +108,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true", help="print CSV (one row per model) instead of a table")
     p.add_argument("--no-thop", action="store_true", help="skip thop's cross-check count")
     p.set_defaults(func=_cmd_count)
+    p = sub.add_parser("measure", help="measure time, memory and/or power against batch size (resumable)")
+    p.add_argument("--models", nargs="+", metavar="MODEL_OR_PRESET", help="default: the profile's models")
+    p.add_argument("--batch-sizes", default="", help="comma-separated, e.g. 1,2,4 (default: the profile's)")
+    p.add_argument("--metrics", default="time,memory", help="comma-separated: time, memory, power")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: every core)")
+    p.add_argument("--out", type=Path, default=None, help="results folder (default: data/results)")
+    p.add_argument("--force", action="store_true", help="measure again what is already stored")
+    p.add_argument("--profile", default="full", help="defaults for models, batch sizes, budgets (smoke, quick, full)")
+    p.add_argument("--min-run-time", type=float, default=0.0, help="timing budget per point in s")
+    p.add_argument("--power-window", type=float, default=0.0, help="power window length in s")
+    p.set_defaults(func=_cmd_measure)
+
+    p = sub.add_parser("probes", help="which power sensors this machine offers, and why not the others")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.set_defaults(func=_cmd_probes)
+
     p = sub.add_parser("reproduce", help="execute every notebook in order into reports/<device-tag>/")
     p.add_argument("--profile", default="full", help="smoke, quick or full (default: full)")
     p.add_argument("--models", default="", help="models or presets, comma-separated (default: the profile's)")

@@ -136,32 +136,33 @@ def fig10_density(density: pd.Series, ax: Axes | None = None, top: int = 4) -> F
     return ax.figure
 
 
-def sweep_chart(frame: pd.DataFrame, y: str, ax: Axes | None = None, ylabel: str = "",
-                logx: bool = True, logy: bool = True, skipped: pd.DataFrame | None = None) -> Figure:
-    """Figs 3, 4, 5: one line per model of ``y`` against batch size.
+def sweep_chart(table: pd.DataFrame, ax: Axes | None = None, ylabel: str = "", logx: bool = True,
+                logy: bool = True, skipped: pd.DataFrame | None = None, scale: float = 1.0) -> Figure:
+    """Figs 3, 4, 5: one line per model (rows of ``table``) against batch size (its columns).
 
-    ``frame`` has columns model, batch_size and ``y``; a model's missing batch
-    sizes stay missing (a gap, never a zero). ``skipped`` rows (model, batch_size)
-    are marked with an x on the axis.
+    A model's missing batch sizes stay missing (a gap, never a zero). ``skipped``
+    rows (columns model, batch_size) are marked with an x on the bottom axis.
+    Values are multiplied by ``scale`` (e.g. 1000 for ms).
     """
     ax = ax or plt.figure(figsize=(9, 5.5)).gca()
-    colours = model_colours(frame["model"])
-    for model, group in frame.groupby("model", sort=False):
-        group = group.sort_values("batch_size")
-        ax.plot(group["batch_size"], group[y], "o-", color=colours[model], label=model, ms=4, lw=1.5)
-    if skipped is not None and len(skipped):
-        for model, group in skipped.groupby("model", sort=False):
-            ax.plot(group["batch_size"], [ax.get_ylim()[0]] * len(group), "x", color=colours.get(model, "0.3"),
-                    ms=8, mew=2, clip_on=False)
+    colours = model_colours(table.index)
+    for model, row in table.iterrows():
+        row = row.dropna()
+        ax.plot(row.index.astype(int), row.to_numpy() * scale, "o-", color=colours[model], label=model, ms=4, lw=1.5)
     if logx:
         ax.set_xscale("log", base=2)
     if logy:
         ax.set_yscale("log")
-    batches = sorted(frame["batch_size"].unique())
+    if skipped is not None and len(skipped):
+        bottom = ax.get_ylim()[0]
+        for _, row in skipped.iterrows():
+            ax.plot([row["batch_size"]], [bottom], "x", color=colours.get(row["model"], "0.3"), ms=9, mew=2,
+                    clip_on=False)
+    batches = [int(b) for b in table.columns]
     if batches:
         ax.set_xticks(batches, [str(b) for b in batches])
     ax.set_xlabel("Batch size [images]")
-    ax.set_ylabel(ylabel or y)
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8, ncol=2, frameon=False, loc="best")
     ax.figure.tight_layout()
     return ax.figure

@@ -616,3 +616,11 @@ def environment_fingerprint(device: str, threads: int) -> dict[str, Any]:
         "device": device,
         "timestamp": utc_now(),
     }
+
+
+def not_measured(results: "pd.DataFrame", metric: str, device_tag: str | None = None) -> "pd.DataFrame":
+    """Rows of ``metric`` that carry no value (skipped, unavailable, error): model, batch_size, status, reason."""
+    rows = results[(results["metric"] == metric) & (results["status"] != "ok")]
+    if device_tag is not None:
+        rows = rows[rows["device_tag"] == device_tag]
+    return rows[["model", "batch_size", "status", "reason"]].reset_index(drop=True)
