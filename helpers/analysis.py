@@ -1218,3 +1218,22 @@ def claims_table(results: pd.DataFrame | None, counts: pd.DataFrame | None = Non
                                 meta.statistic, CANNOT_MEASURE,
                                 f"analysis failed: {type(exc).__name__}: {exc}").as_dict())
     return pd.DataFrame(rows, columns=[f.name for f in fields(Verdict)])
+
+
+def claims_by_device(results: pd.DataFrame | None, counts: pd.DataFrame | None = None,
+                     top1: Any = None) -> pd.DataFrame:
+    """The verdict of every claim (rows C1..C11) on every device in ``results`` (columns)."""
+    tags = sorted(results["device_tag"].dropna().unique()) if not _empty(results) else []
+    columns = {tag: claims_table(results, counts, top1, device_tag=tag).set_index("claim")["verdict"]
+               for tag in tags}
+    frame = pd.DataFrame(columns, index=pd.Index(CLAIM_IDS, name="claim"))
+    return frame
+
+
+def images_per_second(results: pd.DataFrame | None, batch_size: int,
+                      device_tag: str | None = None) -> pd.Series:
+    """Throughput (images/s) per model at ``batch_size``: 1 / per-image median time."""
+    table = metric_table(results, "latency_per_image", device_tag)
+    if batch_size not in table.columns:
+        return pd.Series(dtype=float, name="images_per_s")
+    return (1.0 / table[batch_size]).dropna().rename("images_per_s")

@@ -190,3 +190,35 @@ def scatter_fit(frame: pd.DataFrame, x: str, y: str, fit=None, ax: Axes | None =
     ax.set_ylabel(ylabel or y)
     ax.figure.tight_layout()
     return ax.figure
+
+
+def add_linear_bound(ax: Axes, slope: float, intercept: float, label: str = "linear upper bound") -> None:
+    """Draw an upper bound line on ``ax`` and shade the region above it (unreachable on this device)."""
+    if not (np.isfinite(slope) and np.isfinite(intercept)):
+        return
+    x0, x1 = ax.get_xlim()
+    xs = np.linspace(max(x0, 0), x1, 100)
+    ys = slope * xs + intercept
+    top = ax.get_ylim()[1]
+    ax.plot(xs, ys, "--", color="0.3", lw=1.2, label=label)
+    ax.fill_between(xs, ys, top, color="0.85", alpha=0.5, zorder=0, label="above the bound")
+    ax.set_ylim(top=top)
+    ax.legend(frameon=False, loc="lower right")
+
+
+def step_chart(bound: pd.DataFrame, ax: Axes | None = None, xlabel: str = "Energy per image [J]") -> Figure:
+    """C10: best reachable top-1 against an energy budget (a step function), every model as a point."""
+    ax = ax or plt.figure(figsize=(8, 5)).gca()
+    colours = model_colours(bound["model"])
+    ax.step(bound["budget_j"], bound["best_top1_pct"], where="post", color="0.3", label="best top-1 within budget")
+    ax.scatter(bound["budget_j"], bound["top1_pct"], c=[colours[m] for m in bound["model"]], s=50,
+               edgecolors="0.2", zorder=3)
+    for _, row in bound.iterrows():
+        ax.annotate(row["model"], (row["budget_j"], row["top1_pct"]), textcoords="offset points",
+                    xytext=(5, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Top-1 accuracy [%]")
+    ax.legend(frameon=False)
+    ax.figure.tight_layout()
+    return ax.figure
