@@ -220,16 +220,17 @@ def test_bad_arguments_raise():
 class Sleeps(nn.Module):
     """A forward pass of a known, fixed duration."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, first: float | None = None) -> None:
         super().__init__()
         self.seconds = seconds
+        self.first = seconds if first is None else first
         self.calls = 0
 
     def forward(self, x):
         import time
 
+        time.sleep(self.first if self.calls == 0 else self.seconds)
         self.calls += 1
-        time.sleep(self.seconds)
         return x
 
 
@@ -249,3 +250,13 @@ def test_single_measurement_has_nan_iqr():
                         min_run_time=0.01, min_measurements=5, max_run_time=0.001)
     assert r.status == "ok" and r.n == 1
     assert r.per_image_median_s > 0 and math.isnan(r.per_image_iqr_s)
+
+
+def test_disturbed_warmup_does_not_switch_to_single_passes():
+    # The warm-up pass is slow (a one-off stall), the model itself fast: the
+    # first timed pass shows it and blocked_autorange runs as usual.
+    r = measure_latency(Sleeps(0.0, first=0.05), torch.randn(1, 3), threads=1, device="cpu",
+                        min_run_time=0.02, min_measurements=3, max_run_time=1.0)
+    assert r.status == "ok"
+    assert r.method.startswith("torch.utils.benchmark.blocked_autorange")
+    assert r.n >= 3
