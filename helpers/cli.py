@@ -64,8 +64,8 @@ def _cmd_measure(args: argparse.Namespace) -> int:
         models=args.models or list(profile.models),
         batch_sizes=parse_batch_sizes(args.batch_sizes) if args.batch_sizes else profile.batch_sizes,
         metrics=args.metrics, device=args.device, threads=args.threads or None, results_root=args.out,
-        force=args.force, min_run_time=args.min_run_time or profile.min_run_time,
-        power_window_s=args.power_window or profile.power_window,
+        force=args.force, power_window_s=args.power_window or profile.power_window,
+        **{**profile.timing, **({"min_run_time": args.min_run_time} if args.min_run_time else {})},
     )
     table = store.read()
     counts = table["status"].value_counts().to_dict() if len(table) else {}

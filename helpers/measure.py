@@ -68,7 +68,7 @@ def _not_ok(status: str, reason: str, **fields) -> dict:
 
 
 # --------------------------------------------------------------------------- time
-def _time_model(rec: _Recorder, spec, batch_sizes, device, threads, min_run_time, bar) -> None:
+def _time_model(rec: _Recorder, spec, batch_sizes, device, threads, budget: dict, bar) -> None:
     todo = [b for b in batch_sizes if not rec.done(spec.name, b, METRIC_NAMES["time"])]
     bar.update(len(batch_sizes) - len(todo))
     if not todo:
@@ -82,6 +82,7 @@ def _time_model(rec: _Recorder, spec, batch_sizes, device, threads, min_run_time
             bar.update()
         return
     did_not_fit = None
+    last_pass: tuple[int, float] | None = None  # (batch, seconds per pass) of the last point timed
     for b in todo:
         bar.set_postfix_str(f"{spec.name} time b={b}")
         common = dict(unit="s", device=device, threads=threads, dtype="float32")
@@ -92,8 +93,9 @@ def _time_model(rec: _Recorder, spec, batch_sizes, device, threads, min_run_time
             continue
         try:
             x = example_input(spec, b, device=device)
-            result = measure_latency(model, x, threads=threads, device=device, min_run_time=min_run_time,
-                                     label=spec.name)
+            expected = last_pass[1] * b / last_pass[0] if last_pass else None
+            result = measure_latency(model, x, threads=threads, device=device, label=spec.name,
+                                     expected_pass_s=expected, **budget)
         except Exception as exc:
             from helpers.timing import LatencyResult, is_out_of_memory
 
@@ -104,8 +106,10 @@ def _time_model(rec: _Recorder, spec, batch_sizes, device, threads, min_run_time
             x = None
         if result.status == "skipped":
             did_not_fit = b
+        if result.ok:
+            last_pass = (b, result.per_batch_median_s)
         details = {"per_batch_median_s": result.per_batch_median_s, "total_runs": result.total_runs,
-                   "wall_s": result.wall_s, "min_run_time_s": min_run_time}
+                   "wall_s": result.wall_s, **{f"{k}_s" if k.endswith("time") else k: v for k, v in budget.items()}}
         if result.ok:
             rec.add(spec.name, b, "latency_per_image", value=result.per_image_median_s,
                     median=result.per_image_median_s, iqr=result.per_image_iqr_s, n=result.n,
@@ -215,11 +219,13 @@ def _open_power(device: str, window_s: float):
 def measure(models: Iterable[str] | str, batch_sizes: Iterable[int], metrics: Iterable[str] = ("time", "memory"),
             device: str = "auto", threads: int | None = None, results_root: Path | None = None,
             force: bool = False, min_run_time: float = 0.5, power_window_s: float = 10.0,
-            progress: bool = True) -> ResultsStore:
+            min_measurements: int = 3, max_run_time: float = 60.0, progress: bool = True) -> ResultsStore:
     """Measure every (model, batch size, metric) not yet stored; return the device's store.
 
     ``results_root`` defaults to data/results; the store is
-    ``<results_root>/<device-tag>/results.csv``. Times in seconds.
+    ``<results_root>/<device-tag>/results.csv``. Times in seconds: each timing
+    point runs for ``min_run_time`` and takes at least ``min_measurements``
+    measurements unless their total passes ``max_run_time``.
     """
     from tqdm.auto import tqdm
 
@@ -234,6 +240,7 @@ def measure(models: Iterable[str] | str, batch_sizes: Iterable[int], metrics: It
         raise ValueError(f"time budgets must be positive: min_run_time={min_run_time}, "
                          f"power_window_s={power_window_s}")
     torch.set_num_threads(threads)
+    budget = {"min_run_time": min_run_time, "min_measurements": min_measurements, "max_run_time": max_run_time}
     store = ResultsStore.for_device(make_device_tag(device), root=results_root)
     rec = _Recorder(store, device, threads, force)
     total = len(specs) * len(sizes) * len(metrics)
@@ -244,7 +251,7 @@ def measure(models: Iterable[str] | str, batch_sizes: Iterable[int], metrics: It
         try:
             for spec in specs:
                 if "time" in metrics:
-                    _time_model(rec, spec, sizes, device, threads, min_run_time, bar)
+                    _time_model(rec, spec, sizes, device, threads, budget, bar)
                 if "memory" in metrics:
                     _memory_model(rec, spec, sizes, device, threads, bar)
                 if "power" in metrics:

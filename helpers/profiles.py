@@ -14,16 +14,24 @@ class Profile:
     models: tuple[str, ...]
     batch_sizes: tuple[int, ...]
     min_run_time: float       # timing budget per (model, batch) point
+    min_measurements: int     # at least this many timed measurements per point ...
+    max_run_time: float       # ... unless their timed total passes this
     power_window: float       # length of each power window (active and idle)
     description: str
 
+    @property
+    def timing(self) -> dict:
+        """The timing budget as keyword arguments of ``helpers.measure.measure``."""
+        return {"min_run_time": self.min_run_time, "min_measurements": self.min_measurements,
+                "max_run_time": self.max_run_time}
+
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", ("smoke",), (1, 2), 0.05, 0.5,
+    "smoke": Profile("smoke", ("smoke",), (1, 2), 0.05, 3, 2.0, 0.5,
                      "CI: two small models, batches 1 and 2, seconds"),
-    "quick": Profile("quick", ("paper",), (1, 16), 0.5, 5.0,
+    "quick": Profile("quick", ("paper",), (1, 16), 0.5, 3, 30.0, 5.0,
                      "all paper models, batches 1 and 16, minutes"),
-    "full": Profile("full", ("paper",), (1, 2, 4, 8, 16, 32, 64), 0.5, 10.0,
+    "full": Profile("full", ("paper",), (1, 2, 4, 8, 16, 32, 64), 0.5, 3, 60.0, 10.0,
                     "all paper models, batches 1 to 64 (the paper's sweep)"),
 }
 

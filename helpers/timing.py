@@ -79,6 +79,8 @@ DEFAULT_MIN_MEASUREMENTS: int = 5
 # Upper bound on the seconds timed for one point when topping up to
 # min_measurements with single forward passes (slow, large batches).
 DEFAULT_MAX_RUN_TIME: float = 30.0
+# A forward pass expected to last at least this long (s) is timed without warm-up.
+SLOW_PASS_S: float = 2.0
 
 METHOD = "torch.utils.benchmark.blocked_autorange"
 
@@ -255,6 +257,7 @@ def measure_latency(
     max_run_time: float = DEFAULT_MAX_RUN_TIME,
     warmup: int = 1,
     label: str = "",
+    expected_pass_s: float | None = None,
 ) -> LatencyResult:
     """Time ``model(x)``: per-image median and IQR over an adaptive number of runs.
 
@@ -293,6 +296,15 @@ def measure_latency(
                                 num_threads=threads, label=name,
                                 description=f"batch {batch}")
         cuda = dev.startswith("cuda")
+        # A forward pass expected to take seconds (extrapolated by the caller from a
+        # smaller batch of the same model) is dominated by arithmetic: first-call
+        # costs (kernel selection, allocator growth) are milliseconds, below its
+        # noise. Neither a warm-up nor blocked_autorange's probing pass buys
+        # anything there, so single passes are timed straight away.
+        slow = expected_pass_s is not None and expected_pass_s >= max(min_run_time, SLOW_PASS_S)
+        if slow:
+            warmup = 0
+            result.method = "torch.utils.benchmark.Timer.timeit(1), no warm-up (slow pass)"
         last_warmup = 0.0
         with torch.inference_mode(), _num_threads(threads):
             for _ in range(warmup):
@@ -318,7 +330,7 @@ def measure_latency(
             if first >= min_run_time / 2:
                 times, total_runs, timed = [first], 1, first
                 result.method = "torch.utils.benchmark.Timer.timeit(1)"
-        if not times:
+        if not times and not slow:
             with torch.inference_mode():
                 measurement = timer.blocked_autorange(min_run_time=min_run_time)
             times = list(measurement.times)

@@ -260,3 +260,24 @@ def test_disturbed_warmup_does_not_switch_to_single_passes():
     assert r.status == "ok"
     assert r.method.startswith("torch.utils.benchmark.blocked_autorange")
     assert r.n >= 3
+
+
+def test_slow_pass_is_timed_without_warmup_or_probing():
+    """A pass expected to take seconds: exactly min_measurements single passes, nothing untimed."""
+    from torch import nn
+
+    from helpers.timing import SLOW_PASS_S, measure_latency
+
+    class Counting(nn.Module):
+        calls = 0
+
+        def forward(self, x):
+            Counting.calls += 1
+            return x * 2
+
+    model = Counting()
+    result = measure_latency(model, torch.ones(4, 3), threads=1, min_run_time=0.01, min_measurements=3,
+                             max_run_time=60.0, expected_pass_s=SLOW_PASS_S * 2)
+    assert result.status == "ok" and result.n == 3 and result.total_runs == 3
+    assert Counting.calls == 3
+    assert "no warm-up" in result.method
