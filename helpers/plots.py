@@ -6,6 +6,8 @@ from a seaborn palette, in a stable order.
 """
 from __future__ import annotations
 
+import matplotlib
+import matplotlib.patches
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -222,3 +224,21 @@ def step_chart(bound: pd.DataFrame, ax: Axes | None = None, xlabel: str = "Energ
     ax.legend(frameon=False)
     ax.figure.tight_layout()
     return ax.figure
+
+
+def lesson_map(lessons: pd.DataFrame) -> Figure:
+    """The course as a path: one box per lesson (number, title, the paper's figures), in order."""
+    n = len(lessons)
+    fig, ax = plt.subplots(figsize=(min(2.2 * n, 16), 2.4))
+    ax.set_axis_off()
+    ax.set_xlim(0, n)
+    ax.set_ylim(0, 1)
+    for i, row in enumerate(lessons.itertuples()):
+        ax.add_patch(matplotlib.patches.FancyBboxPatch((i + 0.08, 0.2), 0.84, 0.6, boxstyle="round,pad=0.02",
+                                                       fc=plt.cm.Blues(0.25 + 0.6 * i / max(n - 1, 1)), ec="0.3"))
+        ax.text(i + 0.5, 0.62, f"{row.lesson}. {row.title}", ha="center", va="center", fontsize=8, wrap=True)
+        ax.text(i + 0.5, 0.35, row.paper, ha="center", va="center", fontsize=7, color="0.2")
+        if i < n - 1:
+            ax.annotate("", (i + 1.08, 0.5), (i + 0.92, 0.5), arrowprops={"arrowstyle": "->", "color": "0.3"})
+    fig.tight_layout()
+    return fig

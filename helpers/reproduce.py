@@ -65,8 +65,10 @@ def export_html(notebook: Path) -> Path | None:
     return path
 
 
-def write_index(output_dir: Path, runs: list[NotebookRun], parameters: dict) -> Path:
-    """Write ``index.html``: each notebook (HTML and .ipynb), its status, the figures and tables."""
+def write_index(output_dir: Path, runs: list[NotebookRun], parameters: dict,
+                environment: dict | None = None) -> Path:
+    """Write ``index.html``: each notebook (HTML and .ipynb) and its status, the claims table,
+    the environment of the run, the tables and every figure inline."""
     rows = []
     for run in runs:
         html_path = run.output.with_suffix(".html")
@@ -82,12 +84,25 @@ def write_index(output_dir: Path, runs: list[NotebookRun], parameters: dict) -> 
         f"<figcaption>{html.escape(f.stem)}</figcaption></figure>" for f in figures)
     table_html = "\n".join(f'<li><a href="tables/{html.escape(t.name)}">{html.escape(t.name)}</a></li>' for t in tables)
     params = "".join(f"<li>{html.escape(k)} = {html.escape(repr(v))}</li>" for k, v in parameters.items())
+    claims_csv = output_dir / "tables" / "claims.csv"
+    if claims_csv.is_file():
+        import pandas as pd
+
+        claims = pd.read_csv(claims_csv)
+        columns = [c for c in ("claim", "paper_figure", "this_run", "statistic", "verdict", "reason") if c in claims]
+        claims_html = claims[columns].to_html(index=False, escape=True, border=0, na_rep="")
+    else:
+        claims_html = "<p>No claims table in this run (the findings notebook did not run).</p>"
+    env = environment or {}
+    env_html = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in env.items())
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Canziani et al. (2016), reproduced: {html.escape(output_dir.name)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}td{{padding:2px 12px}}figure{{margin:1.5em 0}}</style></head>
 <body><h1>An Analysis of Deep Neural Network Models for Practical Applications, reproduced</h1>
 <p>Device: <b>{html.escape(output_dir.name)}</b>. Parameters:</p><ul>{params}</ul>
+<h2>Environment</h2><ul>{env_html}</ul>
 <h2>Notebooks</h2><table>{''.join(rows)}</table>
+<h2>The paper's claims on this device</h2>{claims_html}
 <h2>Tables</h2><ul>{table_html}</ul>
 <h2>Figures</h2>{figure_html}
 </body></html>"""
@@ -117,7 +132,9 @@ def reproduce(profile: str = "full", models: str = "", device: str = "auto", thr
             export_html(result.output)
         print(f"    {'ok' if result.ok else 'FAILED: ' + result.error} ({result.seconds:.0f} s)", flush=True)
         runs.append(result)
-    index = write_index(run.output_dir, runs, parameters)
+    from helpers.results import environment_fingerprint
+
+    index = write_index(run.output_dir, runs, parameters, environment_fingerprint(run.device, run.threads))
     print(f"index: {index.relative_to(REPO_ROOT) if index.is_relative_to(REPO_ROOT) else index}")
     failed = [r.name for r in runs if not r.ok]
     if failed:

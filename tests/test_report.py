@@ -1,0 +1,77 @@
+"""The report of a run opens in a real headless browser with every image and link intact."""
+import shutil
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from helpers.reproduce import execute_notebook, export_html, notebook_paths, write_index
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+needs_browser = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver; "
+           ".ci/run installs them)")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """A real report: two notebooks executed (smoke), exported to HTML, and the index written."""
+    out = tmp_path_factory.mktemp("report")
+    params = {"profile": "smoke", "device": "cpu", "results_dir": str(out / "results"), "output_dir": str(out)}
+    runs = []
+    for path in notebook_paths():
+        if path.name.startswith(("03_", "07_")):
+            run = execute_notebook(path, out, params, progress=False)
+            assert run.ok, run.error
+            assert export_html(run.output) is not None
+            runs.append(run)
+    return write_index(out, runs, params, {"torch_version": "test", "host_cpu": "test cpu"})
+
+
+def test_index_lists_notebooks_claims_and_environment(report):
+    page = report.read_text()
+    for needle in ("03_parameter_density.html", "07_findings.html", "C11", "holds", "torch_version"):
+        assert needle in page
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                 "--disable-sync", "--allow-file-access-from-files"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _images(driver):
+    return driver.execute_script(
+        "return Array.from(document.images).map(i => [i.getAttribute('src').slice(0, 60), i.complete && i.naturalWidth > 0]);")
+
+
+@needs_browser
+def test_report_loads_with_every_image_and_no_broken_link(report, browser):
+    browser.get(report.as_uri())
+    assert "reproduced" in browser.title
+    images = _images(browser)
+    figures = sorted((report.parent / "figures").glob("*.png"))
+    assert len(images) == len(figures) >= 2
+    assert all(ok for _, ok in images), [src for src, ok in images if not ok]
+    links = browser.execute_script("return Array.from(document.links).map(a => a.href);")
+    assert links
+    for link in links:
+        target = Path(unquote(urlparse(link).path))
+        assert target.is_file(), f"broken link {link}"
+    for page in [l for l in links if l.endswith(".html")]:
+        browser.get(page)
+        shown = _images(browser)
+        assert shown and all(ok for _, ok in shown), f"{page}: an image did not load"
