@@ -44,7 +44,6 @@ jobs running at times), ResNet-18 and ENet at batches 1 and 8, 3 repeats:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import math
 import os
@@ -87,14 +86,7 @@ def cv(values: list[float]) -> float:
     return statistics.stdev(values) / statistics.mean(values)
 
 
-@contextlib.contextmanager
-def _threads(n: int):
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+_threads = timing._num_threads  # set torch's intra-op threads for a block, then restore
 
 
 def bianco(model, x, threads: int, device: str, warmup: int = 10, runs: int = 10) -> tuple[float, int]:
