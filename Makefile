@@ -9,15 +9,16 @@ PROFILE ?= full
 MODELS  ?=
 DEVICE  ?= auto
 THREADS ?=
+RESULTS ?=
 
-REPRODUCE_ARGS := --profile $(PROFILE) --device $(DEVICE) $(if $(MODELS),--models $(MODELS)) $(if $(THREADS),--threads $(THREADS))
+REPRODUCE_ARGS := --profile $(PROFILE) --device $(DEVICE) $(if $(MODELS),--models $(MODELS)) $(if $(THREADS),--threads $(THREADS)) $(if $(RESULTS),--results-dir $(RESULTS))
 
 .DEFAULT_GOAL := help
 .PHONY: help setup reproduce test test-slow bench lab clean distclean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  variables: PROFILE=smoke|quick|full (default full), MODELS=a,b DEVICE=auto|cpu|cuda THREADS=N"
+	@echo "  variables: PROFILE=smoke|quick|full (default full), MODELS=a,b DEVICE=auto|cpu|cuda THREADS=N RESULTS=dir"
 
 setup: $(STAMP) ## create the local environment (.venv) from pyproject.toml's pinned dependencies
 

@@ -51,7 +51,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from helpers.reproduce import reproduce
 
     return reproduce(profile=args.profile, models=args.models, device=args.device, threads=args.threads,
-                     notebooks=args.notebooks, output_dir=args.output_dir)
+                     notebooks=args.notebooks, output_dir=args.output_dir, results_dir=args.results_dir)
 
 
 def _cmd_measure(args: argparse.Namespace) -> int:
@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: every core)")
     p.add_argument("--notebooks", nargs="*", help="only these notebooks (names or stems)")
     p.add_argument("--output-dir", type=Path, help="default: reports/<device-tag>/")
+    p.add_argument("--results-dir", type=Path, help="results store root (default: data/results)")
     p.set_defaults(func=_cmd_reproduce)
     return parser
 

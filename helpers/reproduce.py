@@ -112,14 +112,15 @@ def write_index(output_dir: Path, runs: list[NotebookRun], parameters: dict,
 
 
 def reproduce(profile: str = "full", models: str = "", device: str = "auto", threads: int = 0,
-              notebooks: list[str] | None = None, output_dir: Path | None = None) -> int:
+              notebooks: list[str] | None = None, output_dir: Path | None = None,
+              results_dir: Path | None = None) -> int:
     """Run the notebooks in order; return 0, or 1 after naming every notebook that failed."""
     from helpers.notebook import setup
 
     run = setup(profile=profile, models=models, device=device, threads=threads,
-                output_dir=str(output_dir) if output_dir else "")
+                output_dir=str(output_dir) if output_dir else "", results_dir=str(results_dir or ""))
     parameters = {"profile": profile, "models": models, "device": run.device, "threads": threads,
-                  "output_dir": str(run.output_dir)}
+                  "results_dir": str(run.results_root), "output_dir": str(run.output_dir)}
     chosen = [p for p in notebook_paths() if not notebooks or p.name in notebooks or p.stem in notebooks]
     if notebooks and len(chosen) != len(notebooks):
         raise ValueError(f"unknown notebook in {notebooks}; valid: {NOTEBOOKS}")
