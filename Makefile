@@ -14,7 +14,7 @@ RESULTS ?=
 REPRODUCE_ARGS := --profile $(PROFILE) --device $(DEVICE) $(if $(MODELS),--models $(MODELS)) $(if $(THREADS),--threads $(THREADS)) $(if $(RESULTS),--results-dir $(RESULTS))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup reproduce test test-slow bench lab clean distclean
+.PHONY: help setup reproduce test test-slow bench gallery lab clean distclean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ test-slow: $(STAMP) ## the slow cross-checks too (the whole torchvision zoo agai
 
 bench: $(STAMP) ## print the timing benchmark: our protocol against a bare Timer and Bianco et al. (2018)
 	$(PY) -m helpers.bench
+
+gallery: $(STAMP) ## copy the main figures and claims of reports/<device>/ into docs/gallery/ (for the README)
+	$(PY) -m helpers.gallery
 
 lab: $(STAMP) ## open the notebooks in JupyterLab
 	$(PY) -m jupyter lab notebooks/
