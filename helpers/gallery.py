@@ -46,7 +46,7 @@ def write_gallery(report_dir: Path, dest: Path = GALLERY_DIR) -> list[Path]:
     claims = report_dir / "tables" / "claims.csv"
     if claims.is_file():
         target = dest / "claims.md"
-        target.write_text(f"Claims on `{report_dir.name}`\n\n" + claims_markdown(pd.read_csv(claims)))
+        target.write_text(f"Claims on `{report_dir.name}`\n\n" + claims_markdown(pd.read_csv(claims, dtype=str, keep_default_na=False)))
         written.append(target)
     return written
 
