@@ -42,6 +42,8 @@ def execute_notebook(notebook: Path, output_dir: Path, parameters: dict, progres
     import papermill
 
     output = output_dir / notebook.name
+    declared = papermill.inspect_notebook(str(notebook))  # pass each notebook only what it declares
+    parameters = {k: v for k, v in parameters.items() if k in declared}
     start = time.perf_counter()
     try:
         papermill.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name="python3",
