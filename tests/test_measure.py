@@ -110,3 +110,35 @@ def test_cli_rejects_bad_values_by_name(tmp_path):
         result = subprocess.run([sys.executable, "-m", "helpers", "measure", "--out", str(tmp_path), *args],
                                 cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
         assert result.returncode == 2 and bad in result.stderr, (args, result.stderr)
+
+
+def test_power_with_a_sensor_stores_net_power_and_energy_with_method_and_domain(tmp_path, monkeypatch):
+    """The same command with a (fake) counter sensor: a constant 2 W draw gives net power 0 W."""
+    from helpers.power import PowerProbe
+
+    class ConstantDraw(PowerProbe):
+        name, domain, method, sensor_period_s = "fake", "fake:package-0", "counter", 0.001
+
+        def __init__(self):
+            self.start = time.perf_counter()
+
+        def read_energy_j(self):
+            return 2.0 * (time.perf_counter() - self.start)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr("helpers.power.open_probe", lambda device, *a, **k: ConstantDraw())
+    table = measure(["ENet"], [1, 2], ["power"], device="cpu", threads=1, results_root=tmp_path,
+                    progress=False, power_window_s=0.3).read()
+    assert (table["status"] == "ok").all() and len(table) == 4
+    assert set(table["domain"]) == {"fake:package-0"} and set(table["method"]) == {"counter"}
+    net = table[table["metric"] == "power_net"]
+    assert (net["unit"] == "W").all() and net["value"].abs().max() < 0.05
+    energy = table[table["metric"] == "energy_per_image"]
+    assert (energy["unit"] == "J").all() and energy["value"].abs().max() < 0.01
+    import json
+
+    details = json.loads(net["details"].iloc[0])
+    assert details["idle_power_w"] == pytest.approx(2.0, rel=1e-3)
+    assert details["window_s"] >= 0.3 and details["images"] >= 1
