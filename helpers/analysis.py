@@ -1237,3 +1237,16 @@ def images_per_second(results: pd.DataFrame | None, batch_size: int,
     if batch_size not in table.columns:
         return pd.Series(dtype=float, name="images_per_s")
     return (1.0 / table[batch_size]).dropna().rename("images_per_s")
+
+
+def devices_with(results: pd.DataFrame | None, metric: str) -> list[str]:
+    """Device tags that have at least one status-"ok" row of ``metric``, sorted."""
+    if _empty(results):
+        return []
+    rows = results[(results["metric"] == metric) & (results["status"] == "ok")]
+    return sorted(rows["device_tag"].dropna().unique())
+
+
+def at_largest_batch(table: pd.DataFrame) -> pd.Series:
+    """Each model's value at its largest measured batch size (rows: models, columns: batch sizes)."""
+    return table.apply(lambda row: row.dropna().iloc[-1] if row.notna().any() else np.nan, axis=1)

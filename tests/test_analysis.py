@@ -474,3 +474,18 @@ def test_claims_table_restricts_to_the_paper_models_and_reports_failures(results
 def test_verdict_rejects_unknown_verdicts():
     with pytest.raises(ValueError, match="must be one of"):
         A.Verdict("C1", "Fig 1", "", "", "", "", "maybe", "")
+
+
+def test_devices_with_and_at_largest_batch():
+    import numpy as np
+    import pandas as pd
+
+    from helpers.analysis import at_largest_batch, devices_with
+
+    frame = pd.DataFrame({"device_tag": ["a", "b", "b"], "metric": ["power_net", "power_net", "x"],
+                          "status": ["unavailable", "ok", "ok"]})
+    assert devices_with(frame, "power_net") == ["b"]
+    assert devices_with(frame.iloc[0:0], "power_net") == []
+    table = pd.DataFrame({1: [1.0, 5.0, np.nan], 64: [2.0, np.nan, np.nan]}, index=["m1", "m2", "m3"])
+    largest = at_largest_batch(table)
+    assert largest["m1"] == 2.0 and largest["m2"] == 5.0 and np.isnan(largest["m3"])
