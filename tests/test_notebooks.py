@@ -44,3 +44,24 @@ def test_notebook_runs_with_the_smoke_profile(path, tmp_path, smoke_parameters):
     assert list((tmp_path / "figures").glob("*.png")), "a lesson without a figure"
     index = write_index(tmp_path, [run], params)
     assert path.name in index.read_text()
+
+
+def test_reproduce_names_a_failing_notebook_and_exits_nonzero(tmp_path, monkeypatch, capsys):
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from helpers import reproduce as rep
+
+    bad = tmp_path / "nb" / "99_broken.ipynb"
+    bad.parent.mkdir()
+    nb = new_notebook(cells=[new_code_cell('profile = "smoke"', metadata={"tags": ["parameters"]}),
+                             new_code_cell("raise RuntimeError('deliberately broken lesson')")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, bad)
+    monkeypatch.setattr(rep, "notebook_paths", lambda: [bad])
+    monkeypatch.setattr(rep, "NOTEBOOKS_DIR", bad.parent)
+    code = rep.reproduce(profile="smoke", device="cpu", output_dir=tmp_path / "out",
+                         results_dir=tmp_path / "results")
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "99_broken.ipynb" in err and "failed" in err
+    assert "deliberately broken lesson" in (tmp_path / "out" / "index.html").read_text()
