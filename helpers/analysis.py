@@ -349,6 +349,16 @@ def speedup(results: pd.DataFrame | None, model: str, b_from: int = 1, b_to: int
     return float(t_from / t_to)
 
 
+def speedups(results: pd.DataFrame | None, b_from: int = 1, b_to: int = 64,
+             device_tag: str | None = None) -> pd.Series:
+    """Per-image latency at ``b_from`` over that at ``b_to``, per model timed at both (dimensionless)."""
+    table = metric_table(results, "latency_per_image", device_tag)
+    if b_from not in table.columns or b_to not in table.columns:
+        return pd.Series(dtype=float, name="speedup")
+    both = table[[b_from, b_to]].dropna()
+    return (both[b_from] / both[b_to]).rename("speedup")
+
+
 @dataclass(frozen=True)
 class Knee:
     """Flat-then-linear fit of peak memory against batch size (C5).
@@ -446,6 +456,30 @@ class FloorSlope:
     n_floor: int
     n_linear: int
     floor_excess_mb: float = math.nan
+
+
+def memory_knees(results: pd.DataFrame | None, device_tag: str | None = None,
+                 min_points: int = C5_MIN_POINTS) -> dict[str, Knee]:
+    """``memory_knee`` of every model with ``memory_peak`` at >= ``min_points`` batch sizes."""
+    peak = metric_table(results, "memory_peak", device_tag)
+    knees = {}
+    for model, row in peak.iterrows():
+        row = row.dropna()
+        if row.size >= min_points:
+            knees[model] = memory_knee(row.index.to_numpy(), row.to_numpy())
+    return knees
+
+
+def static_vs_parameter_memory(results: pd.DataFrame | None, counts: pd.DataFrame | None = None,
+                               device_tag: str | None = None,
+                               bytes_per_param: int = _BYTES_PER_PARAM) -> pd.DataFrame:
+    """Fig 6's points: per model, parameter memory (params x bytes / 1e6, MB) and static
+    memory (MB, median over batch sizes). Models with both only."""
+    static = metric_table(results, "memory_static", device_tag).median(axis=1, skipna=True).dropna()
+    params = _counts_column(counts, "params").dropna()
+    common = [m for m in static.index if m in params.index]
+    return pd.DataFrame({"param_mb": params[common] * bytes_per_param / 1e6,
+                         "static_mb": static[common]}, index=pd.Index(common, name="model"))
 
 
 def floor_slope_fit(param_mb: Any, static_mb: Any, floor_threshold_mb: float = 100.0,
@@ -835,11 +869,10 @@ def claim_c3(results: pd.DataFrame | None, device_tag: str | None = None,
     """C3 from ``latency_per_image`` rows (s)."""
     lat = _table(results, "latency_per_image", device_tag)
     _need_batches(lat, (b_from, b_to))
-    both = lat[[b_from, b_to]].dropna()
-    if len(both) < 2:
+    sp = speedups(results, b_from, b_to, device_tag)
+    if len(sp) < 2:
         raise _Unmeasurable(f"needs >= 2 models timed at batch {b_from} and {b_to}; "
-                            f"this run has {len(both)}")
-    sp = both[b_from] / both[b_to]
+                            f"this run has {len(sp)}")
     share = float((sp > 1).mean())
     if "AlexNet" not in sp.index:
         raise _Unmeasurable(f"AlexNet has no latency_per_image at batch {b_from} and {b_to}")
@@ -906,11 +939,7 @@ def claim_c4(results: pd.DataFrame | None, device_tag: str | None = None):
 def claim_c5(results: pd.DataFrame | None, device_tag: str | None = None):
     """C5 from ``memory_peak`` rows (MB)."""
     peak = _table(results, "memory_peak", device_tag)
-    knees = {}
-    for model, row in peak.iterrows():
-        row = row.dropna()
-        if row.size >= C5_MIN_POINTS:
-            knees[model] = memory_knee(row.index.to_numpy(), row.to_numpy())
+    knees = memory_knees(results, device_tag)
     if not knees:
         raise _Unmeasurable(f"needs memory_peak at >= {C5_MIN_POINTS} batch sizes per model; "
                             f"this run has {_fmt_list(peak.columns)}")
@@ -943,13 +972,11 @@ def claim_c6(results: pd.DataFrame | None, counts: pd.DataFrame | None = None,
              device_tag: str | None = None, floor_threshold_mb: float = 100.0,
              bytes_per_param: int = _BYTES_PER_PARAM):
     """C6 from ``memory_static`` rows (MB; median over batch sizes per model) and parameter counts."""
-    static = _table(results, "memory_static", device_tag).median(axis=1, skipna=True).dropna()
-    params = _counts_column(counts, "params").dropna()
-    common = [m for m in static.index if m in params.index]
-    if not common:
+    _table(results, "memory_static", device_tag)
+    points = static_vs_parameter_memory(results, counts, device_tag, bytes_per_param)
+    if points.empty:
         raise _Unmeasurable("no model has both memory_static and a parameter count")
-    param_mb = params[common] * bytes_per_param / 1e6
-    fs = floor_slope_fit(param_mb.to_numpy(), static[common].to_numpy(), floor_threshold_mb)
+    fs = floor_slope_fit(points["param_mb"].to_numpy(), points["static_mb"].to_numpy(), floor_threshold_mb)
     if fs.n_floor < 2 or fs.n_linear < 3:
         raise _Unmeasurable(
             f"needs >= 2 models under {floor_threshold_mb:g} MB of parameters and >= 3 above; "

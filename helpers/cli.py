@@ -56,8 +56,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 def _cmd_measure(args: argparse.Namespace) -> int:
     from helpers.measure import measure
-    from helpers.notebook import parse_batch_sizes
-    from helpers.profiles import get_profile
+    from helpers.profiles import get_profile, parse_batch_sizes
 
     profile = get_profile(args.profile)
     store = measure(

@@ -229,7 +229,7 @@ def measure(models: Iterable[str] | str, batch_sizes: Iterable[int], metrics: It
     """
     from tqdm.auto import tqdm
 
-    from helpers.notebook import parse_batch_sizes
+    from helpers.profiles import parse_batch_sizes
 
     metrics = parse_metrics(metrics if isinstance(metrics, str) else list(metrics))
     sizes = parse_batch_sizes(list(batch_sizes) if not isinstance(batch_sizes, str) else batch_sizes)

@@ -6,13 +6,13 @@ device, threads and folders, and knows where figures and tables go.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from helpers.paths import RESULTS_DIR, REPORTS_DIR
-from helpers.profiles import Profile, get_profile
+from helpers.profiles import Profile, get_profile, parse_batch_sizes
 
 __all__ = ["Run", "setup"]
 
@@ -30,7 +30,6 @@ class Run:
     results_root: Path
     output_dir: Path
     measure: bool
-    saved: list[Path] = field(default_factory=list)
 
     @property
     def figures_dir(self) -> Path:
@@ -45,7 +44,6 @@ class Run:
         self.figures_dir.mkdir(parents=True, exist_ok=True)
         path = self.figures_dir / f"{name}.png"
         fig.savefig(path, bbox_inches="tight")
-        self.saved.append(path)
         return path
 
     def save_table(self, table: pd.DataFrame, name: str, index: bool = False) -> Path:
@@ -53,34 +51,12 @@ class Run:
         self.tables_dir.mkdir(parents=True, exist_ok=True)
         path = self.tables_dir / f"{name}.csv"
         table.to_csv(path, index=index)
-        self.saved.append(path)
         return path
 
     def __repr__(self) -> str:
         return (f"Run(profile={self.profile.name!r}, models={len(self.models)}, batch_sizes={self.batch_sizes}, "
                 f"device={self.device!r}, threads={self.threads}, device_tag={self.device_tag!r}, "
                 f"output_dir='{self.output_dir}')")
-
-
-def _split(text: str) -> list[str]:
-    return [t.strip() for t in str(text).split(",") if t.strip()]
-
-
-def parse_batch_sizes(text: str | list[int]) -> list[int]:
-    """``"1,2,4"`` → ``[1, 2, 4]``; anything but positive integers → ValueError naming it."""
-    items = text if isinstance(text, list) else _split(text)
-    sizes = []
-    for item in items:
-        try:
-            size = int(item)
-        except (TypeError, ValueError):
-            raise ValueError(f"bad batch size {item!r}: batch sizes are positive integers, e.g. 1,2,4") from None
-        if size < 1 or str(item).strip() not in (str(size),):
-            raise ValueError(f"bad batch size {item!r}: batch sizes are positive integers, e.g. 1,2,4")
-        sizes.append(size)
-    if not sizes:
-        raise ValueError("no batch sizes given: use e.g. 1,2,4")
-    return sorted(dict.fromkeys(sizes))
 
 
 def setup(profile: str = "full", models: str = "", batch_sizes: str = "", device: str = "auto",
@@ -95,7 +71,7 @@ def setup(profile: str = "full", models: str = "", batch_sizes: str = "", device
     from helpers.zoo import resolve_models
 
     prof = get_profile(profile)
-    names = [s.name for s in resolve_models(_split(models) or list(prof.models))]
+    names = [s.name for s in resolve_models(models or list(prof.models))]
     sizes = parse_batch_sizes(batch_sizes) if batch_sizes else list(prof.batch_sizes)
     dev = resolve_device(device)
     tag = device_tag(dev)

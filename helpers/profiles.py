@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Profile", "PROFILES", "get_profile"]
+__all__ = ["Profile", "PROFILES", "get_profile", "parse_batch_sizes"]
 
 
 @dataclass(frozen=True)
@@ -42,3 +42,20 @@ def get_profile(name: str) -> Profile:
         return PROFILES[name]
     except KeyError:
         raise ValueError(f"unknown profile {name!r}: valid profiles are {', '.join(PROFILES)}") from None
+
+
+def parse_batch_sizes(text: str | list[int]) -> list[int]:
+    """``"1,2,4"`` → ``[1, 2, 4]``; anything but positive integers → ValueError naming it."""
+    items = text if isinstance(text, list) else [t.strip() for t in str(text).split(",") if t.strip()]
+    sizes = []
+    for item in items:
+        try:
+            size = int(item)
+        except (TypeError, ValueError):
+            raise ValueError(f"bad batch size {item!r}: batch sizes are positive integers, e.g. 1,2,4") from None
+        if size < 1 or str(item).strip() not in (str(size),):
+            raise ValueError(f"bad batch size {item!r}: batch sizes are positive integers, e.g. 1,2,4")
+        sizes.append(size)
+    if not sizes:
+        raise ValueError("no batch sizes given: use e.g. 1,2,4")
+    return sorted(dict.fromkeys(sizes))

@@ -14,15 +14,13 @@ from pathlib import Path
 
 from helpers.paths import NOTEBOOKS_DIR, REPO_ROOT
 
-__all__ = ["NOTEBOOKS", "notebook_paths", "execute_notebook", "reproduce", "write_index"]
+__all__ = ["notebook_paths", "execute_notebook", "reproduce", "write_index"]
 
 
 def notebook_paths() -> list[Path]:
     """The lesson notebooks, in order (their file names start with the lesson number)."""
     return sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 
-
-NOTEBOOKS = [p.name for p in notebook_paths()]
 
 
 @dataclass
@@ -125,7 +123,7 @@ def reproduce(profile: str = "full", models: str = "", device: str = "auto", thr
                   "results_dir": str(run.results_root), "output_dir": str(run.output_dir)}
     chosen = [p for p in notebook_paths() if not notebooks or p.name in notebooks or p.stem in notebooks]
     if notebooks and len(chosen) != len(notebooks):
-        raise ValueError(f"unknown notebook in {notebooks}; valid: {NOTEBOOKS}")
+        raise ValueError(f"unknown notebook in {notebooks}; valid: {[p.name for p in notebook_paths()]}")
     print(f"reproducing {len(chosen)} notebooks into {run.output_dir} ({run!r})", flush=True)
     runs = []
     for notebook in chosen:

@@ -70,10 +70,6 @@ class ModelSpec:
     paper: bool = False
     note: str = ""
 
-    def build(self, device: str | torch.device = "cpu") -> nn.Module:
-        """The model in eval mode on ``device`` (``"meta"`` builds shapes only)."""
-        return build_model(self, device=device)
-
 
 # --------------------------------------------------------------------------- paper models
 def _paper_specs() -> dict[str, ModelSpec]:

@@ -489,3 +489,25 @@ def test_devices_with_and_at_largest_batch():
     table = pd.DataFrame({1: [1.0, 5.0, np.nan], 64: [2.0, np.nan, np.nan]}, index=["m1", "m2", "m3"])
     largest = at_largest_batch(table)
     assert largest["m1"] == 2.0 and largest["m2"] == 5.0 and np.isnan(largest["m3"])
+
+
+def test_speedups_knees_and_fig6_points_from_a_results_frame():
+    import pandas as pd
+
+    from helpers.analysis import memory_knees, speedups, static_vs_parameter_memory
+
+    rows = []
+    for b in (1, 2, 4, 8, 16):
+        rows += [{"device_tag": "d", "model": "A", "batch_size": b, "metric": "latency_per_image",
+                  "value": 0.4 if b == 1 else 0.1, "unit": "s", "status": "ok"},
+                 {"device_tag": "d", "model": "A", "batch_size": b, "metric": "memory_peak",
+                  "value": 100.0 + 10 * max(0, b - 4), "unit": "MB", "status": "ok"},
+                 {"device_tag": "d", "model": "A", "batch_size": b, "metric": "memory_static",
+                  "value": 50.0, "unit": "MB", "status": "ok"}]
+    frame = pd.DataFrame(rows)
+    assert speedups(frame, 1, 16, "d").to_dict() == {"A": 4.0}
+    assert speedups(frame, 1, 64, "d").empty
+    knee = memory_knees(frame, "d")["A"]
+    assert knee.batch == 4 and knee.slope_mb_per_image == pytest.approx(10.0)
+    points = static_vs_parameter_memory(frame, pd.DataFrame({"model": ["A"], "params": [1_000_000]}), "d")
+    assert points.loc["A"].to_dict() == {"param_mb": 4.0, "static_mb": 50.0}
