@@ -2,7 +2,7 @@
 
     models  [--preset NAME]                 list models with their input size
     count   MODEL_OR_PRESET... [--csv]      parameters and operations under each convention
-    measure --models M... --batch-sizes 1,2 --metrics time,memory,power --device D --threads N --out DIR [--force]
+    measure --models M... --batch-sizes 1,2 --metrics time,memory,power --device D --threads N --out DIR [--force] [--seed S]
     probes  [--device D]                    which power sensors exist here, and why not the others
     reproduce [--profile P] [--device D]    execute every notebook into reports/<device-tag>/
 """
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.results import StoreBusy
 from helpers.zoo import PRESETS, UnknownModelError, resolve_models
 
 
@@ -50,26 +51,50 @@ def _cmd_count(args: argparse.Namespace) -> int:
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from helpers.reproduce import reproduce
 
-    return reproduce(profile=args.profile, models=args.models, device=args.device, threads=args.threads,
-                     notebooks=args.notebooks, output_dir=args.output_dir, results_dir=args.results_dir)
+    try:
+        return reproduce(profile=args.profile, models=args.models, device=args.device, threads=args.threads,
+                         notebooks=args.notebooks, output_dir=args.output_dir, results_dir=args.results_dir,
+                         measure=not args.no_measure)
+    except KeyboardInterrupt:
+        resume = "python -m helpers " + " ".join(sys.argv[1:]) if sys.argv[1:] else "the same command"
+        print(f"\ninterrupted: every finished measurement is stored under {args.results_dir or 'data/results'}; "
+              f"run `{resume}` again to resume where it stopped", file=sys.stderr)
+        return 130
 
 
 def _cmd_measure(args: argparse.Namespace) -> int:
-    from helpers.measure import measure
+    import dataclasses
+
+    from helpers.measure import measure, summarise
     from helpers.profiles import get_profile, parse_batch_sizes
+    from helpers.results import load_results
 
     profile = get_profile(args.profile)
-    store = measure(
-        models=args.models or list(profile.models),
-        batch_sizes=parse_batch_sizes(args.batch_sizes) if args.batch_sizes else profile.batch_sizes,
-        metrics=args.metrics, device=args.device, threads=args.threads or None, results_root=args.out,
-        force=args.force, power_window_s=args.power_window or profile.power_window,
-        **{**profile.timing, **({"min_run_time": args.min_run_time} if args.min_run_time else {})},
-    )
-    table = store.read()
-    counts = table["status"].value_counts().to_dict() if len(table) else {}
-    print(f"{store.path}: {len(table)} rows ({', '.join(f'{v} {k}' for k, v in counts.items()) or 'none'})")
+    settings = profile.engine
+    if args.seed is not None:
+        settings = dataclasses.replace(settings, seed=args.seed)
+    try:
+        store = measure(
+            models=args.models or list(profile.models),
+            batch_sizes=parse_batch_sizes(args.batch_sizes) if args.batch_sizes else profile.batch_sizes,
+            metrics=args.metrics, device=args.device, threads=args.threads or None, results_root=args.out,
+            force=args.force, power_window_s=args.power_window or profile.power_window, settings=settings,
+        )
+    except KeyboardInterrupt:
+        _interrupted(args)
+        return 130
+    table = load_results(store.path.parent.parent, [store.device_tag], fingerprint=store.fingerprint)
+    print(f"{store.path.parent}: this run's rows (fingerprint {store.fingerprint}):")
+    for line in summarise(table).lines():
+        print(f"  {line}")
     return 0
+
+
+def _interrupted(args: argparse.Namespace) -> None:
+    """One line on Ctrl-C: what is kept and how to resume."""
+    resume = "python -m helpers " + " ".join(sys.argv[1:]) if sys.argv[1:] else "the same command"
+    print(f"\ninterrupted: every finished point is stored and every finished visit journalled under "
+          f"{args.out or 'data/results'}; run `{resume}` again to resume where it stopped", file=sys.stderr)
 
 
 def _cmd_probes(args: argparse.Namespace) -> int:
@@ -115,8 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: every core)")
     p.add_argument("--out", type=Path, default=None, help="results folder (default: data/results)")
     p.add_argument("--force", action="store_true", help="measure again what is already stored")
-    p.add_argument("--profile", default="full", help="defaults for models, batch sizes, budgets (smoke, quick, full)")
-    p.add_argument("--min-run-time", type=float, default=0.0, help="timing budget per point in s")
+    p.add_argument("--profile", default="full",
+                   help="models, batch sizes and the engine's settings (smoke, quick, full; see helpers/profiles.py)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the shuffled visiting order (default: the profile's)")
     p.add_argument("--power-window", type=float, default=0.0, help="power window length in s")
     p.set_defaults(func=_cmd_measure)
 
@@ -132,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebooks", nargs="*", help="only these notebooks (names or stems)")
     p.add_argument("--output-dir", type=Path, help="default: reports/<device-tag>/")
     p.add_argument("--results-dir", type=Path, help="results store root (default: data/results)")
+    p.add_argument("--no-measure", action="store_true", help="only plot what the results store holds")
     p.set_defaults(func=_cmd_reproduce)
     return parser
 
@@ -144,6 +171,6 @@ def main(argv: list[str] | None = None) -> int:
     except UnknownModelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except ValueError as exc:
+    except (ValueError, StoreBusy) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -4,9 +4,10 @@ One row per measurement, appended and flushed as it is taken (helpers.results):
 an interrupted run loses nothing, and a re-run skips what is stored unless
 ``force``. Metrics and units:
 
-- ``latency_per_image`` (s): per-image median, IQR and n of forward passes;
+- ``latency_per_image`` (s): per-image median, its 95 % interval, IQR, n and
+  flags (helpers.engine: rounds, precision target, contention guard);
 - ``memory_static`` / ``memory_peak`` (MB, 10**6 bytes): model alone / peak of
-  one forward at the batch size (CPU: a fresh child process; CUDA: allocator);
+  one forward at the batch size (CPU: a forked child per batch; CUDA: allocator);
 - ``power_net`` (W) and ``energy_per_image`` (J): continuous inference net of
   idle, with the probe's method, domain and sensor period; "unavailable" rows
   with the reason where the machine has no sensor, never 0 W.
@@ -20,11 +21,16 @@ from typing import Iterable
 
 import torch
 
+from helpers.profiles import EngineSettings
 from helpers.results import ResultsStore, device_tag as make_device_tag, environment_fingerprint, make_row
-from helpers.timing import measure_latency, resolve_device, resolve_threads
+from helpers.timing import resolve_device, resolve_threads
 from helpers.zoo import build_model, example_input, resolve_models
 
-__all__ = ["METRICS", "METRIC_NAMES", "parse_metrics", "measure"]
+__all__ = ["METRICS", "METRIC_NAMES", "parse_metrics", "measure", "MeasureSummary", "summarise"]
+
+ENGINE_METHOD = "torch.utils.benchmark.Timer in a forked child per point, rounds in fresh workers (helpers.engine)"
+MEMORY_METHOD_CPU = "VmHWM of a forked child per batch, reset by clear_refs, above the worker's baseline"
+MEMORY_METHOD_CUDA = "cuda-allocator: max_memory_allocated above the worker's baseline"
 
 METRICS = ("time", "memory", "power")
 # the results-store metrics each kind of measurement writes
@@ -45,17 +51,21 @@ def parse_metrics(text: str | Iterable[str]) -> list[str]:
 
 
 class _Recorder:
-    """Appends rows for one device, with the environment fingerprint, and answers 'already stored?'."""
+    """Appends rows for one device with this run's fingerprint, and answers 'already stored?'."""
 
     def __init__(self, store: ResultsStore, device: str, threads: int, force: bool):
         self.store, self.force = store, force
         self.tag = store.device_tag
         self.env = environment_fingerprint(device, threads)
         self.env.pop("timestamp", None)
+        self.fingerprint = self.env["fingerprint"]
+        self.journal = store.path.parent / f".partial-{self.fingerprint}.jsonl"
         self.written = 0
+        self.summary: dict = {}
 
     def done(self, model: str, batch_size: int, metrics: Iterable[str]) -> bool:
-        return not self.force and all(self.store.has(model, batch_size, m) for m in metrics)
+        return not self.force and all(self.store.has(model, batch_size, m, fingerprint=self.fingerprint)
+                                      for m in metrics)
 
     def add(self, model: str, batch_size: int, metric: str, **fields) -> None:
         self.store.append(make_row(device_tag=self.tag, model=model, batch_size=batch_size, metric=metric,
@@ -67,93 +77,89 @@ def _not_ok(status: str, reason: str, **fields) -> dict:
     return dict(status=status, reason=reason or status, **fields)
 
 
-# --------------------------------------------------------------------------- time
-def _time_model(rec: _Recorder, spec, batch_sizes, device, threads, budget: dict, bar) -> None:
-    todo = [b for b in batch_sizes if not rec.done(spec.name, b, METRIC_NAMES["time"])]
-    bar.update(len(batch_sizes) - len(todo))
-    if not todo:
+# --------------------------------------------------------------------------- time and memory
+def _round6(x: float) -> float:
+    return float(f"{x:.6g}")
+
+
+def _latency_row(rec: "_Recorder", state, settings: EngineSettings, common: dict) -> None:
+    model, b = state.model, state.batch
+    failed = state.failed
+    if failed is not None and not state.samples(settings.contention_share, clean_only=False):
+        rec.add(model, b, "latency_per_image", method=ENGINE_METHOD,
+                **_not_ok(failed.get("status", "error"), failed.get("reason", "")), **common)
         return
-    try:
-        model = build_model(spec, device=device)
-    except Exception as exc:  # a model that cannot be built is an error row per batch, not a crash
-        for b in todo:
-            rec.add(spec.name, b, "latency_per_image", unit="s", device=device, threads=threads,
-                    **_not_ok("error", f"building the model failed: {type(exc).__name__}: {exc}"))
-            bar.update()
+    s = state.summary(settings)
+    ok_visits = [v for v in state.visits if v.get("status") == "ok"]
+    shares = [v["contended_share"] for v in ok_visits if v.get("contended_share") is not None]
+    firsts = [v["first_pass_s"] for v in ok_visits if v.get("first_pass_counted")]
+    details = {
+        "per_batch_median_s": s["median"], "samples_s": [_round6(x) for x in s["samples"]],
+        "ci_method": s["ci_method"], "rel_half_width": s["rel_half_width"] if math.isfinite(s["rel_half_width"])
+        else None, "target_rel_ci": settings.target_rel_ci, "visits": len(state.visits),
+        "rounds": sorted({v["round"] for v in state.visits}), "blocks": sorted({v.get("block", 1) for v in ok_visits}),
+        "timed_s": state.timed_s(), "contended_visits": sum(1 for x in shares if x > settings.contention_share),
+        "max_contention": max(shares) if shares else None,
+        "contention": "measured from /proc/stat" if shares else "not measurable here (no /proc/stat)",
+        "first_pass_counted": bool(firsts),
+        "first_pass_over_median": (sum(firsts) / len(firsts)) / s["median"] if firsts else None,
+    }
+    rec.add(model, b, "latency_per_image", value=s["median"] / b, median=s["median"] / b,
+            iqr=_iqr(s["samples"]) / b, ci_low=s["low"] / b if math.isfinite(s["low"]) else None,
+            ci_high=s["high"] / b if math.isfinite(s["high"]) else None, n=s["n"], status="ok",
+            flags=";".join(s["flags"]), method=ENGINE_METHOD, details=details, **common)
+
+
+def _iqr(samples: list[float]) -> float:
+    import numpy as np
+
+    return float(np.subtract(*np.percentile(samples, [75, 25]))) if len(samples) > 1 else math.nan
+
+
+def _memory_rows(rec: "_Recorder", state, common: dict, device: str) -> None:
+    model, b = state.model, state.batch
+    first = state.visits[0] if state.visits else {"status": "error", "reason": "not visited"}
+    method = MEMORY_METHOD_CPU if device == "cpu" else MEMORY_METHOD_CUDA
+    memory = first.get("memory") if first.get("status") == "ok" else None
+    static = state.static
+    if memory is None or static is None:
+        reason = first.get("reason") or "no memory measured"
+        status = first.get("status") if first.get("status") in ("skipped", "error") else "error"
+        for metric in METRIC_NAMES["memory"]:
+            rec.add(model, b, metric, method=method, **_not_ok(status, reason), **common)
         return
-    did_not_fit = None
-    last_pass: tuple[int, float] | None = None  # (batch, seconds per pass) of the last point timed
-    for b in todo:
-        bar.set_postfix_str(f"{spec.name} time b={b}")
-        common = dict(unit="s", device=device, threads=threads, dtype="float32")
-        if did_not_fit is not None and b > did_not_fit:
-            rec.add(spec.name, b, "latency_per_image", method="torch.utils.benchmark",
-                    **_not_ok("skipped", f"larger than batch {did_not_fit}, which did not fit"), **common)
-            bar.update()
-            continue
-        try:
-            x = example_input(spec, b, device=device)
-            expected = last_pass[1] * b / last_pass[0] if last_pass else None
-            result = measure_latency(model, x, threads=threads, device=device, label=spec.name,
-                                     expected_pass_s=expected, **budget)
-        except Exception as exc:
-            from helpers.timing import LatencyResult, is_out_of_memory
-
-            status = "skipped" if is_out_of_memory(exc) else "error"
-            result = LatencyResult(spec.name, b, device, "float32", threads, status=status,
-                                   reason=f"{type(exc).__name__}: {str(exc)[:300]}")
-        finally:
-            x = None
-        if result.status == "skipped":
-            did_not_fit = b
-        if result.ok:
-            last_pass = (b, result.per_batch_median_s)
-        details = {"per_batch_median_s": result.per_batch_median_s, "total_runs": result.total_runs,
-                   "wall_s": result.wall_s, **{f"{k}_s" if k.endswith("time") else k: v for k, v in budget.items()}}
-        if result.ok:
-            rec.add(spec.name, b, "latency_per_image", value=result.per_image_median_s,
-                    median=result.per_image_median_s, iqr=result.per_image_iqr_s, n=result.n,
-                    status="ok", method=result.method, details=details, **common)
-        else:
-            rec.add(spec.name, b, "latency_per_image", method=result.method, details=details,
-                    **_not_ok(result.status, result.reason), **common)
-        bar.update()
-    del model
+    details = {"param_mb": static.get("param_mb"), "baseline_mb": static.get("baseline_mb"),
+               "input_mb": memory.get("input_mb"), "reserved_mb": memory.get("reserved_mb"),
+               "forward_mb": memory.get("forward_mb"), "peak_source": memory.get("peak_source")}
+    for metric, value in (("memory_static", static["static_mb"]), ("memory_peak", memory["peak_mb"])):
+        rec.add(model, b, metric, value=value, median=value, n=1, status="ok", method=method,
+                details=details, **common)
 
 
-# --------------------------------------------------------------------------- memory
-def _memory_model(rec: _Recorder, spec, batch_sizes, device, threads, bar) -> None:
-    from helpers.memory import measure_memory_cpu, measure_memory_cuda
+def _engine(rec: "_Recorder", specs, sizes, metrics, device: str, threads: int, settings: EngineSettings,
+            progress: bool) -> None:
+    from helpers.engine import run_sweep
 
-    did_not_fit = None
-    for b in batch_sizes:
-        if rec.done(spec.name, b, METRIC_NAMES["memory"]):
-            bar.update()
-            continue
-        bar.set_postfix_str(f"{spec.name} memory b={b}")
-        if did_not_fit is not None and b > did_not_fit:
-            for metric in METRIC_NAMES["memory"]:
-                rec.add(spec.name, b, metric, unit="MB", device=device, threads=threads,
-                        **_not_ok("skipped", f"larger than batch {did_not_fit}, which did not fit"))
-            bar.update()
-            continue
-        if device == "cpu":
-            result = measure_memory_cpu(spec.name, b, threads=threads)
-        else:
-            result = measure_memory_cuda(spec.name, (b, 3, spec.input_size, spec.input_size), device,
-                                         label=spec.name)
-        if result.status == "skipped":
-            did_not_fit = b
-        details = {"param_mb": result.param_mb, "input_mb": result.input_mb, "baseline_mb": result.baseline_mb,
-                   "reserved_mb": result.reserved_mb, "peak_source": result.peak_source}
-        for metric, value in (("memory_static", result.static_mb), ("memory_peak", result.peak_mb)):
-            common = dict(unit="MB", device=device, threads=threads, method=result.method, details=details)
-            if result.ok and not math.isnan(value):
-                rec.add(spec.name, b, metric, value=value, median=value, n=1, status="ok", **common)
-            else:
-                rec.add(spec.name, b, metric, **_not_ok(result.status if not result.ok else "error",
-                                                        result.reason or "no value measured"), **common)
-        bar.update()
+    want_time, want_memory = "time" in metrics, "memory" in metrics
+    names = [m for k in ("time", "memory") if k in metrics for m in METRIC_NAMES[k]]
+    points = [(spec.name, b) for spec in specs for b in sizes if not rec.done(spec.name, b, names)]
+    journal = rec.journal
+    if not points:
+        journal.unlink(missing_ok=True)
+        return
+    common = dict(unit="s", device=device, threads=threads, dtype="float32")
+
+    def finished(state) -> None:
+        if want_time and not rec.done(state.model, state.batch, METRIC_NAMES["time"]):
+            _latency_row(rec, state, settings, common)
+        if want_memory and not rec.done(state.model, state.batch, METRIC_NAMES["memory"]):
+            _memory_rows(rec, state, {**common, "unit": "MB"}, device)
+
+    rec.summary["points"] = len(points)
+    states = run_sweep(points, device=device, threads=threads, settings=settings, journal=journal,
+                       on_point_done=finished, progress=progress, desc=f"measuring on {rec.tag}")
+    journal.unlink(missing_ok=True)
+    rec.summary["states"] = states
 
 
 # --------------------------------------------------------------------------- power
@@ -218,45 +224,98 @@ def _open_power(device: str, window_s: float):
 # --------------------------------------------------------------------------- driver
 def measure(models: Iterable[str] | str, batch_sizes: Iterable[int], metrics: Iterable[str] = ("time", "memory"),
             device: str = "auto", threads: int | None = None, results_root: Path | None = None,
-            force: bool = False, min_run_time: float = 0.5, power_window_s: float = 10.0,
-            min_measurements: int = 3, max_run_time: float = 60.0, progress: bool = True) -> ResultsStore:
-    """Measure every (model, batch size, metric) not yet stored; return the device's store.
+            force: bool = False, settings: EngineSettings | None = None, power_window_s: float = 10.0,
+            progress: bool = True) -> ResultsStore:
+    """Measure every (model, batch size, metric) not yet stored for this fingerprint; return the device's store.
 
     ``results_root`` defaults to data/results; the store is
-    ``<results_root>/<device-tag>/results.csv``. Times in seconds: each timing
-    point runs for ``min_run_time`` and takes at least ``min_measurements``
-    measurements unless their total passes ``max_run_time``.
+    ``<results_root>/<device-tag>/``. Time and memory go through the engine
+    (helpers.engine) with ``settings`` (default: the full profile's); power
+    windows last ``power_window_s`` seconds. Rows of another fingerprint
+    (other hardware, threads, dtype or torch) are never reused. A second run
+    on the same store at the same time is refused (StoreBusy).
     """
     from tqdm.auto import tqdm
 
-    from helpers.profiles import parse_batch_sizes
+    from helpers.profiles import get_profile, parse_batch_sizes
 
     metrics = parse_metrics(metrics if isinstance(metrics, str) else list(metrics))
     sizes = parse_batch_sizes(list(batch_sizes) if not isinstance(batch_sizes, str) else batch_sizes)
     device = resolve_device(device)
     threads = resolve_threads(threads)
     specs = resolve_models(models)
-    if min_run_time <= 0 or power_window_s <= 0:
-        raise ValueError(f"time budgets must be positive: min_run_time={min_run_time}, "
-                         f"power_window_s={power_window_s}")
-    torch.set_num_threads(threads)
-    budget = {"min_run_time": min_run_time, "min_measurements": min_measurements, "max_run_time": max_run_time}
+    settings = settings or get_profile("full").engine
+    if power_window_s <= 0:
+        raise ValueError(f"power_window_s must be positive, got {power_window_s}")
     store = ResultsStore.for_device(make_device_tag(device), root=results_root)
-    rec = _Recorder(store, device, threads, force)
-    total = len(specs) * len(sizes) * len(metrics)
-    probe = idle = unavailable = None
-    with tqdm(total=total, desc=f"measuring on {store.device_tag}", unit="point", disable=not progress) as bar:
+    with store.exclusive():
+        rec = _Recorder(store, device, threads, force)
+        if force:
+            rec.journal.unlink(missing_ok=True)
+        if "time" in metrics or "memory" in metrics:
+            _engine(rec, specs, sizes, metrics, device, threads, settings, progress)
         if "power" in metrics:
-            probe, idle, unavailable = _open_power(device, power_window_s)
-        try:
-            for spec in specs:
-                if "time" in metrics:
-                    _time_model(rec, spec, sizes, device, threads, budget, bar)
-                if "memory" in metrics:
-                    _memory_model(rec, spec, sizes, device, threads, bar)
-                if "power" in metrics:
-                    _power_model(rec, spec, sizes, device, threads, power_window_s, probe, idle, unavailable, bar)
-        finally:
-            if probe is not None:
-                probe.close()
+            torch.set_num_threads(threads)
+            total = len(specs) * len(sizes)
+            with tqdm(total=total, desc=f"power on {store.device_tag}", unit="point", disable=not progress) as bar:
+                probe, idle, unavailable = _open_power(device, power_window_s)
+                try:
+                    for spec in specs:
+                        _power_model(rec, spec, sizes, device, threads, power_window_s, probe, idle, unavailable,
+                                     bar)
+                finally:
+                    if probe is not None:
+                        probe.close()
+    store.fingerprint = rec.fingerprint
     return store
+
+
+@dataclasses.dataclass
+class MeasureSummary:
+    """What a run's rows say about how their numbers were obtained."""
+
+    rows: int
+    statuses: dict
+    timing_points: int
+    flagged: dict          # flag -> list of "model b=N"
+    median_rel_ci: float   # median over timing points of the interval's half-width / median
+
+    def lines(self) -> list[str]:
+        out = [f"{self.rows} rows ({', '.join(f'{v} {k}' for k, v in self.statuses.items()) or 'none'})"]
+        if self.timing_points:
+            out.append(f"{self.timing_points} timing points; 95 % interval half-width: median "
+                       f"{100 * self.median_rel_ci:.1f} % of the median")
+        for flag, points in self.flagged.items():
+            if points:
+                shown = ", ".join(points[:6]) + (f" and {len(points) - 6} more" if len(points) > 6 else "")
+                out.append(f"{len(points)} flagged {flag}: {shown}")
+        return out
+
+
+def summarise(table) -> MeasureSummary:
+    """Counts of statuses and flags in a results frame (one fingerprint's rows)."""
+    from helpers.results import FLAGS
+
+    statuses = table["status"].value_counts().to_dict() if len(table) else {}
+    timing = table[(table["metric"] == "latency_per_image") & (table["status"] == "ok")] if len(table) else table
+    flagged = {f: [f"{r.model} b={r.batch_size}" for r in timing.itertuples() if f in str(r.flags).split(";")]
+               for f in FLAGS}
+    rel = ((timing["ci_high"] - timing["ci_low"]) / 2 / timing["median"]).dropna() if len(timing) else []
+    return MeasureSummary(len(table), statuses, len(timing), flagged,
+                          float(rel.median()) if len(rel) else math.nan)
+
+
+def precision_table(results, device_tag: str | None = None):
+    """Per timing point: n, the 95 % interval's half-width as % of the median, and its flags.
+
+    One row per (model, batch_size) of ``latency_per_image`` with status ok,
+    from a results frame (``helpers.results.load_results``).
+    """
+    import pandas as pd
+
+    rows = results[(results["metric"] == "latency_per_image") & (results["status"] == "ok")]
+    if device_tag is not None:
+        rows = rows[rows["device_tag"] == device_tag]
+    half = (rows["ci_high"] - rows["ci_low"]) / 2 / rows["median"] * 100
+    return pd.DataFrame({"model": rows["model"], "batch_size": rows["batch_size"], "n": rows["n"],
+                         "ci_half_width_pct": half.round(2), "flags": rows["flags"]}).reset_index(drop=True)

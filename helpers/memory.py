@@ -75,6 +75,8 @@ class MemoryResult:
     input_mb: float = math.nan
     peak_source: str = ""  # which counter gave the peak (see _PeakRss)
     wall_s: float = math.nan
+    static_code_mb: float = math.nan  # library code paged in while building (part of static_mb)
+    peak_code_mb: float = math.nan    # library code paged in up to the end of the forward (part of peak_mb)
 
     @property
     def ok(self) -> bool:
@@ -157,6 +159,11 @@ class _PeakRss:
 
         return int(psutil.Process().memory_info().rss)
 
+    def file(self) -> int:
+        """Resident pages mapped from files (library code), bytes; 0 where unknown."""
+        kib = self._status_kib("RssFile")
+        return kib * 1024 if kib is not None else 0
+
     def peak(self) -> int:
         kib = self._status_kib("VmHWM")
         if kib is not None:
@@ -192,11 +199,13 @@ def _child(model_name: str, batch_size: int, threads: int) -> dict[str, Any]:
         gc.collect()
         rss.reset()
         baseline = rss.current()
+        file_before = rss.file()
         out["baseline_mb"] = baseline / MB
 
         model = zoo.build_model(spec, device="cpu")
         gc.collect()
         out["static_mb"] = (rss.peak() - baseline) / MB
+        out["static_code_mb"] = (rss.file() - file_before) / MB
         out["param_mb"] = parameter_memory_mb(model)
 
         x = zoo.example_input(spec, batch_size, device="cpu")
@@ -205,6 +214,7 @@ def _child(model_name: str, batch_size: int, threads: int) -> dict[str, Any]:
             y = model(x)
         del y
         out["peak_mb"] = (rss.peak() - baseline) / MB
+        out["peak_code_mb"] = (rss.file() - file_before) / MB
         out["peak_source"] = rss.source
         out["status"] = "ok"
     except MemoryError as exc:
@@ -280,7 +290,7 @@ def measure_memory_cpu(model_name: str, batch_size: int, *, threads: int = 1,
             break
     if payload is not None:
         for key in ("model", "static_mb", "peak_mb", "baseline_mb", "param_mb", "input_mb",
-                    "peak_source", "status", "reason"):
+                    "peak_source", "status", "reason", "static_code_mb", "peak_code_mb"):
             if key in payload and payload[key] is not None:
                 setattr(result, key, payload[key])
         if result.status != "ok":

@@ -3,35 +3,70 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Profile", "PROFILES", "get_profile", "parse_batch_sizes"]
+__all__ = ["EngineSettings", "Profile", "PROFILES", "get_profile", "parse_batch_sizes"]
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How the measurement engine times a point (seconds; the one place these are set).
+
+    Each point's timed passes are spread over at least ``rounds`` rounds of the
+    sweep, each round a fresh worker process per model visited in a seeded
+    shuffled order. A point is measured until the 95 % interval of its median
+    is within ``target_rel_ci`` of it, with at least ``min_passes`` timed
+    samples (``min_passes_slow`` for passes of ``slow_pass_s`` or more, whose
+    warm-up pass is timed and counted), at most ``point_cap_s`` seconds of timed
+    passes, and at most ``max_rounds`` rounds. A visit during which other
+    processes (and a hypervisor's steal) used more than ``contention_share`` of
+    the cores is measured again in a later round.
+    """
+
+    rounds: int = 2
+    max_rounds: int = 3
+    target_rel_ci: float = 0.02
+    min_passes: int = 5
+    min_passes_slow: int = 3
+    slow_pass_s: float = 1.0
+    round_time_s: float = 0.4
+    point_cap_s: float = 6.0
+    contention_share: float = 0.15
+    seed: int = 0
+    point_timeout_s: float = 900.0
+
+    def __post_init__(self) -> None:
+        checks = {
+            "rounds": self.rounds >= 1, "max_rounds": self.max_rounds >= self.rounds,
+            "target_rel_ci": 0 < self.target_rel_ci < 1, "min_passes": self.min_passes >= 1,
+            "min_passes_slow": self.min_passes_slow >= 1, "slow_pass_s": self.slow_pass_s > 0,
+            "round_time_s": self.round_time_s > 0, "point_cap_s": self.point_cap_s > 0,
+            "contention_share": 0 < self.contention_share <= 1, "point_timeout_s": self.point_timeout_s > 0,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"bad engine setting {bad[0]}={getattr(self, bad[0])!r} "
+                             f"(rounds >= 1, max_rounds >= rounds, 0 < target_rel_ci < 1, counts >= 1, "
+                             f"times > 0, 0 < contention_share <= 1)")
 
 
 @dataclass(frozen=True)
 class Profile:
-    """Models, batch sizes and time budgets of a run (times in seconds)."""
+    """Models, batch sizes and the engine's settings for a run (times in seconds)."""
 
     name: str
     models: tuple[str, ...]
     batch_sizes: tuple[int, ...]
-    min_run_time: float       # timing budget per (model, batch) point
-    min_measurements: int     # at least this many timed measurements per point ...
-    max_run_time: float       # ... unless their timed total passes this
+    engine: EngineSettings
     power_window: float       # length of each power window (active and idle)
     description: str
 
-    @property
-    def timing(self) -> dict:
-        """The timing budget as keyword arguments of ``helpers.measure.measure``."""
-        return {"min_run_time": self.min_run_time, "min_measurements": self.min_measurements,
-                "max_run_time": self.max_run_time}
-
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", ("smoke",), (1, 2), 0.05, 3, 2.0, 0.5,
+    "smoke": Profile("smoke", ("smoke",), (1, 2),
+                     EngineSettings(round_time_s=0.05, point_cap_s=0.5, max_rounds=2), 0.5,
                      "CI: two small models, batches 1 and 2, seconds"),
-    "quick": Profile("quick", ("paper",), (1, 16), 0.5, 3, 30.0, 5.0,
+    "quick": Profile("quick", ("paper",), (1, 16), EngineSettings(), 5.0,
                      "all paper models, batches 1 and 16, minutes"),
-    "full": Profile("full", ("paper",), (1, 2, 4, 8, 16, 32, 64), 0.5, 3, 60.0, 10.0,
+    "full": Profile("full", ("paper",), (1, 2, 4, 8, 16, 32, 64), EngineSettings(), 10.0,
                     "all paper models, batches 1 to 64 (the paper's sweep)"),
 }
 

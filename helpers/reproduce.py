@@ -1,4 +1,8 @@
-"""``make reproduce``: execute every notebook in order with papermill.
+"""``make reproduce``: measure, then execute every notebook in order with papermill.
+
+The measurement runs first, as the command line's sweep (helpers.measure), so
+its progress bar and time left show in the terminal; the notebooks then plot
+from the results store (``measure=False``).
 
 Executed notebooks (and their HTML exports), figures and tables go to
 ``reports/<device-tag>/``; an ``index.html`` there links everything. A notebook
@@ -113,17 +117,30 @@ def write_index(output_dir: Path, runs: list[NotebookRun], parameters: dict,
 
 def reproduce(profile: str = "full", models: str = "", device: str = "auto", threads: int = 0,
               notebooks: list[str] | None = None, output_dir: Path | None = None,
-              results_dir: Path | None = None) -> int:
-    """Run the notebooks in order; return 0, or 1 after naming every notebook that failed."""
+              results_dir: Path | None = None, measure: bool = True) -> int:
+    """Measure what the store lacks (the command-line sweep, its progress in the terminal), then run the
+    notebooks in order, plotting from the store; return 0, or 1 after naming every notebook that failed."""
     from helpers.notebook import setup
 
     run = setup(profile=profile, models=models, device=device, threads=threads,
                 output_dir=str(output_dir) if output_dir else "", results_dir=str(results_dir or ""))
     parameters = {"profile": profile, "models": models, "device": run.device, "threads": threads,
-                  "results_dir": str(run.results_root), "output_dir": str(run.output_dir)}
+                  "results_dir": str(run.results_root), "output_dir": str(run.output_dir), "measure": False}
     chosen = [p for p in notebook_paths() if not notebooks or p.name in notebooks or p.stem in notebooks]
     if notebooks and len(chosen) != len(notebooks):
         raise ValueError(f"unknown notebook in {notebooks}; valid: {[p.name for p in notebook_paths()]}")
+    if measure:
+        from helpers.measure import measure as measure_points, summarise
+        from helpers.results import load_results
+
+        print(f"measuring {len(run.models)} models x {len(run.batch_sizes)} batch sizes on {run.device_tag} "
+              f"(time, memory, power where there is a sensor); the notebooks then plot from the store", flush=True)
+        store = measure_points(run.models, run.batch_sizes, ["time", "memory", "power"], device=run.device,
+                               threads=run.threads, results_root=run.results_root, settings=run.profile.engine,
+                               power_window_s=run.profile.power_window)
+        for line in summarise(load_results(run.results_root, [run.device_tag],
+                                           fingerprint=store.fingerprint)).lines():
+            print(f"  {line}", flush=True)
     print(f"reproducing {len(chosen)} notebooks into {run.output_dir} ({run!r})", flush=True)
     runs = []
     for notebook in chosen:

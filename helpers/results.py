@@ -1,15 +1,30 @@
 """Tidy, resumable results store: one CSV file per device.
 
 Layout: ``<root>/<device_tag>/results.csv`` (root defaults to
-``helpers.paths.RESULTS_DIR``). One row per measurement, appended, flushed and
-fsync'd one row at a time, so an interrupted run loses nothing it already
-wrote. Every row sits on exactly one physical line (newlines inside text
+``helpers.paths.RESULTS_DIR``), and its successors ``results-2.csv``,
+``results-3.csv``, ... One row per measurement, appended, flushed and fsync'd
+one row at a time, so an interrupted run loses nothing it already wrote.
+
+Schema evolution: every row records ``schema_version`` (``SCHEMA_VERSION``);
+files written before that column existed (schema 1, ``COLUMNS_V1``) are read
+and migrated in memory (the new fields empty). A file whose header has columns
+this version does not know (a newer version's) is read with those columns
+kept. Appending never mixes two headers in one file: when the newest file's
+header is not this version's, the rows go to its successor, and reading spans
+all of them in order. Writers are serialised by a file lock beside the files
+(``filelock``); ``ResultsStore.exclusive`` lets one measuring run at a time
+own a store, and a second is refused with a message naming the lock. Every row sits on exactly one physical line (newlines inside text
 fields are replaced by spaces), which keeps line numbers meaningful and makes
 a cut-short last line detectable.
 
 Row semantics
 -------------
-* key: ``(device_tag, model, batch_size, metric)`` (see ``KEY``).
+* key: ``(device_tag, fingerprint, model, batch_size, metric)`` (see ``KEY``);
+  ``fingerprint`` is ``helpers.machine.Fingerprint.id`` (hardware, cores,
+  threads, dtype, torch version), so a run resumes only its own rows.
+* ``ci_low``/``ci_high``: the 95 % interval of ``median`` where there is one;
+  ``flags``: ``;``-separated warnings (``contended``, ``unstable``,
+  ``imprecise``) about how the number was obtained.
 * ``status`` is one of ``STATUSES``. ``ok`` rows carry a finite ``value``;
   every other status carries a non-empty ``reason`` and an *empty* value,
   median and IQR (read back as NaN). A missing measurement is never 0.
@@ -27,15 +42,14 @@ per file summarises them.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import math
 import numbers
 import os
-import platform
 import re
-import subprocess
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -48,20 +62,29 @@ from helpers.paths import RESULTS_DIR, results_dir
 
 FILENAME = "results.csv"
 
+SCHEMA_VERSION = "2"
 COLUMNS: tuple[str, ...] = (
+    "device_tag", "fingerprint", "model", "batch_size", "metric", "value", "unit",
+    "median", "iqr", "ci_low", "ci_high", "n", "status", "reason", "flags", "method", "domain", "dtype",
+    "threads", "device", "details", "torch_version", "host_cpu", "host_gpu", "hardware", "logical_cores",
+    "timestamp", "schema_version",
+)
+# Schema 1 (no fingerprint, interval, flags or version): read and migrated, never written.
+COLUMNS_V1: tuple[str, ...] = (
     "device_tag", "model", "batch_size", "metric", "value", "unit",
     "median", "iqr", "n", "status", "reason", "method", "domain", "dtype",
     "threads", "device", "details", "torch_version", "host_cpu", "host_gpu",
     "timestamp",
 )
-KEY: tuple[str, ...] = ("device_tag", "model", "batch_size", "metric")
+KEY: tuple[str, ...] = ("device_tag", "fingerprint", "model", "batch_size", "metric")
+FLAGS: tuple[str, ...] = ("contended", "unstable", "imprecise")
 STATUSES: tuple[str, ...] = ("ok", "skipped", "unavailable", "error")
 # Statuses that count as "done" when resuming; the others are retried.
 DONE_STATUSES: tuple[str, ...] = ("ok", "skipped")
 
 _REQUIRED = ("device_tag", "model", "batch_size", "metric", "status")
-_FLOAT_FIELDS = ("value", "median", "iqr")
-_OPTIONAL_INT_FIELDS = ("n", "threads")
+_FLOAT_FIELDS = ("value", "median", "iqr", "ci_low", "ci_high")
+_OPTIONAL_INT_FIELDS = ("n", "threads", "logical_cores")
 _TEXT_FIELDS = tuple(
     c for c in COLUMNS
     if c not in ("batch_size", *_FLOAT_FIELDS, *_OPTIONAL_INT_FIELDS, "details")
@@ -69,16 +92,20 @@ _TEXT_FIELDS = tuple(
 _DTYPES: dict[str, str] = {
     c: "str" for c in COLUMNS
 }
-_DTYPES.update(batch_size="int64", value="float64", median="float64",
-               iqr="float64", n="Int64", threads="Int64")
+_DTYPES.update(batch_size="int64", value="float64", median="float64", iqr="float64",
+               ci_low="float64", ci_high="float64", n="Int64", threads="Int64", logical_cores="Int64")
 
 # ISO-8601 with seconds and an explicit offset, as written by ``utc_now``.
 # Strict on purpose: a timestamp cut short by an interrupted write fails it.
 _TIMESTAMP_RE = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
 )
-_DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 _HEADER_LINE = ",".join(COLUMNS)
+_LOCK_TIMEOUT_S = 60.0
+
+
+class StoreBusy(RuntimeError):
+    """Another process holds this store (``ResultsStore.exclusive``)."""
 
 
 class ResultsFileWarning(UserWarning):
@@ -224,9 +251,23 @@ def make_row(**fields: Any) -> dict[str, Any]:
         row[name] = _as_float(name, x, allow_missing=not (ok and name == "value"))
     if row["iqr"] is not None and row["iqr"] < 0:
         raise ValueError(f"iqr={fields['iqr']!r}: an interquartile range is >= 0")
+    low, high = row["ci_low"], row["ci_high"]
+    if (low is None) != (high is None):
+        raise ValueError(f"ci_low={low!r}, ci_high={high!r}: give both ends of the interval or neither")
+    centre = row["median"] if row["median"] is not None else row["value"]
+    if low is not None and not (low <= high and (centre is None or low <= centre <= high)):
+        raise ValueError(f"interval [{low!r}, {high!r}] must be ordered and contain the median/value {centre!r}")
+    flags = [f for f in row["flags"].split(";") if f]
+    bad = [f for f in flags if f not in FLAGS]
+    if bad:
+        raise ValueError(f"flags={row['flags']!r}: unknown flag {bad[0]!r}; valid flags: {', '.join(FLAGS)}")
+    row["flags"] = ";".join(dict.fromkeys(flags))
     row["n"] = _as_int("n", fields.get("n"), minimum=0, allow_missing=True)
     row["threads"] = _as_int("threads", fields.get("threads"), minimum=1, allow_missing=True)
+    row["logical_cores"] = _as_int("logical_cores", fields.get("logical_cores"), minimum=1, allow_missing=True)
     row["details"] = _as_details(fields.get("details"))
+    if not row["schema_version"]:
+        row["schema_version"] = SCHEMA_VERSION
 
     if not row["timestamp"]:
         row["timestamp"] = utc_now()
@@ -246,9 +287,18 @@ def _format_cell(x: Any) -> str:
     return str(x)
 
 
-def _parse_fields(cells: list[str]) -> dict[str, Any]:
-    """Turn one file line's cells into a validated row (ValueError if damaged)."""
-    raw = dict(zip(COLUMNS, cells))
+def _parse_fields(header: tuple[str, ...], cells: list[str]) -> dict[str, Any]:
+    """Turn one file line's cells, named by its file's ``header``, into a validated row.
+
+    Fields the header lacks (an older schema) are empty; fields this version
+    does not know (a newer schema) are returned as extra keys after the
+    ``COLUMNS``. ValueError if the line is damaged.
+    """
+    named = dict(zip(header, cells))
+    extra = {k: v for k, v in named.items() if k not in COLUMNS}
+    raw = {c: named.get(c, "") for c in COLUMNS}
+    if "schema_version" not in header:
+        raw["schema_version"] = "1"
     status = raw["status"]
     if status not in STATUSES:
         raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
@@ -276,7 +326,7 @@ def _parse_fields(cells: list[str]) -> dict[str, Any]:
             raise ValueError(f"{name} {raw[name]!r} is not an integer")
     if not raw["timestamp"]:
         raise ValueError("timestamp is empty")
-    return make_row(**fields)
+    return {**make_row(**fields), **extra}
 
 
 # ---------------------------------------------------------------- the store
@@ -293,14 +343,79 @@ class ResultsStore:
 
     ``path`` is the CSV file (usually ``<root>/<device_tag>/results.csv``).
     When ``device_tag`` is given, ``append`` refuses rows of another device.
-    Not meant for several processes appending to one file at the same time.
+    ``path`` names the first file; its successors (``results-2.csv``, ...)
+    sit beside it. Appends from several processes are serialised by a lock.
     """
 
     def __init__(self, path: Path | str, device_tag: str | None = None) -> None:
         self.path = Path(path)
         self.device_tag = device_tag
-        self._cache: _Parsed | None = None
+        self._cache: dict[Path, _Parsed] = {}
         self._warned: tuple[StoreProblem, ...] = ()
+
+    @property
+    def paths(self) -> list[Path]:
+        """The store's files that exist, in order (first file, then its successors)."""
+        found = [self.path] if self.path.is_file() else []
+        pattern = re.compile(re.escape(self.path.stem) + r"-(\d+)" + re.escape(self.path.suffix) + "$")
+        if self.path.parent.is_dir():
+            numbered = [(int(m.group(1)), p) for p in self.path.parent.iterdir()
+                        if (m := pattern.match(p.name)) and p.is_file()]
+            found += [p for _, p in sorted(numbered)]
+        return found
+
+    def _successor(self, path: Path) -> Path:
+        m = re.search(r"-(\d+)$", path.stem) if path != self.path else None
+        k = int(m.group(1)) + 1 if m else 2
+        return self.path.with_name(f"{self.path.stem}-{k}{self.path.suffix}")
+
+    def _append_target(self) -> Path:
+        """The newest file when it is empty or has this version's header, else its successor."""
+        files = self.paths
+        if not files:
+            return self.path
+        newest = files[-1]
+        with open(newest, "rb") as f:
+            head = f.readline()
+        text = head.decode("utf-8", "replace").rstrip("\r\n")
+        if not head or text == _HEADER_LINE or (b"\n" not in head and _HEADER_LINE.startswith(text)):
+            return newest
+        return self._successor(newest)
+
+    def _lock_path(self, name: str) -> Path:
+        return self.path.parent / f".{self.path.stem}.{name}.lock"
+
+    def _check_folder(self) -> None:
+        folder = self.path.parent
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"results folder {folder} is a file, not a folder: give a folder for the results")
+        for parent in [folder, *folder.parents]:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise ValueError(f"results folder {folder} cannot be created: {parent} is a file")
+                if not os.access(parent, os.W_OK | os.X_OK):
+                    raise ValueError(f"results folder {folder} is not writable "
+                                     f"({parent} is read-only for this user): give another folder")
+                break
+
+    @contextlib.contextmanager
+    def exclusive(self):
+        """Own the store for a whole run; StoreBusy at once if another process owns it."""
+        import filelock
+
+        self._check_folder()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(self._lock_path("run")), timeout=0)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise StoreBusy(f"another run is measuring into {self.path.parent} (it holds "
+                            f"{lock.lock_file}); wait for it to finish, or measure into another "
+                            f"folder with --out") from None
+        try:
+            yield self
+        finally:
+            lock.release()
 
     @classmethod
     def for_device(cls, device_tag: str, root: Path | str | None = None) -> "ResultsStore":
@@ -329,53 +444,68 @@ class ResultsStore:
         csv.writer(buf, lineterminator="\n").writerow(_format_cell(clean[c]) for c in COLUMNS)
         line = buf.getvalue()
 
+        import filelock
+
+        self._check_folder()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        with filelock.FileLock(str(self._lock_path("append")), timeout=_LOCK_TIMEOUT_S):
+            self._write_line(self._append_target(), line)
+        return clean
+
+    @staticmethod
+    def _write_line(path: Path, line: str) -> None:
         prefix = ""
         created = False
         try:
-            size = self.path.stat().st_size
+            size = path.stat().st_size
         except FileNotFoundError:
             size = 0
             created = True
         if size == 0:
             prefix = _HEADER_LINE + "\n"
         else:
-            with open(self.path, "rb") as f:
+            with open(path, "rb") as f:
                 head = f.read(len(_HEADER_LINE) + 2)
                 f.seek(-1, os.SEEK_END)
                 last = f.read(1)
             if b"\n" not in head and _HEADER_LINE.encode().startswith(head):
                 # Only a cut-short header was ever written: start afresh.
-                with open(self.path, "wb") as f:
+                with open(path, "wb") as f:
                     f.truncate(0)
                 prefix = _HEADER_LINE + "\n"
             elif last != b"\n":
                 prefix = "\n"
-        with open(self.path, "ab") as f:
+        with open(path, "ab") as f:
             f.write((prefix + line).encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
         if created:
-            _fsync_dir(self.path.parent)
-        return clean
+            _fsync_dir(path.parent)
 
     # -- reading
-    def _load(self) -> _Parsed:
+    def _load_one(self, path: Path) -> _Parsed:
         try:
-            st = self.path.stat()
+            st = path.stat()
         except FileNotFoundError:
-            self._cache = _Parsed(None, [], [])
-            return self._cache
+            return _Parsed(None, [], [])
         stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
-        if self._cache is not None and self._cache.stamp == stamp:
-            return self._cache
-        data = self.path.read_bytes()
-        rows, problems = _parse_file(self.path, data)
-        self._cache = _Parsed(stamp, rows, problems)
+        cached = self._cache.get(path)
+        if cached is not None and cached.stamp == stamp:
+            return cached
+        rows, problems = _parse_file(path, path.read_bytes())
+        self._cache[path] = _Parsed(stamp, rows, problems)
+        return self._cache[path]
+
+    def _load(self) -> _Parsed:
+        parts = [self._load_one(p) for p in self.paths]
+        rows = [r for part in parts for r in part.rows]
+        problems = [q for part in parts for q in part.problems]
         if problems and tuple(problems) != self._warned:
             self._warned = tuple(problems)
-            warnings.warn(_summary(self.path, problems), ResultsFileWarning, stacklevel=3)
-        return self._cache
+            for path in dict.fromkeys(q.path for q in problems):
+                warnings.warn(_summary(path, [q for q in problems if q.path == path]), ResultsFileWarning,
+                              stacklevel=3)
+        return _Parsed(None, rows, problems)
 
     @property
     def problems(self) -> list[StoreProblem]:
@@ -388,18 +518,27 @@ class ResultsStore:
             latest[tuple(r[k] for k in KEY)] = r
         return latest
 
-    def has(self, model: str, batch_size: int, metric: str, device_tag: str | None = None) -> bool:
+    def has(self, model: str, batch_size: int, metric: str, device_tag: str | None = None,
+            fingerprint: str | None = None) -> bool:
         """True if the latest row of this key has status "ok" or "skipped".
 
-        ``device_tag=None`` matches any device tag in this file. A key whose
+        ``device_tag=None`` / ``fingerprint=None`` match any. A key whose
         latest row is "error" or "unavailable" (or that is absent) is False,
         so a re-run measures it again.
         """
         for r in reversed(self._load().rows):
             if (r["model"] == model and r["batch_size"] == batch_size and r["metric"] == metric
-                    and (device_tag is None or r["device_tag"] == device_tag)):
+                    and (device_tag is None or r["device_tag"] == device_tag)
+                    and (fingerprint is None or r["fingerprint"] == fingerprint)):
                 return r["status"] in DONE_STATUSES
         return False
+
+    def fingerprints(self) -> list[str]:
+        """The fingerprints of the stored rows, oldest run first (by each one's latest row)."""
+        last: dict[str, str] = {}
+        for r in self._load().rows:
+            last[r["fingerprint"]] = max(last.get(r["fingerprint"], ""), r["timestamp"])
+        return sorted(last, key=last.get)
 
     def read(self) -> pd.DataFrame:
         """Undamaged rows (every status) as a typed frame, the last row of each key kept.
@@ -434,6 +573,7 @@ def _parse_file(path: Path, data: bytes) -> tuple[list[dict[str, Any]], list[Sto
     if not unterminated:
         lines.pop()
     last_no = len(lines)
+    header: tuple[str, ...] = COLUMNS
     for no, raw in enumerate(lines, start=1):
         cut = unterminated and no == last_no
         if raw.endswith(b"\r"):
@@ -444,7 +584,10 @@ def _parse_file(path: Path, data: bytes) -> tuple[list[dict[str, Any]], list[Sto
             problems.append(StoreProblem(path, no, _cut(cut, f"not valid UTF-8 ({exc.reason})")))
             continue
         if no == 1:
-            if text != _HEADER_LINE:
+            names = tuple(next(csv.reader([text]), [])) if text != _HEADER_LINE else COLUMNS
+            if names == COLUMNS or (set(_REQUIRED) | {"timestamp"}) <= set(names) and not cut:
+                header = names  # this version's, an older one's, or a newer one's with extra columns
+            else:
                 shown = text if len(text) <= 80 else text[:77] + "..."
                 problems.append(StoreProblem(
                     path, no, _cut(cut, f"bad header {shown!r}; expected {_HEADER_LINE!r}")))
@@ -456,12 +599,12 @@ def _parse_file(path: Path, data: bytes) -> tuple[list[dict[str, Any]], list[Sto
         except csv.Error as exc:
             problems.append(StoreProblem(path, no, _cut(cut, f"unreadable CSV ({exc})")))
             continue
-        if len(cells) != len(COLUMNS):
+        if len(cells) != len(header):
             problems.append(StoreProblem(
-                path, no, _cut(cut, f"expected {len(COLUMNS)} fields, found {len(cells)}")))
+                path, no, _cut(cut, f"expected {len(header)} fields, found {len(cells)}")))
             continue
         try:
-            rows.append(_parse_fields(cells))
+            rows.append(_parse_fields(header, cells))
         except ValueError as exc:
             problems.append(StoreProblem(path, no, _cut(cut, str(exc))))
     return rows, problems
@@ -483,23 +626,40 @@ def _summary(path: Path, problems: list[StoreProblem], shown: int = 3) -> str:
 
 def _frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     records = list(rows)
-    df = pd.DataFrame.from_records(records, columns=list(COLUMNS))
+    extra = list(dict.fromkeys(k for r in records for k in r if k not in COLUMNS))
+    df = pd.DataFrame.from_records(records, columns=list(COLUMNS) + extra)
     if not df.empty:
         df = df.drop_duplicates(subset=list(KEY), keep="last").reset_index(drop=True)
-    for name in ("n", "threads"):
+    for name in _OPTIONAL_INT_FIELDS:
         df[name] = pd.array([pd.NA if v is None else v for v in df[name]], dtype="Int64")
     for name in _FLOAT_FIELDS:
         df[name] = df[name].astype("float64")  # None -> NaN
+    for name in extra:
+        df[name] = df[name].fillna("").astype(str)
     return df.astype(_DTYPES)
 
 
+def latest_run(df: pd.DataFrame) -> pd.DataFrame:
+    """Per device tag, only the rows of its most recent fingerprint (the run written last)."""
+    if df.empty:
+        return df
+    last = df.groupby(["device_tag", "fingerprint"])["timestamp"].max().reset_index()
+    keep = last.sort_values("timestamp").groupby("device_tag").tail(1)
+    pairs = set(zip(keep["device_tag"], keep["fingerprint"]))
+    mask = [(t, f) in pairs for t, f in zip(df["device_tag"], df["fingerprint"])]
+    return df[mask].reset_index(drop=True)
+
+
 def load_results(root: Path | str | None = None,
-                 device_tags: Iterable[str] | None = None) -> pd.DataFrame:
+                 device_tags: Iterable[str] | None = None, fingerprint: str | None = "latest") -> pd.DataFrame:
     """Every device's rows under ``root`` (default ``RESULTS_DIR``) in one frame.
 
     ``device_tags`` restricts to those folders (a tag without results adds no
-    rows). Same columns and types as ``ResultsStore.read``; an empty frame
-    with ``COLUMNS`` when nothing is recorded.
+    rows). ``fingerprint``: ``"latest"`` (default) keeps, per device tag, the
+    rows of the run written last (one machine and setting per tag, so tables
+    never mix thread counts or torch versions); a fingerprint id keeps that
+    one run; ``None`` keeps every row. Same columns and types as
+    ``ResultsStore.read``; an empty frame with ``COLUMNS`` when nothing is recorded.
     """
     base = Path(root) if root is not None else RESULTS_DIR
     if device_tags is None:
@@ -511,109 +671,37 @@ def load_results(root: Path | str | None = None,
     frames = [f for f in frames if not f.empty]
     if not frames:
         return _frame([])
-    return pd.concat(frames, ignore_index=True).astype(_DTYPES)
+    df = pd.concat(frames, ignore_index=True).astype(_DTYPES)
+    if fingerprint == "latest":
+        return latest_run(df)
+    if fingerprint is not None:
+        return df[df["fingerprint"] == fingerprint].reset_index(drop=True)
+    return df
 
 
 # ---------------------------------------------------------------- environment
-
-def _check_device(device: str) -> None:
-    if not isinstance(device, str) or not _DEVICE_RE.match(device):
-        raise ValueError(f"device={device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+# The machine's identity lives in helpers.machine; these names stay importable from here.
+from helpers.machine import cpu_name, device_tag, fingerprint as machine_fingerprint, gpu_name  # noqa: E402
 
 
-def cpu_name() -> str:
-    """Host CPU model name: /proc/cpuinfo "model name", the board model (ARM
-    boards such as Jetson), macOS's brand string, then platform.processor()
-    or platform.machine(); "" if all fail."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                key, _, val = line.partition(":")
-                if key.strip().lower() == "model name" and val.strip():
-                    return val.strip()
-    except OSError:
-        pass
-    try:
-        model = Path("/proc/device-tree/model").read_bytes().rstrip(b"\x00").decode().strip()
-        if model:
-            return model
-    except (OSError, UnicodeDecodeError):
-        pass
-    if platform.system() == "Darwin":
-        try:
-            out = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"],
-                                 capture_output=True, text=True, timeout=5)
-            if out.returncode == 0 and out.stdout.strip():
-                return out.stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            pass
-    return platform.processor() or platform.machine() or ""
+def environment_fingerprint(device: str, threads: int, dtype: str = "float32") -> dict[str, Any]:
+    """The row fields that say where a number came from, named like the ``COLUMNS`` they fill.
 
-
-def gpu_name(device: str) -> str:
-    """Name of the CUDA device ``device`` ("cuda" or "cuda:N") from torch.
-
-    Raises RuntimeError when torch sees no CUDA device.
+    Returns fingerprint (the id), torch_version, host_cpu, host_gpu ("" unless
+    ``device`` is CUDA), hardware, logical_cores, threads, device, dtype and
+    timestamp (ISO-8601 UTC, whole seconds).
     """
-    _check_device(device)
-    import torch
-
-    if not torch.cuda.is_available():
-        raise RuntimeError(f"device={device!r}: torch.cuda.is_available() is False on this host")
-    index = int(device.split(":")[1]) if ":" in device else torch.cuda.current_device()
-    return torch.cuda.get_device_name(index)
-
-
-_NOISE = [
-    r"\((?:r|tm|c)\)",               # (R) (TM) (C)
-    r"@\s*[\d.]+\s*[gm]hz",          # CPU @ 2.90GHz
-    r"\b\d+(?:\.\d+)?\s*[gm]hz\b",   # bare clock speed
-    r"\bwith radeon(?: \w+)? graphics\b",
-    r"\bcpu\b",
-    r"\bprocessor\b",
-]
-
-
-def _slug(name: str, limit: int = 60) -> str:
-    s = name.lower()
-    for pattern in _NOISE:
-        s = re.sub(pattern, " ", s)
-    s = re.sub(r"[^a-z0-9]+", "-", s).strip("-")
-    s = s[:limit].rstrip("-")
-    return s or "unknown"
-
-
-def device_tag(device: str) -> str:
-    """Stable, filesystem-safe slug naming the hardware behind ``device``.
-
-    "cpu" -> "cpu-<cpu model>", "cuda"/"cuda:N" -> "cuda-<gpu model>", e.g.
-    "cpu-intel-xeon-platinum-8375c" or "cuda-nvidia-h100-80gb-hbm3": lower
-    case letters, digits and dashes, without (R)/(TM), "CPU", "Processor" or
-    clock speeds. Raises ValueError for any other device string.
-    """
-    _check_device(device)
-    if device == "cpu":
-        return "cpu-" + _slug(cpu_name())
-    return "cuda-" + _slug(gpu_name(device))
-
-
-def environment_fingerprint(device: str, threads: int) -> dict[str, Any]:
-    """Facts about the run's environment, named like the ``COLUMNS`` they fill.
-
-    ``threads`` is the number of CPU threads torch uses (positive int).
-    Returns torch_version, host_cpu, host_gpu ("" unless ``device`` is CUDA),
-    threads, device and timestamp (ISO-8601 UTC, whole seconds).
-    """
-    _check_device(device)
-    threads = _as_int("threads", threads, minimum=1, allow_missing=False)
-    import torch
-
+    fp = machine_fingerprint(device, _as_int("threads", threads, minimum=1, allow_missing=False), dtype)
     return {
-        "torch_version": torch.__version__,
+        "fingerprint": fp.id,
+        "torch_version": fp.torch_version,
         "host_cpu": _one_line(cpu_name()),
         "host_gpu": _one_line(gpu_name(device)) if device.startswith("cuda") else "",
-        "threads": threads,
+        "hardware": fp.hardware,
+        "logical_cores": fp.logical_cores,
+        "threads": fp.threads,
         "device": device,
+        "dtype": dtype,
         "timestamp": utc_now(),
     }
 

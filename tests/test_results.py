@@ -13,12 +13,14 @@ import pytest
 from helpers import results
 from helpers.results import (
     COLUMNS,
+    COLUMNS_V1,
     KEY,
+    SCHEMA_VERSION,
     STATUSES,
     ResultsFileWarning,
     ResultsStore,
+    StoreBusy,
     StoreProblem,
-    device_tag,
     environment_fingerprint,
     load_results,
     make_row,
@@ -59,9 +61,9 @@ def quiet_read(store):
 # ---------------------------------------------------------------- constants
 
 def test_columns_key_statuses():
-    assert COLUMNS[:4] == KEY == ("device_tag", "model", "batch_size", "metric")
-    assert len(COLUMNS) == 21 and len(set(COLUMNS)) == 21
-    assert COLUMNS[-1] == "timestamp"
+    assert COLUMNS[:5] == KEY == ("device_tag", "fingerprint", "model", "batch_size", "metric")
+    assert len(COLUMNS) == len(set(COLUMNS)) == 28
+    assert COLUMNS[-1] == "schema_version" and set(COLUMNS_V1) < set(COLUMNS)
     assert STATUSES == ("ok", "skipped", "unavailable", "error")
 
 
@@ -258,7 +260,7 @@ def test_unknown_status_lists_valid_ones():
 
 
 def test_unknown_field_lists_valid_ones():
-    with pytest.raises(ValueError, match=r"\['colour'\].*device_tag, model"):
+    with pytest.raises(ValueError, match=r"\['colour'\].*device_tag, fingerprint, model"):
         make_row(**ok_row(colour="red"))
 
 
@@ -353,7 +355,7 @@ def test_damaged_lines_in_the_middle(store):
         df = s.read()
     assert sorted(df["batch_size"]) == [1, 8]
     assert [(p.line, p.path) for p in s.problems] == [(3, store.path), (4, store.path)]
-    assert "expected 21 fields, found 18" in s.problems[0].reason
+    assert "expected 28 fields, found 25" in s.problems[0].reason
     assert "'fast' is not a number" in s.problems[1].reason
     assert not s.has("alexnet", 2, "time_per_image")
     assert s.has("alexnet", 8, "time_per_image")
@@ -478,103 +480,32 @@ def test_for_device_defaults_to_results_dir():
         ResultsStore.for_device("../escape")
 
 
-# ---------------------------------------------------------------- device tags
-
-@pytest.mark.parametrize(
-    "name, tag",
-    [
-        ("Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz", "cpu-intel-xeon-platinum-8375c"),
-        ("Intel(R) Core(TM) i7-10700K CPU @ 3.80GHz", "cpu-intel-core-i7-10700k"),
-        ("Intel(R) Xeon(R) CPU E5-2686 v4 @ 2.30GHz", "cpu-intel-xeon-e5-2686-v4"),
-        ("AMD EPYC 7763 64-Core Processor", "cpu-amd-epyc-7763-64-core"),
-        ("AMD Ryzen 7 PRO 4750U with Radeon Graphics", "cpu-amd-ryzen-7-pro-4750u"),
-        ("Apple M2 Pro", "cpu-apple-m2-pro"),
-        ("NVIDIA Jetson AGX Orin Developer Kit", "cpu-nvidia-jetson-agx-orin-developer-kit"),
-        ("", "cpu-unknown"),
-    ],
-)
-def test_cpu_device_tag(monkeypatch, name, tag):
-    monkeypatch.setattr(results, "cpu_name", lambda: name)
-    assert device_tag("cpu") == tag
-
-
-@pytest.mark.parametrize(
-    "name, tag",
-    [
-        ("NVIDIA H100 80GB HBM3", "cuda-nvidia-h100-80gb-hbm3"),
-        ("Tesla V100-SXM2-16GB", "cuda-tesla-v100-sxm2-16gb"),
-        ("NVIDIA GeForce RTX 4090", "cuda-nvidia-geforce-rtx-4090"),
-        ("Orin", "cuda-orin"),
-    ],
-)
-def test_cuda_device_tag(monkeypatch, name, tag):
-    seen = []
-    monkeypatch.setattr(results, "gpu_name", lambda device: seen.append(device) or name)
-    assert device_tag("cuda") == tag
-    assert device_tag("cuda:1") == tag
-    assert seen == ["cuda", "cuda:1"]
-
-
-def test_device_tag_is_filesystem_safe_and_usable(monkeypatch, tmp_path):
-    monkeypatch.setattr(results, "cpu_name", lambda: "Weird/CPU\\Name: (TM) ÄÖ 3.0GHz")
-    tag = device_tag("cpu")
-    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", tag)
-    assert ResultsStore.for_device(tag, root=tmp_path).path.parent.name == tag
-
-
-@pytest.mark.parametrize("device", ["gpu", "mps", "CUDA", "cuda:", "cuda:x", "cpu:0", "", "cuda:0:1"])
-def test_device_tag_rejects_other_devices(device):
-    with pytest.raises(ValueError, match=re.escape(repr(device))):
-        device_tag(device)
-
-
-def test_cpu_name_real_host_is_text():
-    name = results.cpu_name()
-    assert isinstance(name, str)
-    assert re.fullmatch(r"cpu-[a-z0-9-]+", device_tag("cpu"))
-
-
-def test_cpu_name_reads_proc_cpuinfo(monkeypatch, tmp_path):
-    fake = tmp_path / "cpuinfo"
-    fake.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\n"
-                    "model name\t: Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz\n")
-    real_open = open
-
-    def fake_open(path, *args, **kwargs):
-        if str(path) == "/proc/cpuinfo":
-            return real_open(fake, *args, **kwargs)
-        return real_open(path, *args, **kwargs)
-
-    monkeypatch.setattr("builtins.open", fake_open)
-    assert results.cpu_name() == "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz"
-    assert device_tag("cpu") == "cpu-intel-xeon-gold-6338"
-
-
 # ---------------------------------------------------------------- fingerprint
 
 def test_environment_fingerprint_cpu(monkeypatch):
     import torch
 
+    from helpers import machine
+
     monkeypatch.setattr(results, "cpu_name", lambda: "Test CPU 9000")
+    monkeypatch.setattr(machine, "cpu_name", lambda: "Test CPU 9000")
     fp = environment_fingerprint("cpu", threads=8)
-    assert set(fp) == {"torch_version", "host_cpu", "host_gpu", "threads", "device", "timestamp"}
+    assert set(fp) == {"fingerprint", "torch_version", "host_cpu", "host_gpu", "hardware", "logical_cores",
+                       "threads", "device", "dtype", "timestamp"}
     assert set(fp) <= set(COLUMNS)
     assert fp["torch_version"] == torch.__version__
-    assert fp["host_cpu"] == "Test CPU 9000"
+    assert fp["host_cpu"] == "Test CPU 9000" and fp["hardware"].startswith("Test CPU 9000 (")
     assert fp["host_gpu"] == ""
     assert fp["threads"] == 8 and fp["device"] == "cpu"
+    assert re.fullmatch(r"[0-9a-f]{10}", fp["fingerprint"])
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", fp["timestamp"])
+    # Another thread count is another fingerprint; the same one is the same.
+    assert environment_fingerprint("cpu", threads=1)["fingerprint"] != fp["fingerprint"]
+    assert environment_fingerprint("cpu", threads=8)["fingerprint"] == fp["fingerprint"]
     # It slots straight into a row.
     row = make_row(device_tag=TAG, model="m", batch_size=1, metric="x", value=1.0,
                    status="ok", **fp)
     assert row["host_cpu"] == "Test CPU 9000" and row["threads"] == 8
-
-
-def test_environment_fingerprint_cuda(monkeypatch):
-    monkeypatch.setattr(results, "cpu_name", lambda: "Host")
-    monkeypatch.setattr(results, "gpu_name", lambda device: "NVIDIA H100 80GB HBM3")
-    fp = environment_fingerprint("cuda:0", threads=1)
-    assert fp["host_gpu"] == "NVIDIA H100 80GB HBM3" and fp["device"] == "cuda:0"
 
 
 def test_environment_fingerprint_validates():
@@ -582,3 +513,144 @@ def test_environment_fingerprint_validates():
         environment_fingerprint("tpu", threads=1)
     with pytest.raises(ValueError, match="threads=0"):
         environment_fingerprint("cpu", threads=0)
+
+
+# ---------------------------------------------------------------- schema evolution
+
+V1_HEADER = ("device_tag,model,batch_size,metric,value,unit,median,iqr,n,status,reason,method,domain,dtype,"
+             "threads,device,details,torch_version,host_cpu,host_gpu,timestamp")
+V1_LINES = [
+    'cpu-amd-epyc,AlexNet,1,latency_per_image,0.029000511500044013,s,0.029000511500044013,0.0013003940000544'
+    '39,18,ok,,torch.utils.benchmark.blocked_autorange,,float32,2,cpu,"{""total_runs"": 18}",2.14.1+cu130,'
+    'AMD EPYC,,2026-11-22T05:52:47+00:00',
+    'cpu-amd-epyc,VGG-19,64,memory_peak,,MB,,,,skipped,out of memory at batch 64,rss-child-process,,,2,cpu,'
+    '{},2.14.1+cu130,AMD EPYC,,2026-11-22T05:53:47+00:00',
+]
+
+
+def test_schema_1_file_is_read_and_migrated(tmp_path):
+    store = ResultsStore.for_device("cpu-amd-epyc", root=tmp_path)
+    store.path.parent.mkdir(parents=True)
+    store.path.write_text(V1_HEADER + "\n" + "\n".join(V1_LINES) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an older schema is not damage
+        df = store.read()
+    assert list(df.columns) == list(COLUMNS) and len(df) == 2
+    assert set(df["schema_version"]) == {"1"} and set(df["fingerprint"]) == {""}
+    first = df.iloc[0]
+    assert first["value"] == 0.029000511500044013 and first["n"] == 18
+    assert math.isnan(first["ci_low"]) and first["flags"] == ""
+    assert df.iloc[1]["status"] == "skipped"
+    # Appending a current row never mixes headers: it goes to a successor file.
+    store.append(ok_row(device_tag="cpu-amd-epyc", fingerprint="abc", model="ENet"))
+    assert store.path.read_text().splitlines()[0] == V1_HEADER
+    successor = store.path.with_name("results-2.csv")
+    assert successor.read_text().splitlines()[0] == ",".join(COLUMNS)
+    assert store.paths == [store.path, successor]
+    both = store.read()
+    assert len(both) == 3 and set(both["schema_version"]) == {"1", SCHEMA_VERSION}
+    # Further rows keep going to the successor.
+    store.append(ok_row(device_tag="cpu-amd-epyc", fingerprint="abc", model="ENet", batch_size=2))
+    assert len(successor.read_text().splitlines()) == 3 and store.paths == [store.path, successor]
+
+
+def test_newer_schema_with_extra_column_is_read_with_it_kept(tmp_path):
+    store = ResultsStore.for_device(TAG, root=tmp_path)
+    store.append(ok_row(fingerprint="f1"))
+    lines = store.path.read_text().splitlines()
+    header = lines[0] + ",energy_source"
+    store.path.write_text(header + "\n" + lines[1] + ",meter-7\n")
+    s = ResultsStore(store.path, device_tag=TAG)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        df = s.read()
+    assert len(df) == 1 and df.iloc[0]["energy_source"] == "meter-7" and df.iloc[0]["value"] == 12.5
+    s.append(ok_row(fingerprint="f1", batch_size=2))
+    assert s.path.read_text().splitlines()[0] == header  # not mixed into the newer file
+    df = s.read()
+    assert sorted(df["batch_size"]) == [1, 2]
+    assert df.set_index("batch_size")["energy_source"].to_dict() == {1: "meter-7", 2: ""}
+
+
+def test_interval_and_flags_are_validated(store):
+    row = make_row(**ok_row(value=1.0, median=1.0, ci_low=0.98, ci_high=1.03, flags="contended;unstable"))
+    assert row["ci_low"] == 0.98 and row["flags"] == "contended;unstable"
+    with pytest.raises(ValueError, match="both ends"):
+        make_row(**ok_row(ci_low=1.0))
+    with pytest.raises(ValueError, match="contain the median"):
+        make_row(**ok_row(value=1.0, median=1.0, ci_low=1.1, ci_high=1.2))
+    with pytest.raises(ValueError, match="unknown flag 'noisy'.*contended"):
+        make_row(**ok_row(flags="noisy"))
+    store.append(ok_row(value=1.0, median=1.0, ci_low=0.98, ci_high=1.03, flags="imprecise"))
+    back = store.read().iloc[0]
+    assert (back["ci_low"], back["ci_high"], back["flags"]) == (0.98, 1.03, "imprecise")
+
+
+def test_fingerprint_is_part_of_the_key(store):
+    store.append(ok_row(fingerprint="aaa", value=1.0, timestamp="2025-01-31T12:00:00+00:00"))
+    store.append(ok_row(fingerprint="bbb", value=2.0, timestamp="2025-02-01T12:00:00+00:00"))
+    assert store.has("alexnet", 1, "time_per_image", fingerprint="aaa")
+    assert store.has("alexnet", 1, "time_per_image", fingerprint="bbb")
+    assert not store.has("alexnet", 1, "time_per_image", fingerprint="ccc")
+    assert len(store.read()) == 2  # two runs, not one overwriting the other
+    assert store.fingerprints() == ["aaa", "bbb"]
+    root = store.path.parent.parent
+    assert load_results(root)["value"].tolist() == [2.0]  # the latest run per device tag
+    assert load_results(root, fingerprint="aaa")["value"].tolist() == [1.0]
+    assert sorted(load_results(root, fingerprint=None)["value"]) == [1.0, 2.0]
+
+
+# ---------------------------------------------------------------- concurrency and bad folders
+
+def test_second_exclusive_run_is_refused_with_the_lock_named(store):
+    with store.exclusive():
+        other = ResultsStore(store.path, device_tag=TAG)
+        with pytest.raises(StoreBusy, match=r"another run is measuring into .*\.lock.*--out"):
+            with other.exclusive():
+                pass
+        store.append(ok_row())  # appending still works while the run owns the store
+    with other.exclusive():
+        pass  # free again once released
+
+
+def test_concurrent_appends_from_processes_lose_nothing(store):
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_append_many, args=(str(store.path), k, 40)) for k in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    df = store.read()
+    assert len(df) == 120 and store.problems == []
+
+
+def _append_many(path: str, k: int, count: int) -> None:
+    s = ResultsStore(path, device_tag=TAG)
+    for i in range(count):
+        s.append(ok_row(model=f"m{k}", batch_size=i + 1))
+
+
+def test_results_folder_that_is_a_file_or_read_only(tmp_path):
+    afile = tmp_path / "passwd"
+    afile.write_text("root:x:0:0\n")
+    s = ResultsStore.for_device(TAG, root=afile)
+    with pytest.raises(ValueError, match=r"passwd is a file"):
+        s.append(ok_row())
+    with pytest.raises(ValueError, match=r"passwd is a file"):
+        with s.exclusive():
+            pass
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root can write into a read-only folder")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        with pytest.raises(ValueError, match=r"not writable"):
+            ResultsStore.for_device(TAG, root=ro).append(ok_row())
+    finally:
+        ro.chmod(0o755)

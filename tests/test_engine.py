@@ -1,0 +1,150 @@
+"""The measurement engine: intervals, flags, contention from injected readings, rounds, forked points."""
+from __future__ import annotations
+
+import math
+import os
+import signal
+import time
+
+import pytest
+
+from helpers import engine
+from helpers.engine import CpuReading, PointState, contention, median_interval, read_cpu, relative_half_width
+from helpers.profiles import EngineSettings
+
+
+# --------------------------------------------------------------------------- statistics
+def test_order_statistic_interval_for_six_samples_or_more():
+    xs = [1.00, 1.01, 0.99, 1.02, 0.98, 1.00, 1.01, 0.995, 1.005, 1.0]
+    median, low, high, method = median_interval(xs)
+    assert method == "order-statistic" and median == pytest.approx(1.0)
+    # n = 10: the binomial interval is the 2nd to the 9th order statistic (coverage 97.9 %).
+    ordered = sorted(xs)
+    assert (low, high) == (ordered[1], ordered[8])
+    assert relative_half_width(median, low, high) == pytest.approx(max(median - low, high - median) / median)
+
+
+def test_few_samples_get_a_wider_t_interval_and_one_sample_none():
+    median, low, high, method = median_interval([2.0, 2.1, 1.9])
+    assert method == "t-on-log" and low < 1.9 and high > 2.1  # wider than the samples' range
+    median, low, high, method = median_interval([3.0])
+    assert median == 3.0 and math.isnan(low) and math.isnan(high) and relative_half_width(median, low, high) == math.inf
+    with pytest.raises(ValueError, match="positive finite"):
+        median_interval([1.0, 0.0])
+
+
+def test_unstable_is_a_sample_over_three_times_the_median():
+    assert engine.is_unstable([1, 1, 1, 3.1]) and not engine.is_unstable([1, 1, 1, 2.9])
+
+
+# --------------------------------------------------------------------------- contention from readings
+def reading(busy, steal, own, wall, cores=2):
+    return CpuReading(busy_s=busy, steal_s=steal, own_s=own, wall_s=wall, cores=cores)
+
+
+def test_contention_is_others_busy_time_plus_steal_as_a_share_of_the_cores():
+    # 1 s, 2 cores: we used 2.0 s of CPU, the cores were busy 2.0 s: nobody else.
+    assert contention(reading(100, 5, 10, 50), reading(102, 5, 12, 51)) == 0.0
+    # Another process used one core for the whole second while we used the other.
+    assert contention(reading(100, 5, 10, 50), reading(102, 5, 11, 51)) == pytest.approx(0.5)
+    # Steal time (a busy hypervisor) counts too: 0.4 s over 2 cores and 1 s.
+    assert contention(reading(100, 5, 10, 50), reading(102, 5.4, 12, 51)) == pytest.approx(0.2)
+    # No readings (no /proc/stat): unknown, never "quiet".
+    assert math.isnan(contention(None, reading(1, 1, 1, 1)))
+    # As dicts, the way they travel from a point's process.
+    assert contention(vars(reading(0, 0, 0, 0)), vars(reading(1, 0, 0, 1))) == pytest.approx(0.5)
+
+
+def test_read_cpu_uses_only_our_cores(monkeypatch):
+    stat = ("cpu  900 0 900 900 0 0 0 90 0 0\ncpu0 100 0 100 500 0 0 0 10 0 0\n"
+            "cpu1 200 0 200 400 0 0 0 20 0 0\ncpu2 600 0 600 0 0 0 0 60 0 0\n")
+    monkeypatch.setattr(engine, "_allowed_cpus", lambda: {0, 1})
+    r = read_cpu(stat, own_s=1.0)
+    hz = os.sysconf("SC_CLK_TCK")
+    assert r.cores == 2 and r.busy_s == pytest.approx(600 / hz) and r.steal_s == pytest.approx(30 / hz)
+    assert read_cpu("intr 1 2 3\n") is None
+
+
+# --------------------------------------------------------------------------- planning
+SETTINGS = EngineSettings(rounds=2, max_rounds=3, min_passes=5, min_passes_slow=3, round_time_s=0.1,
+                          point_cap_s=2.0, slow_pass_s=1.0, target_rel_ci=0.02)
+
+
+def visit(samples, share=0.0, first=False, round_index=0):
+    return {"status": "ok", "samples": samples, "block": 1, "first_pass_counted": first,
+            "contended_share": share, "round": round_index}
+
+
+def test_each_point_is_visited_in_every_planned_round_and_memory_only_in_the_first():
+    state = PointState("m", 1)
+    first = state.next_visit(SETTINGS, 0)
+    assert first["memory"] is True and first["min_samples"] == 3  # 5 samples over 2 rounds
+    state.visits.append(visit([1.0] * 20))
+    second = state.next_visit(SETTINGS, 1)
+    assert second is not None and second["memory"] is False
+    state.visits.append(visit([1.0] * 20, round_index=1))
+    assert state.next_visit(SETTINGS, 2) is None  # precise: no third round
+
+
+def test_a_contended_visit_is_set_aside_and_remeasured():
+    state = PointState("m", 1)
+    state.visits += [visit([1.0] * 20, share=0.6), visit([1.0] * 3, round_index=1)]
+    assert state.samples(SETTINGS.contention_share) == [1.0] * 3
+    again = state.next_visit(SETTINGS, 2)
+    assert again is not None and again["min_samples"] >= 2  # 3 clean samples < 5
+    summary = state.summary(SETTINGS)
+    assert "contended" in summary["flags"] and summary["n"] == 23  # too few clean ones: all, flagged
+
+
+def test_an_imprecise_point_gets_more_time_within_its_cap_then_stops_flagged():
+    noisy = [0.010, 0.013, 0.008, 0.011, 0.009, 0.0125, 0.0085, 0.012]
+    state = PointState("m", 1)
+    state.visits += [visit(noisy), visit(noisy, round_index=1)]
+    extra = state.next_visit(SETTINGS, 2)
+    assert extra is not None and 0 < extra["budget_s"] <= SETTINGS.point_cap_s
+    assert state.next_visit(SETTINGS, 3) is None  # max_rounds reached
+    assert "imprecise" in state.summary(SETTINGS)["flags"]
+    # At its cap a point gets no more time, however imprecise.
+    capped = PointState("m", 2)
+    capped.visits += [visit([x * 100 for x in noisy]), visit([x * 100 for x in noisy], round_index=1)]
+    assert capped.timed_s() > SETTINGS.point_cap_s and capped.next_visit(SETTINGS, 2) is None
+
+
+def test_slow_points_count_their_warm_up_and_need_three_samples():
+    state = PointState("m", 64)
+    state.visits.append(visit([2.0, 2.02], first=True))
+    assert state.slow(SETTINGS)
+    nxt = state.next_visit(SETTINGS, 1)
+    assert nxt["min_samples_slow"] == 1
+    state.visits.append(visit([2.01], first=True, round_index=1))
+    summary = state.summary(SETTINGS)
+    assert summary["n"] == 3 and summary["ci_method"] == "t-on-log"
+
+
+def test_a_failed_point_is_not_visited_again():
+    state = PointState("m", 64)
+    state.visits.append({"status": "skipped", "reason": "out of memory", "round": 0})
+    assert state.failed["status"] == "skipped" and state.next_visit(SETTINGS, 1) is None
+
+
+# --------------------------------------------------------------------------- forked points
+def test_in_child_returns_the_dict_and_reports_kills_errors_and_timeouts():
+    assert engine._in_child(lambda: {"status": "ok", "x": [1, 2]}, 30) == {"status": "ok", "x": [1, 2]}
+
+    def killed():
+        os.kill(os.getpid(), signal.SIGKILL)
+        return {}
+
+    r = engine._in_child(killed, 30)
+    assert r["status"] == "skipped" and "SIGKILL" in r["reason"]
+
+    def oom():
+        raise RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 1 GB")
+
+    r = engine._in_child(oom, 30)
+    assert r["status"] == "skipped" and "not enough memory" in r["reason"]
+    r = engine._in_child(lambda: 1 / 0, 30)
+    assert r["status"] == "error" and "ZeroDivisionError" in r["reason"]
+    start = time.monotonic()
+    r = engine._in_child(lambda: time.sleep(30) or {}, 0.5)
+    assert r["status"] == "error" and "longer than 0.5 s" in r["reason"] and time.monotonic() - start < 10
