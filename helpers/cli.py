@@ -27,9 +27,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 # Columns of `count --csv`, in order (those that exist for the models asked).
 COUNT_COLUMNS = [
-    "model", "input_size", "params", "gmacs", "gops_paper", "thop_gmacs", "thop_vs_gmacs_pct",
+    "model", "input_size", "params", "gmacs", "gops", "gops_2016", "thop_gmacs", "thop_vs_gmacs_pct",
     "counters_agree", "torchvision_gmacs", "params_m", "params_m_paper", "params_diff_pct",
-    "gops_paper_ref", "gops_diff_pct", "source", "thop_error", "note",
+    "gops_published", "gops_2016_diff_pct", "source", "thop_error", "note",
 ]
 
 
@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"a preset ({', '.join(PRESETS)}) or model names, comma-separated (default: paper)")
     p.set_defaults(func=_cmd_models)
 
-    p = sub.add_parser("count", help="count parameters and operations (GMACs, the paper's G-ops, thop)")
+    p = sub.add_parser("count", help="count parameters and operations (GMACs, G-ops with groups honoured and by the 2016 rules, thop)")
     p.add_argument("models", nargs="+", metavar="MODEL_OR_PRESET")
     p.add_argument("--csv", action="store_true", help="print CSV (one row per model) instead of a table")
     p.add_argument("--no-thop", action="store_true", help="skip thop's cross-check count")
