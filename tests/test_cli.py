@@ -48,3 +48,23 @@ def test_unknown_model_exits_nonzero_naming_it_and_suggesting():
     assert result.returncode != 0
     assert "'VGG16'" in result.stderr and "VGG-16" in result.stderr
 
+
+def test_accuracy_csv_reads_torchvision_metadata():
+    from torchvision.models import ResNet50_Weights
+
+    result = run_cli("accuracy", "resnet50", "ResNet-50", "--csv")
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(io.StringIO(result.stdout))
+    assert list(table["model"]) == ["resnet50", "resnet50", "ResNet-50", "ResNet-50"]
+    for row in table.itertuples():
+        entry = ResNet50_Weights[row.weights.split(".", 1)[1]]
+        assert row.acc1 == pytest.approx(entry.meta["_metrics"]["ImageNet-1K"]["acc@1"])
+        assert (row.crop_size, row.resize_size) == (entry.transforms().crop_size[0], entry.transforms().resize_size[0])
+    assert table.loc[table["model"] == "ResNet-50", "top1_paper"].tolist() == [75.99, 75.99]
+    assert set(table.loc[table["model"] == "resnet50", "acc1"].round(3)) == {76.13, 80.858}
+
+
+def test_accuracy_unknown_model_exits_2_naming_it():
+    result = run_cli("accuracy", "resnet5O")
+    assert result.returncode == 2
+    assert "'resnet5O'" in result.stderr and "resnet50" in result.stderr
