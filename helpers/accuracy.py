@@ -1,6 +1,8 @@
 """Top-1 accuracy: reference values and a real single-crop evaluator.
 
-Two kinds of numbers live here and are never mixed into one column:
+Two kinds of numbers live here and are never mixed into one column
+(:func:`accuracy_table` lists the reference values of every library weight of
+any model or preset, the paper's beside them):
 
 * reference values: the paper's top-1 (data/reference/paper_models.csv) and the
   ``acc@1`` that the installed torchvision records in its weights enums. Only
@@ -230,6 +232,130 @@ def reference_top1(models: Iterable[str] | None = None) -> pd.DataFrame:
     frame["top1_paper"] = frame["top1_paper"].astype("float64")
     frame["top1_torchvision"] = frame["top1_torchvision"].astype("float64")
     return frame
+
+
+# --------------------------------------------------------------------------
+# Every library weight of any model or preset
+# --------------------------------------------------------------------------
+#: What a timm row says when the installed timm has no accuracy for the weights.
+NO_TIMM_FIGURE = "no accuracy figure shipped with timm"
+#: What a row says for a paper model that no library has weights for.
+NO_LIBRARY_WEIGHTS = "no library weights"
+#: Columns of :func:`accuracy_table`, in order.
+ACCURACY_COLUMNS: tuple[str, ...] = (
+    "model", "library_model", "weights", "acc1", "acc5", "crop_size", "resize_size", "recipe",
+    "is_default", "accuracy_source", "top1_paper", "top1_paper_source", "note",
+)
+# Names a timm pretrained configuration would give its accuracies, were it to ship them.
+_TIMM_TOP1_KEYS = ("top1", "acc1", "top1_acc")
+_TIMM_TOP5_KEYS = ("top5", "acc5", "top5_acc")
+
+
+def _torchvision_rows(tv_name: str) -> list[dict]:
+    enum = _weights_enum(tv_name)
+    rows = []
+    for entry in enum:
+        row = _weights_row(entry, enum)
+        row["accuracy_source"] = ("torchvision weights metadata (ImageNet-1K acc@1, acc@5)"
+                                  if not math.isnan(row["acc1"])
+                                  else "torchvision's metadata has no ImageNet-1K accuracy for these weights")
+        rows.append(row)
+    return rows
+
+
+def _timm_figure(cfg, keys: Sequence[str]) -> float:
+    values = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(vars(cfg))
+    for key in keys:
+        if values.get(key) is not None:
+            return float(values[key])
+    return math.nan
+
+
+def _timm_rows(timm_name: str) -> list[dict]:
+    import timm
+
+    tags = list(timm.list_pretrained(f"{timm_name}.*")) or [timm_name]
+    rows = []
+    for i, tag in enumerate(tags):
+        cfg = timm.models.get_pretrained_cfg(tag)
+        if cfg is None:
+            raise KeyError(f"timm has no pretrained configuration for {tag!r}")
+        crop = int(cfg.input_size[-1])
+        acc1, acc5 = _timm_figure(cfg, _TIMM_TOP1_KEYS), _timm_figure(cfg, _TIMM_TOP5_KEYS)
+        rows.append({
+            "weights": cfg.hf_hub_id or tag,
+            "acc1": acc1,
+            "acc5": acc5,
+            "crop_size": crop,
+            # timm's eval transform: resize the shorter side to floor(crop / crop_pct), then crop
+            "resize_size": int(math.floor(crop / cfg.crop_pct)),
+            "recipe": cfg.origin_url or "",
+            "is_default": i == 0,
+            "accuracy_source": NO_TIMM_FIGURE if math.isnan(acc1) else "timm pretrained configuration",
+        })
+    return rows
+
+
+def _library_of(spec) -> tuple[str | None, str]:
+    """(``"torchvision:<name>"``, ``"timm:<name>"`` or None, note) for a model spec."""
+    if spec.name in EQUIVALENTS:  # a paper model: its library equivalent, said plainly
+        eq = EQUIVALENTS[spec.name]
+        if eq.torchvision is not None:
+            return f"torchvision:{eq.torchvision}", eq.note
+        if spec.name in TIMM_EQUIVALENT:
+            return f"timm:{TIMM_EQUIVALENT[spec.name]}", eq.note
+        return None, eq.note
+    if spec.source.startswith(("torchvision:", "timm:")):
+        return spec.source, ""
+    return None, ""
+
+
+def accuracy_table(models: Iterable[str] | str = "paper") -> pd.DataFrame:
+    """Reference accuracy of every library weight of ``models`` (names or presets, as in
+    ``helpers.zoo.resolve_models``), one row per weights entry; nothing is downloaded.
+
+    torchvision: every entry of the model's weights enum, with ``acc1``/``acc5``
+    (ImageNet-1K top-1/top-5, percent) from its metadata, the ``crop_size`` and
+    ``resize_size`` (pixels) of its own evaluation transforms, its ``recipe`` URL.
+    timm: every pretrained tag of the model, with crop and resize from its
+    configuration, and accuracies only if the installed timm ships them (else
+    NaN and ``accuracy_source`` says ``NO_TIMM_FIGURE``). The paper's 14 models
+    carry ``top1_paper`` (percent) and its source, and list the weights of their
+    library equivalent (``library_model``; ``note`` says where the architecture
+    differs), or one row without weights where no library has the model.
+    Columns: ``ACCURACY_COLUMNS``.
+    """
+    from helpers.zoo import resolve_models
+
+    paper = paper_models()
+    rows = []
+    for spec in resolve_models(models):
+        library, note = _library_of(spec)
+        if library is None:
+            entries = [{"accuracy_source": NO_LIBRARY_WEIGHTS}]
+        elif library.startswith("torchvision:"):
+            entries = _torchvision_rows(library.split(":", 1)[1])
+        else:
+            entries = _timm_rows(library.split(":", 1)[1])
+        on_paper = spec.name in paper.index
+        for entry in entries:
+            rows.append({
+                **entry,
+                "model": spec.name,
+                "library_model": library,
+                "top1_paper": float(paper.at[spec.name, "top1_pct"]) if on_paper else math.nan,
+                "top1_paper_source": str(paper.at[spec.name, "top1_source"]) if on_paper else "",
+                "note": note,
+            })
+    table = pd.DataFrame(rows).reindex(columns=list(ACCURACY_COLUMNS))
+    for column in ("acc1", "acc5", "top1_paper"):
+        table[column] = table[column].astype("float64")
+    for column in ("crop_size", "resize_size"):
+        table[column] = table[column].astype("Int64")
+    table["is_default"] = table["is_default"].astype("boolean")
+    for column in ("weights", "recipe", "library_model"):
+        table[column] = table[column].fillna("")
+    return table
 
 
 # --------------------------------------------------------------------------

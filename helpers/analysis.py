@@ -15,8 +15,10 @@ Inputs follow the project's data contracts:
   - ``energy_per_image``: J.
 
 * ``counts``: the frame of ``helpers.ops.count_table`` (columns ``model``,
-  ``params``, ``params_m``, ``gmacs``, ``gops_paper``). ``None`` stands for the
-  paper's own counts (``paper_counts()``).
+  ``params``, ``params_m``, ``gmacs``, ``gops``, ``gops_2016``). ``None`` stands
+  for the paper's own counts (``paper_counts()``, whose operations are the
+  paper's published ``gops_published``). Operations default to ``gops`` (groups
+  honoured), else ``gops_published``, else ``gmacs`` (see ``OPS_COLUMNS``).
 * ``top1``: top-1 accuracy in percent per model, a Series indexed by model
   (e.g. ``paper_models()["top1_pct"]``), a dict, or a frame with ``top1_pct``.
   ``None`` stands for the paper's values.
@@ -46,7 +48,7 @@ __all__ = [
     "HOLDS", "DOES_NOT_HOLD", "CANNOT_MEASURE", "VERDICTS", "CLAIM_IDS", "Verdict",
     # data access
     "CANONICAL_UNITS", "AmbiguousDeviceError", "metric_table", "batch_sizes",
-    "paper_counts",
+    "paper_counts", "OPS_COLUMNS",
     # fits and statistics
     "LinearFit", "linear_fit", "speedup", "Knee", "memory_knee", "FloorSlope",
     "floor_slope_fit", "ops_vs_time", "PowerSpread", "power_spread", "pareto_mask",
@@ -233,14 +235,15 @@ def _need_batches(table: pd.DataFrame, needed: Sequence[int]) -> None:
 
 
 def paper_counts() -> pd.DataFrame:
-    """The paper's own counts in ``count_table``'s shape: model, params, params_m, gmacs (NaN), gops_paper."""
+    """The paper's own counts in ``count_table``'s shape: model, params, params_m, gmacs (NaN),
+    gops_published (the paper's G-ops, counted by the 2016 rules)."""
     ref = paper_models()
     return pd.DataFrame({
         "model": list(ref.index),
         "params": (ref["params_m_paper"] * 1e6).to_numpy(),
         "params_m": ref["params_m_paper"].to_numpy(),
         "gmacs": np.nan,
-        "gops_paper": ref["gops_paper"].to_numpy(),
+        "gops_published": ref["gops_published"].to_numpy(),
     })
 
 
@@ -261,12 +264,29 @@ def _counts_column(counts: pd.DataFrame | None, column: str) -> pd.Series:
     return out
 
 
-def _ops(counts: pd.DataFrame | None, ops_column: str) -> tuple[pd.Series, str]:
-    """Operations per model (billions), falling back to ``gmacs`` when ``ops_column`` is empty."""
-    ops = _counts_column(counts, ops_column).dropna()
-    if ops.empty and ops_column != "gmacs":
-        ops, ops_column = _counts_column(counts, "gmacs").dropna(), "gmacs"
+#: Operation columns a claim may use (billions): ``gops`` (groups honoured, the
+#: default), ``gops_2016`` (groups dense, as the paper counted), ``gops_published``
+#: (the paper's own numbers) and ``gmacs``.
+OPS_COLUMNS: tuple[str, ...] = ("gops", "gops_2016", "gops_published", "gmacs")
+# Where the asked column is empty (the paper's own counts have only gops_published).
+_OPS_FALLBACK: tuple[str, ...] = ("gops_published", "gmacs")
+
+
+def _ops(counts: pd.DataFrame | None, ops_column: str = "gops") -> tuple[pd.Series, str]:
+    """Operations per model (billions) and the column they come from: ``ops_column``,
+    else ``gops_published``, else ``gmacs``, whichever first has values."""
+    if ops_column not in OPS_COLUMNS:
+        raise ValueError(f"unknown operations column {ops_column!r}; valid: {', '.join(OPS_COLUMNS)}")
+    for column in [ops_column] + [c for c in _OPS_FALLBACK if c != ops_column]:
+        ops = _counts_column(counts, column).dropna()
+        if not ops.empty:
+            return ops, column
     return ops, ops_column
+
+
+def _ops_unit(column: str) -> str:
+    """G-ops for the operation counts (gops, gops_2016, gops_published), GMAC for gmacs."""
+    return "GMAC" if column == "gmacs" else "G-ops"
 
 
 def _top1_series(top1: Any) -> pd.Series:
@@ -510,13 +530,14 @@ def floor_slope_fit(param_mb: Any, static_mb: Any, floor_threshold_mb: float = 1
 
 
 def ops_vs_time(results: pd.DataFrame | None, counts: pd.DataFrame | None, batch_size: int,
-                ops_column: str = "gops_paper", device_tag: str | None = None) -> LinearFit:
-    """Line of operations (billions, ``ops_column`` of ``counts``) against per-image
-    time (s) at ``batch_size`` (C8). Slope in G-ops per second. Models with both."""
+                ops_column: str = "gops", device_tag: str | None = None) -> LinearFit:
+    """Line of operations (billions, ``ops_column`` of ``counts``, else ``gops_published``,
+    else ``gmacs``) against per-image time (s) at ``batch_size`` (C8). Slope in G-ops
+    (GMAC for gmacs) per second. Models with both."""
     table = metric_table(results, "latency_per_image", device_tag)
     if batch_size not in table.columns:
         return LinearFit(math.nan, math.nan, math.nan, 0)
-    ops = _counts_column(counts, ops_column)
+    ops, _ = _ops(counts, ops_column)
     t = table[batch_size].dropna()
     common = [m for m in t.index if m in ops.index and np.isfinite(ops[m])]
     return linear_fit(t[common].to_numpy(), ops[common].to_numpy())
@@ -819,7 +840,7 @@ def claim_c1(top1: Any = None):
 
 # ---------------------------------------------------------------- C2
 def _c2_stats(counts: pd.DataFrame | None) -> tuple[float, float, str]:
-    ops, ops_col = _ops(counts, "gops_paper")
+    ops, ops_col = _ops(counts, "gops")
     params = _counts_column(counts, "params_m").dropna()
     common = [m for m in ops.index if m in params.index]
     vgg = [m for m in common if _family(m) == "VGG"]
@@ -832,7 +853,7 @@ def _c2_stats(counts: pd.DataFrame | None) -> tuple[float, float, str]:
     top_par = max(rest, key=lambda m: params[m])
     r_ops = min(ops[m] for m in vgg) / ops[top_ops]
     r_par = min(params[m] for m in vgg) / params[top_par]
-    unit = "G-ops" if ops_col == "gops_paper" else "GMAC"
+    unit = _ops_unit(ops_col)
     vg = "; ".join(f"{m} {ops[m]:.2f} {unit} / {params[m]:.2f} M" for m in vgg)
     text = (f"{vg}; next: {top_ops} {ops[top_ops]:.2f} {unit}, {top_par} {params[top_par]:.2f} M; "
             f"least VGG / next = {r_ops:.2f}x ops, {r_par:.2f}x params")
@@ -843,7 +864,8 @@ def _c2_stats(counts: pd.DataFrame | None) -> tuple[float, float, str]:
     "Fig 2",
     "VGG is by far the most expensive in both operations and parameters",
     f"ratio of the least expensive VGG to the most expensive other model, in operations "
-    f"(gops_paper, else gmacs) and in parameters; holds if both >= {C2_MIN_RATIO:g} "
+    f"(gops: groups honoured; the paper's own: gops_published; else gmacs) and in parameters; "
+    f"holds if both >= {C2_MIN_RATIO:g} "
     f"(the 'steep line that flattens' for the others is shown, not decided)",
     lambda: _c2_stats(None)[2]))
 def claim_c2(counts: pd.DataFrame | None = None):
@@ -1024,13 +1046,13 @@ def claim_c7(results: pd.DataFrame | None, device_tag: str | None = None):
     "Fig 7",
     "Operations count is linear in per-image inference time (batch 1 and 16); the slope "
     "rises for larger batches",
-    f"least-squares line of operations (gops_paper, else gmacs) vs per-image time at batch 1 "
+    f"least-squares line of operations (gops: groups honoured, else gmacs) vs per-image time at batch 1 "
     f"and 16 (>= 3 models each); holds if R2 >= {MIN_R2:g} and slope > 0 at both and the "
     f"slope at 16 exceeds that at 1",
     "linear trend at batch 1 and 16, steeper at 16"))
 def claim_c8(results: pd.DataFrame | None, counts: pd.DataFrame | None = None,
              device_tag: str | None = None, batch_sizes: Sequence[int] = (1, 16),
-             ops_column: str = "gops_paper"):
+             ops_column: str = "gops"):
     """C8 from ``latency_per_image`` rows (s) and operation counts (billions)."""
     lat = _table(results, "latency_per_image", device_tag)
     _need_batches(lat, batch_sizes)
@@ -1042,7 +1064,7 @@ def claim_c8(results: pd.DataFrame | None, counts: pd.DataFrame | None = None,
     if short:
         raise _Unmeasurable(f"needs >= 3 models with both time and operations at batch "
                             f"{_fmt_list(short)}")
-    unit = "G-ops/s" if col == "gops_paper" else "GMAC/s"
+    unit = f"{_ops_unit(col)}/s"
     text = "; ".join(f"batch {b}: slope {f.slope:.3g} {unit}, R2 {f.r2:.3f} (n={f.n})"
                      for b, f in fits.items())
     linear = all(f.r2 >= MIN_R2 and f.slope > 0 for f in fits.values())

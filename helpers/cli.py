@@ -2,6 +2,7 @@
 
     models  [--preset NAME]                 list models with their input size
     count   MODEL_OR_PRESET... [--csv]      parameters and operations under each convention
+    accuracy MODEL_OR_PRESET... [--csv]     top-1/top-5 of every library weight (metadata, no download)
     measure --models M... --batch-sizes 1,2 --metrics time,memory,power --device D --threads N --out DIR [--force] [--seed S]
     probes  [--device D]                    which power sensors exist here, and why not the others
     reproduce [--profile P] [--device D]    execute every notebook into reports/<device-tag>/
@@ -28,9 +29,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 # Columns of `count --csv`, in order (those that exist for the models asked).
 COUNT_COLUMNS = [
-    "model", "input_size", "params", "gmacs", "gops_paper", "thop_gmacs", "thop_vs_gmacs_pct",
+    "model", "input_size", "params", "gmacs", "gops", "gops_2016", "thop_gmacs", "thop_vs_gmacs_pct",
     "counters_agree", "torchvision_gmacs", "params_m", "params_m_paper", "params_diff_pct",
-    "gops_paper_ref", "gops_diff_pct", "source", "thop_error", "note",
+    "gops_published", "gops_2016_diff_pct", "source", "thop_error", "note",
 ]
 
 
@@ -45,6 +46,20 @@ def _cmd_count(args: argparse.Namespace) -> int:
         shown = table.drop(columns=[c for c in ("note", "source", "thop_error") if c in table.columns])
         with pd.option_context("display.width", 200, "display.max_columns", None):
             print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return 0
+
+
+def _cmd_accuracy(args: argparse.Namespace) -> int:
+    from helpers.accuracy import accuracy_table
+
+    table = accuracy_table(args.models)
+    if args.csv:
+        table.to_csv(sys.stdout, index=False, float_format="%.6g")
+    else:
+        shown = table[["model", "weights", "acc1", "acc5", "crop_size", "resize_size", "top1_paper",
+                       "accuracy_source"]]
+        with pd.option_context("display.width", 250, "display.max_columns", None, "display.max_colwidth", 60):
+            print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep=""))
     return 0
 
 
@@ -127,11 +142,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"a preset ({', '.join(PRESETS)}) or model names, comma-separated (default: paper)")
     p.set_defaults(func=_cmd_models)
 
-    p = sub.add_parser("count", help="count parameters and operations (GMACs, the paper's G-ops, thop)")
+    p = sub.add_parser("count", help="count parameters and operations (GMACs, G-ops with groups honoured and by the 2016 rules, thop)")
     p.add_argument("models", nargs="+", metavar="MODEL_OR_PRESET")
     p.add_argument("--csv", action="store_true", help="print CSV (one row per model) instead of a table")
     p.add_argument("--no-thop", action="store_true", help="skip thop's cross-check count")
     p.set_defaults(func=_cmd_count)
+    p = sub.add_parser("accuracy", help="top-1 and top-5 of every library weight, from its metadata (no download), "
+                                        "beside the paper's top-1")
+    p.add_argument("models", nargs="+", metavar="MODEL_OR_PRESET")
+    p.add_argument("--csv", action="store_true", help="print CSV (one row per weights entry) instead of a table")
+    p.set_defaults(func=_cmd_accuracy)
     p = sub.add_parser("measure", help="measure time, memory and/or power against batch size (resumable)")
     p.add_argument("--models", nargs="+", metavar="MODEL_OR_PRESET", help="default: the profile's models")
     p.add_argument("--batch-sizes", default="", help="comma-separated, e.g. 1,2,4 (default: the profile's)")

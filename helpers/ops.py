@@ -1,15 +1,22 @@
-"""Operation and parameter counts, under three conventions, labelled.
+"""Operation and parameter counts, under labelled conventions.
 
 - ``gmacs``: multiply-accumulates of convolutions and matrix products (attention
   included), in billions: the modern convention of torchvision's ``_ops``
   metadata, timm and fvcore. Counted with torch's ``FlopCounterMode`` (FLOPs / 2).
-- ``gops_paper``: the paper's torch-opCounter (2016) rules, in billions of
-  operations, one operation being one multiply or one add
-  (data/reference/architectures.md): convolution ``Cout*Ho*Wo*(2*kH*kW*Cin+1)``
-  with groups counted as dense, linear ``2*in*out+out``, one per element for
-  ReLU/PReLU, ``kH*kW`` per output element for pooling, ``elements * inputs``
-  for residual additions, 3 per element for the final log-softmax, and 0 for
-  BatchNorm, dropout, LRN, concatenation and reshapes.
+- ``gops``: the default operation count, in billions of operations (G-ops), one
+  operation being one multiply or one add: the paper's convention
+  (data/reference/architectures.md) with convolution groups honoured.
+  Convolution ``Cout*Ho*Wo*(2*kH*kW*Cin/groups + 1)``, linear ``2*in*out+out``,
+  one per element for ReLU/PReLU and the other activations, ``kH*kW`` per output
+  element for pooling, ``elements * inputs`` for residual additions, 3 per
+  element for the final log-softmax, and 0 for BatchNorm, dropout, LRN,
+  concatenation and reshapes. It is 2 x ``gmacs`` plus the biases and the
+  element-wise terms.
+- ``gops_2016``: the same rules as torch-opCounter applied them in 2016, when it
+  counted a grouped convolution as dense (``Cout*Ho*Wo*(2*kH*kW*Cin + 1)``).
+  Kept only to reproduce the paper's published G-ops (AlexNet's 2.26 comes from
+  its two-group layers counted dense); for depthwise networks it is several to
+  tens of times too high. Equal to ``gops`` for a network without groups.
 - ``thop_gmacs``: ultralytics-thop's count (module hooks; it also counts
   BatchNorm, pooling and some element-wise work), the named cross-check.
 
@@ -34,9 +41,10 @@ from helpers.zoo import ModelSpec, build_model, example_input, resolve_models
 __all__ = [
     "count_params",
     "count_gmacs",
-    "count_gops_paper",
+    "count_gops",
+    "count_gops_2016",
     "count_thop",
-    "PaperOpCounter",
+    "OpCounter",
     "count_model",
     "count_table",
     "COUNTERS_TOLERANCE_PCT",
@@ -62,21 +70,31 @@ def count_gmacs(model: nn.Module, x: torch.Tensor) -> float:
     return counter.get_total_flops() / 2 / 1e9
 
 
-# --------------------------------------------------------------------------- the paper's 2016 rules
+# --------------------------------------------------------------------------- the paper's convention
 def _numel(shape: Iterable[int]) -> int:
     return math.prod(int(s) for s in shape)
 
 
-def _conv(args, kwargs, out) -> int:
+def _conv_operations(args, out, groups_dense: bool) -> int:
     # aten.convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)
+    # weight: [Cout, Cin/groups, kH, kW], so weight.shape[1] is already the inputs seen per output channel
     weight = args[1]
     groups = int(args[8]) if len(args) > 8 else 1
-    c_out = weight.shape[0]
-    c_in_dense = weight.shape[1] * groups  # torch-opCounter (2016) ignored groups
+    c_in_per_output = weight.shape[1] * (groups if groups_dense else 1)
     kernel = _numel(weight.shape[2:])
     spatial = _numel(out.shape[2:])
     batch = out.shape[0]
-    return batch * c_out * spatial * (2 * kernel * c_in_dense + 1)
+    return batch * weight.shape[0] * spatial * (2 * kernel * c_in_per_output + 1)
+
+
+def _conv(args, kwargs, out) -> int:
+    """Groups honoured: ``Cout*Ho*Wo*(2*kH*kW*Cin/groups + 1)``."""
+    return _conv_operations(args, out, groups_dense=False)
+
+
+def _conv_2016(args, kwargs, out) -> int:
+    """torch-opCounter (2016): groups counted as dense, ``Cout*Ho*Wo*(2*kH*kW*Cin + 1)``."""
+    return _conv_operations(args, out, groups_dense=True)
 
 
 def _addmm(args, kwargs, out) -> int:
@@ -138,8 +156,8 @@ def _log_softmax(args, kwargs, out) -> int:
     return 3 * out.numel()
 
 
-# packet -> (category, rule)
-_PAPER_RULES: dict[object, tuple[str, Callable]] = {
+# packet -> (category, rule): the default count (groups honoured)
+_RULES: dict[object, tuple[str, Callable]] = {
     aten.convolution: ("convolution", _conv),
     aten.addmm: ("linear", _addmm),
     aten.mm: ("linear", _mm),
@@ -163,11 +181,15 @@ _PAPER_RULES: dict[object, tuple[str, Callable]] = {
     aten.add_: ("residual", _tensor_add),
     aten._log_softmax: ("log-softmax", _log_softmax),
 }
+# The 2016 rules differ only in how a convolution is counted.
+_RULES_2016: dict[object, tuple[str, Callable]] = {**_RULES, aten.convolution: ("convolution", _conv_2016)}
 
 
-class PaperOpCounter(TorchDispatchMode):
-    """Count, in one pass, operations by the paper's torch-opCounter (2016) rules
-    per category, and FLOPs by torch's own ``FlopCounterMode`` formulas.
+class OpCounter(TorchDispatchMode):
+    """Count, in one pass, operations per category under the paper's convention
+    with groups honoured (``by_category``, the default ``gops``) and under the
+    2016 rules with groups counted dense (``by_category_2016``), and FLOPs by
+    torch's own ``FlopCounterMode`` formulas (``flops``).
 
     Works at the ATen level, so functional code (residual additions written as
     ``a + b``, attention) is seen as well as modules. Like ``FlopCounterMode``,
@@ -179,12 +201,13 @@ class PaperOpCounter(TorchDispatchMode):
     def __init__(self):
         super().__init__()
         self.by_category: Counter[str] = Counter()
+        self.by_category_2016: Counter[str] = Counter()
         self.flops = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         packet = func.overloadpacket
-        if packet not in flop_registry and packet not in _PAPER_RULES:
+        if packet not in flop_registry and packet not in _RULES:
             with self:
                 decomposed = func.decompose(*args, **kwargs)
             if decomposed is not NotImplemented:
@@ -192,39 +215,59 @@ class PaperOpCounter(TorchDispatchMode):
         out = func(*args, **kwargs)
         if packet in flop_registry:
             self.flops += flop_registry[packet](*args, **kwargs, out_val=out)
-        rule = _PAPER_RULES.get(packet)
-        if rule is not None:
-            category, count = rule
+        if packet in _RULES:
+            category, count = _RULES[packet]
             self.by_category[category] += count(args, kwargs, out)
+            category, count = _RULES_2016[packet]
+            self.by_category_2016[category] += count(args, kwargs, out)
         return out
 
     @property
     def total(self) -> int:
-        """Operations counted so far by the paper's rules."""
+        """Operations counted so far, groups honoured (the default ``gops``), in operations."""
         return sum(self.by_category.values())
 
+    @property
+    def total_2016(self) -> int:
+        """Operations counted so far by the 2016 rules (groups dense, ``gops_2016``), in operations."""
+        return sum(self.by_category_2016.values())
 
-def _count_both(model: nn.Module, x: torch.Tensor, log_softmax: bool) -> PaperOpCounter:
-    counter = PaperOpCounter()
+
+def _count_all(model: nn.Module, x: torch.Tensor, log_softmax: bool) -> OpCounter:
+    counter = OpCounter()
     with counter, torch.no_grad():
         out = model(x)
     if log_softmax:
         counter.by_category["log-softmax"] += 3 * out.numel()
+        counter.by_category_2016["log-softmax"] += 3 * out.numel()
     return counter
 
 
-def count_gops_paper(model: nn.Module, x: torch.Tensor, log_softmax: bool = True,
-                     breakdown: bool = False) -> float | tuple[float, dict[str, float]]:
-    """Operations by the paper's rules, in billions (G-ops), for the input ``x``.
+def _giga(counts: Counter[str], breakdown: bool) -> float | tuple[float, dict[str, float]]:
+    total = sum(counts.values()) / 1e9
+    if breakdown:
+        return total, {k: v / 1e9 for k, v in counts.items()}
+    return total
+
+
+def count_gops(model: nn.Module, x: torch.Tensor, log_softmax: bool = True,
+               breakdown: bool = False) -> float | tuple[float, dict[str, float]]:
+    """Operations in billions (G-ops) for the input ``x``: the paper's convention with
+    convolution groups honoured (the default ``gops``).
 
     ``log_softmax`` adds the final LogSoftMax layer of the Torch7 models
     (3 operations per class score). ``breakdown`` also returns G-ops per category.
     """
-    counter = _count_both(model, x, log_softmax)
-    total = counter.total / 1e9
-    if breakdown:
-        return total, {k: v / 1e9 for k, v in counter.by_category.items()}
-    return total
+    return _giga(_count_all(model, x, log_softmax).by_category, breakdown)
+
+
+def count_gops_2016(model: nn.Module, x: torch.Tensor, log_softmax: bool = True,
+                    breakdown: bool = False) -> float | tuple[float, dict[str, float]]:
+    """Operations in billions (G-ops) by torch-opCounter's 2016 rules, which count a
+    grouped convolution as dense: bug-compatible, only to reproduce the paper's
+    published G-ops. Arguments as :func:`count_gops`.
+    """
+    return _giga(_count_all(model, x, log_softmax).by_category_2016, breakdown)
 
 
 # --------------------------------------------------------------------------- thop
@@ -257,14 +300,15 @@ def count_model(spec: ModelSpec | str, thop: bool = True) -> dict:
     spec = spec if isinstance(spec, ModelSpec) else resolve_models(spec)[0]
     model = build_model(spec, device="meta")
     x = example_input(spec, 1, device="meta")
-    counter = _count_both(model, x, log_softmax=True)
+    counter = _count_all(model, x, log_softmax=True)
     row = {
         "model": spec.name,
         "input_size": spec.input_size,
         "source": spec.source,
         "params": count_params(model),
         "gmacs": counter.flops / 2 / 1e9,
-        "gops_paper": counter.total / 1e9,
+        "gops": counter.total / 1e9,
+        "gops_2016": counter.total_2016 / 1e9,
         "torchvision_gmacs": _torchvision_published_gmacs(spec),
     }
     if thop:
@@ -276,13 +320,29 @@ def count_model(spec: ModelSpec | str, thop: bool = True) -> dict:
     return row
 
 
+def groups_note(gops: float, gops_2016: float) -> str:
+    """A sentence on a model with grouped convolutions (its two counts differ), else ""."""
+    if not gops_2016 > gops:
+        return ""
+    return (f"grouped convolutions: {gops:.3f} G-ops with groups honoured (gops), "
+            f"{gops_2016:.3f} counted dense as the 2016 rules did (gops_2016), {gops_2016 / gops:.2f}x")
+
+
+def _join_notes(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
+
+
 def count_table(models: Iterable[str] | str = "paper", thop: bool = True,
                 progress: bool = True) -> pd.DataFrame:
     """Counts for a list of models or presets, with the paper's values beside paper models.
 
-    Columns: model, input_size, params, params_m, gmacs, gops_paper, thop_gmacs,
+    Columns (counts in billions: GMAC for ``gmacs``, G-ops for ``gops*``):
+    model, input_size, params, params_m, gmacs, gops (groups honoured, the
+    default), gops_2016 (groups dense, to reproduce the paper), thop_gmacs,
     thop_vs_gmacs_pct, counters_agree, torchvision_gmacs, and for paper models
-    params_m_paper, params_diff_pct, gops_paper_ref, gops_diff_pct, note.
+    params_m_paper, params_diff_pct, gops_published (the paper's G-ops) and
+    gops_2016_diff_pct (percent). ``note``: the paper's note on the model, and
+    for every model with grouped convolutions, its two counts side by side.
     """
     from tqdm.auto import tqdm
 
@@ -301,10 +361,12 @@ def count_table(models: Iterable[str] | str = "paper", thop: bool = True,
     on_paper = table["model"].isin(paper.index)
     ref = paper.reindex(table["model"])
     table["params_m_paper"] = ref["params_m_paper"].to_numpy()
-    table["gops_paper_ref"] = ref["gops_paper"].to_numpy()
+    table["gops_published"] = ref["gops_published"].to_numpy()
     table["params_diff_pct"] = 100 * (table["params_m"] / table["params_m_paper"] - 1)
-    table["gops_diff_pct"] = 100 * (table["gops_paper"] / table["gops_paper_ref"] - 1)
+    table["gops_2016_diff_pct"] = 100 * (table["gops_2016"] / table["gops_published"] - 1)
     table["note"] = ref["note"].fillna("").to_numpy()
     table.loc[~on_paper, "note"] = ""
-    first = ["model", "input_size", "params", "params_m", "gmacs", "gops_paper"]
+    table["note"] = [_join_notes(note, groups_note(g, g16))
+                     for note, g, g16 in zip(table["note"], table["gops"], table["gops_2016"])]
+    first = ["model", "input_size", "params", "params_m", "gmacs", "gops", "gops_2016"]
     return table[first + [c for c in table.columns if c not in first]]

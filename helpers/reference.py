@@ -36,7 +36,7 @@ PAPER_MODELS: tuple[str, ...] = (
     "Inception-v4",
 )
 
-FLOAT_COLUMNS: tuple[str, ...] = ("top1_pct", "top1_pct_v1", "gops_paper", "params_m_paper")
+FLOAT_COLUMNS: tuple[str, ...] = ("top1_pct", "top1_pct_v1", "gops_published", "params_m_paper")
 TEXT_COLUMNS: tuple[str, ...] = ("colour", "top1_source", "architecture_source", "note")
 # Empty text cells that mean "nothing to say" rather than "unknown".
 _OPTIONAL_TEXT = ("note",)
@@ -61,7 +61,7 @@ def _load_paper_models() -> pd.DataFrame:
             f"{PAPER_MODELS_CSV}: models {list(frame['model'])} differ from "
             f"PAPER_MODELS {list(PAPER_MODELS)}"
         )
-    for column in ("top1_pct", "gops_paper", "params_m_paper"):
+    for column in ("top1_pct", "gops_published", "params_m_paper"):
         empty = frame.loc[frame[column].isna(), "model"].tolist()
         if empty:
             raise ValueError(f"{PAPER_MODELS_CSV}: column {column!r} is empty for {empty}")
@@ -85,7 +85,7 @@ def paper_models() -> pd.DataFrame:
     """The paper's reference table, indexed by ``model`` (a fresh copy each call).
 
     Float columns: ``top1_pct``, ``top1_pct_v1`` (NaN where empty),
-    ``gops_paper``, ``params_m_paper``. Text columns: ``colour`` (``#rrggbb``),
+    ``gops_published``, ``params_m_paper``. Text columns: ``colour`` (``#rrggbb``),
     ``top1_source``, ``architecture_source``, ``note`` ("" where empty).
     """
     return _load_paper_models().copy()

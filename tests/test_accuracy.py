@@ -13,10 +13,14 @@ from PIL import Image
 from torch import nn
 
 from helpers.accuracy import (
+    ACCURACY_COLUMNS,
     EQUIVALENTS,
+    NO_LIBRARY_WEIGHTS,
+    NO_TIMM_FIGURE,
     NO_TORCHVISION_EQUIVALENT,
     SAME_ARCHITECTURE,
     TORCHVISION_EQUIVALENT,
+    accuracy_table,
     default_resize,
     evaluate_imagefolder,
     load_checkpoint,
@@ -24,7 +28,8 @@ from helpers.accuracy import (
     torchvision_top1,
     torchvision_weights_table,
 )
-from helpers.reference import PAPER_MODELS
+from helpers.reference import PAPER_MODELS, paper_models
+from helpers.zoo import UnknownModelError
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 SIZES = [(40, 30), (30, 52), (64, 64), (97, 41), (300, 200)]
@@ -340,3 +345,111 @@ def test_reference_top1_subset_and_unknown():
     assert math.isnan(table["top1_torchvision"].iloc[1])
     with pytest.raises(KeyError, match="valid names"):
         reference_top1(["ResNet-51"])
+
+
+# --------------------------------------------------------------------------
+# accuracy of every library weight
+# --------------------------------------------------------------------------
+def _torchvision_truth(enum) -> dict[str, tuple]:
+    """Straight from a torchvision weights enum: acc@1, acc@5, crop, resize, recipe."""
+    truth = {}
+    for entry in enum:
+        metrics = entry.meta["_metrics"]["ImageNet-1K"]
+        transforms = entry.transforms()  # the weights' own evaluation preprocessing
+        truth[f"{enum.__name__}.{entry.name}"] = (metrics["acc@1"], metrics["acc@5"], transforms.crop_size[0],
+                                                   transforms.resize_size[0], entry.meta["recipe"])
+    return truth
+
+
+def test_accuracy_table_reads_every_resnet50_weight_from_torchvision():
+    from torchvision.models import ResNet50_Weights
+
+    table = accuracy_table("resnet50")
+    assert list(table.columns) == list(ACCURACY_COLUMNS)
+    truth = _torchvision_truth(ResNet50_Weights)
+    assert len(table) == len(truth) == 2
+    for row in table.itertuples():
+        assert (row.acc1, row.acc5, row.crop_size, row.resize_size, row.recipe) == truth[row.weights]
+        assert row.library_model == "torchvision:resnet50" and math.isnan(row.top1_paper)
+    by_weights = table.set_index("weights")
+    # the era matters: V1 is the 2016-era checkpoint, V2 a 2021 recipe (and torchvision's default)
+    assert by_weights.loc["ResNet50_Weights.IMAGENET1K_V1", "acc1"] == pytest.approx(76.13)
+    assert by_weights.loc["ResNet50_Weights.IMAGENET1K_V2", "acc1"] == pytest.approx(80.858)
+    assert bool(by_weights.loc["ResNet50_Weights.IMAGENET1K_V2", "is_default"])
+    assert by_weights.loc["ResNet50_Weights.IMAGENET1K_V2", "resize_size"] == 232
+
+
+def test_accuracy_table_of_the_paper_models_carries_the_papers_top1():
+    table = accuracy_table("paper")
+    assert list(dict.fromkeys(table["model"])) == list(PAPER_MODELS)
+    paper = paper_models()
+    for row in table.itertuples():
+        assert row.top1_paper == paper.at[row.model, "top1_pct"]
+        assert row.top1_paper_source == paper.at[row.model, "top1_source"]
+    by_model = table.groupby("model")
+    # ResNet-50: both torchvision weights, each beside the paper's 75.99
+    resnet50 = by_model.get_group("ResNet-50")
+    assert set(resnet50["weights"]) == {"ResNet50_Weights.IMAGENET1K_V1", "ResNet50_Weights.IMAGENET1K_V2"}
+    # no library has these: one row, no weights, the reason
+    for model in ("BN-AlexNet", "BN-NIN", "ENet"):
+        rows = by_model.get_group(model)
+        assert len(rows) == 1 and rows["weights"].iloc[0] == "" and math.isnan(rows["acc1"].iloc[0])
+        assert rows["accuracy_source"].iloc[0] == NO_LIBRARY_WEIGHTS
+    # AlexNet's torchvision weights belong to another architecture, and the row says so
+    alexnet = by_model.get_group("AlexNet").iloc[0]
+    assert alexnet["library_model"] == "torchvision:alexnet" and "single-tower" in alexnet["note"]
+    # Inception-v4 comes from timm, whose installed package ships no accuracy
+    v4 = by_model.get_group("Inception-v4")
+    assert set(v4["library_model"]) == {"timm:inception_v4"}
+    assert (v4["crop_size"] == 299).all() and (v4["resize_size"] == 341).all()  # floor(299 / 0.875)
+    assert v4["acc1"].isna().all() and set(v4["accuracy_source"]) == {NO_TIMM_FIGURE}
+
+
+def test_timm_rows_say_so_when_no_figure_is_shipped():
+    import timm
+
+    tags = timm.list_pretrained("tf_efficientnet_b0.*")
+    table = accuracy_table("tf_efficientnet_b0")
+    assert len(table) == len(tags) >= 1 and table["is_default"].sum() == 1
+    for tag, row in zip(tags, table.itertuples()):
+        cfg = timm.models.get_pretrained_cfg(tag)
+        assert row.crop_size == cfg.input_size[-1]
+        shipped = next((cfg.to_dict()[k] for k in ("top1", "acc1", "top1_acc") if cfg.to_dict().get(k)), None)
+        if shipped is None:  # the installed timm (1.0.x) carries preprocessing only: say so, invent nothing
+            assert math.isnan(row.acc1) and row.accuracy_source == NO_TIMM_FIGURE
+        else:
+            assert row.acc1 == shipped
+
+
+def test_timm_figure_is_used_when_timm_ships_one(monkeypatch):
+    import timm
+
+    class Cfg:
+        input_size, crop_pct, hf_hub_id, origin_url = (3, 240, 240), 0.9, "timm/fake.in1k", "https://example.org"
+
+        def to_dict(self):
+            return {"top1": 81.25, "top5": 95.5}
+
+    monkeypatch.setattr(timm, "list_pretrained", lambda pattern: ["tf_efficientnet_b0.fake"])
+    monkeypatch.setattr(timm.models, "get_pretrained_cfg", lambda tag: Cfg())
+    row = accuracy_table("tf_efficientnet_b0").iloc[0]
+    assert (row["acc1"], row["acc5"], row["crop_size"], row["resize_size"]) == (81.25, 95.5, 240, 266)
+    assert row["weights"] == "timm/fake.in1k" and row["accuracy_source"] == "timm pretrained configuration"
+
+
+def test_accuracy_table_covers_every_torchvision_weight():
+    import torchvision
+
+    names = torchvision.models.list_models(module=torchvision.models)
+    table = accuracy_table("torchvision")
+    expected = {f"{type(e).__name__}.{e.name}" for n in names for e in torchvision.models.get_model_weights(n)}
+    assert set(table["weights"]) == expected and len(table) == len(expected)
+    # every weight but VGG-16's feature extractor records its ImageNet-1K top-1 and top-5
+    assert list(table.loc[table["acc1"].isna(), "weights"]) == ["VGG16_Weights.IMAGENET1K_FEATURES"]
+    assert table["acc5"].notna().sum() == len(table) - 1
+    assert table["crop_size"].notna().all() and (table["resize_size"] >= table["crop_size"]).all()
+
+
+def test_accuracy_table_unknown_model_names_it():
+    with pytest.raises(UnknownModelError, match="'resnet5O'"):
+        accuracy_table("resnet5O")

@@ -14,7 +14,7 @@ from helpers.results import COLUMNS, make_row
 TAG = "cpu-test-host"
 BATCHES = (1, 2, 4, 8, 16, 32, 64)
 REF = paper_models()
-OPS = REF["gops_paper"]                    # G-ops
+OPS = REF["gops_published"]                # G-ops
 PARAM_MB = REF["params_m_paper"] * 4       # float32 parameter memory, MB
 TOP1 = REF["top1_pct"]
 # per-image throughput of the synthetic machine, G-ops per second, rising with batch size
@@ -255,7 +255,7 @@ def test_c1_holds_and_fails():
 def test_c2_holds_and_fails():
     assert A.claim_c2(None).verdict == A.HOLDS
     assert A.claim_c2(A.paper_counts()).verdict == A.HOLDS
-    v = A.claim_c2(counts_with(ResNet_152=("gops_paper", 35.0)))
+    v = A.claim_c2(counts_with(ResNet_152=("gops_published", 35.0)))
     assert v.verdict == A.DOES_NOT_HOLD and "ResNet-152" in v.this_run
     no_vgg = A.paper_counts()
     v = A.claim_c2(no_vgg[~no_vgg["model"].str.startswith("VGG")])
@@ -364,6 +364,32 @@ def test_c8_holds_and_fails(results):
     assert v.verdict == A.DOES_NOT_HOLD and "does not rise" in v.reason
     v = A.claim_c8(paper_like_results(batches=(1, 2), metrics=("latency_per_image",)))
     assert v.verdict == A.CANNOT_MEASURE and v.reason == "needs batch sizes 1 and 16; this run has 1, 2"
+
+
+def test_operations_column_defaults_to_gops_and_falls_back_to_the_papers_own():
+    # count_table's shape: gops (groups honoured) and gops_2016 differ for AlexNet only
+    counts = A.paper_counts().assign(gops=OPS.to_numpy(), gops_2016=OPS.to_numpy())
+    counts.loc[counts["model"] == "AlexNet", "gops"] = 1.44
+    ops, column = A._ops(counts)
+    assert column == "gops" and ops["AlexNet"] == 1.44
+    ops, column = A._ops(counts, "gops_2016")
+    assert column == "gops_2016" and ops["AlexNet"] == OPS["AlexNet"]
+    # the paper's own counts carry only the published G-ops
+    ops, column = A._ops(None)
+    assert column == "gops_published" and ops["VGG-19"] == pytest.approx(39.29)
+    assert A._ops(counts.drop(columns=["gops", "gops_published"]).assign(gmacs=1.0))[1] == "gmacs"
+    with pytest.raises(ValueError, match=r"'gops_paper'.*valid: gops, gops_2016"):
+        A._ops(counts, "gops_paper")
+
+
+def test_c8_uses_gops_by_default(results):
+    # per-image time follows the published G-ops; our gops halves VGG-19's: the fit worsens
+    counts = A.paper_counts().assign(gops=OPS.to_numpy())
+    counts.loc[counts["model"] == "VGG-19", "gops"] = OPS["VGG-19"] / 2
+    fit = A.ops_vs_time(results, counts, 16)
+    assert fit.r2 < 0.99
+    assert A.ops_vs_time(results, counts, 16, "gops_published").r2 == pytest.approx(1.0)
+    assert "G-ops/s" in A.claim_c8(results, counts).this_run
 
 
 def _bound_results(ips_of):

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from helpers.paths import REPO_ROOT
 
@@ -26,13 +27,44 @@ def test_count_csv_has_paper_values_and_differences():
     result = run_cli("count", "ResNet-18", "GoogLeNet", "--csv")
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(io.StringIO(result.stdout))
-    assert list(table.columns[:5]) == ["model", "input_size", "params", "gmacs", "gops_paper"]
+    assert list(table.columns[:6]) == ["model", "input_size", "params", "gmacs", "gops", "gops_2016"]
     row = table.set_index("model").loc["ResNet-18"]
     assert row["params"] == 11_689_512 and row["params_m_paper"] == 11.69
-    assert abs(row["gops_diff_pct"]) < 1
+    assert row["gops_published"] == 3.63 and abs(row["gops_2016_diff_pct"]) < 0.25
+    assert "gops_paper" not in table.columns
+
+
+def test_count_csv_honours_groups_by_default():
+    result = run_cli("count", "mobilenet_v3_large", "--csv", "--no-thop")
+    assert result.returncode == 0, result.stderr
+    row = pd.read_csv(io.StringIO(result.stdout)).iloc[0]
+    assert row["gops"] == pytest.approx(2 * row["gmacs"], rel=0.04)  # depthwise layers at their real cost
+    assert row["gops_2016"] > 20 * row["gops"]  # counted dense, as the 2016 rules did
+    assert "grouped convolutions" in row["note"]
 
 
 def test_unknown_model_exits_nonzero_naming_it_and_suggesting():
     result = run_cli("count", "VGG16")
     assert result.returncode != 0
     assert "'VGG16'" in result.stderr and "VGG-16" in result.stderr
+
+
+def test_accuracy_csv_reads_torchvision_metadata():
+    from torchvision.models import ResNet50_Weights
+
+    result = run_cli("accuracy", "resnet50", "ResNet-50", "--csv")
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(io.StringIO(result.stdout))
+    assert list(table["model"]) == ["resnet50", "resnet50", "ResNet-50", "ResNet-50"]
+    for row in table.itertuples():
+        entry = ResNet50_Weights[row.weights.split(".", 1)[1]]
+        assert row.acc1 == pytest.approx(entry.meta["_metrics"]["ImageNet-1K"]["acc@1"])
+        assert (row.crop_size, row.resize_size) == (entry.transforms().crop_size[0], entry.transforms().resize_size[0])
+    assert table.loc[table["model"] == "ResNet-50", "top1_paper"].tolist() == [75.99, 75.99]
+    assert set(table.loc[table["model"] == "resnet50", "acc1"].round(3)) == {76.13, 80.858}
+
+
+def test_accuracy_unknown_model_exits_2_naming_it():
+    result = run_cli("accuracy", "resnet5O")
+    assert result.returncode == 2
+    assert "'resnet5O'" in result.stderr and "resnet50" in result.stderr

@@ -26,11 +26,11 @@ def test_table_is_indexed_and_typed():
     df = paper_models()
     assert df.index.name == "model"
     assert tuple(df.index) == PAPER_MODELS
-    for column in ("top1_pct", "top1_pct_v1", "gops_paper", "params_m_paper"):
+    for column in ("top1_pct", "top1_pct_v1", "gops_published", "params_m_paper"):
         assert df[column].dtype == "float64", column
     assert df.at["ResNet-50", "top1_pct"] == pytest.approx(75.99)
     assert df.at["ResNet-50", "top1_pct_v1"] == pytest.approx(75.76)
-    assert df.at["VGG-19", "gops_paper"] == pytest.approx(39.29)
+    assert df.at["VGG-19", "gops_published"] == pytest.approx(39.29)
     assert df.at["AlexNet", "params_m_paper"] == pytest.approx(60.97)
     # empty cells of the first arXiv version are NaN, not 0 or ""
     assert sorted(df.index[df["top1_pct_v1"].isna()]) == ["ENet", "Inception-v4", "ResNet-152"]
