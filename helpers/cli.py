@@ -82,9 +82,9 @@ def _cmd_probes(args: argparse.Namespace) -> int:
     print(f"power probes for device {device}:")
     for status in statuses:
         if status.available:
-            print(f"  {status.name:<5} available: {status.domain} ({status.method})")
+            print(f"  {status.name:<7} available: {status.domain} ({status.method})")
         else:
-            print(f"  {status.name:<5} unavailable: {status.reason}")
+            print(f"  {status.name:<7} unavailable: {status.reason}")
     if not any(s.available for s in statuses):
         print("no power sensor here: power and energy cannot be measured on this machine "
               "(recorded runs under data/results/ can still be plotted)")
