@@ -22,14 +22,15 @@ help: ## show this help
 
 setup: $(STAMP) ## create the local environment (.venv) from pyproject.toml's pinned dependencies
 
-# A venv made by setup-system-torch (marked by $(SYSTEM_MARK)) is rebuilt the same way.
+# setup-system-torch recreates $(VENV) (--clear: no pinned torch left in it to shadow the system's);
+# a venv it made (marked by $(SYSTEM_MARK)) is rebuilt the same way when pyproject.toml changes.
 SYSTEM_MARK  := $(VENV)/.system-torch
 SYSTEM_TORCH ?= $(if $(wildcard $(SYSTEM_MARK)),1)
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }
 ifeq ($(SYSTEM_TORCH),1)
-	$(PYTHON) -m venv --system-site-packages $(VENV)
+	$(PYTHON) -m venv --clear --system-site-packages $(VENV)
 	$(PY) -m helpers.setup_check torch --constraints $(VENV)/system-torch.txt
 	$(PY) -m helpers.setup_check requirements --extra dev > $(VENV)/requirements-system-torch.txt
 	$(PY) -m pip install --quiet -r $(VENV)/requirements-system-torch.txt -c $(VENV)/system-torch.txt

@@ -172,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true", help="print CSV with every column instead of a table")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's setting)")
     p.add_argument("--min-run-time", type=float, default=1.0, help="seconds per blocked_autorange call")
-    p.add_argument("--matmul-size", type=int, default=0, help="side of the square matrices (default: 1024 CPU, 8192 CUDA)")
+    p.add_argument("--matmul-size", type=int, default=0,
+                   help="side of the square matrices (default: 1024 on a CPU, 8192 on CUDA)")
     p.add_argument("--array-mib", type=float, default=0.0,
                    help="MiB per bandwidth array (default: 4x the last-level cache, at least 256)")
     p.add_argument("--facts-only", action="store_true", help="report the facts, measure nothing")

@@ -348,7 +348,8 @@ def cpu_facts(threads: int, info: CpuInfo | None = None, caches: dict[str, Cache
             value = ("yes" if probe() else "no") if probe is not None else None
         except Exception:
             value = None
-        rows.append(_fact(f"mkldnn_{dtype}_supported", value, method=f"torch.ops.mkldnn._is_mkldnn_{dtype}_supported()"))
+        rows.append(_fact(f"mkldnn_{dtype}_supported", value,
+                          method=f"torch.ops.mkldnn._is_mkldnn_{dtype}_supported()"))
     return rows
 
 

@@ -128,7 +128,7 @@ def test_makefile_target_uses_system_site_packages_and_the_check(tmp_path):
     assert shown.returncode == 0, shown.stderr
     commands = [line.strip() for line in shown.stdout.splitlines()]
     position = {key: next((i for i, line in enumerate(commands) if key in line), None) for key in (
-        "-m venv --system-site-packages", "helpers.setup_check torch --constraints",
+        "-m venv --clear --system-site-packages", "helpers.setup_check torch --constraints",
         "helpers.setup_check requirements --extra dev", "pip install --quiet -r",
         "pip install --quiet --no-deps -e .")}
     assert None not in position.values(), shown.stdout

@@ -183,6 +183,7 @@ def open_probe(
             reasons[backend] = err.reason
     if not order:
         kind, _ = parse_device(device)
-        reasons["none"] = f"no power backend measures {kind!r} devices (supported: cpu via RAPL, cuda via NVML, Jetson via jtop or its INA3221 rails)"
+        reasons["none"] = (f"no power backend measures {kind!r} devices (supported: cpu via RAPL, cuda via NVML, "
+                           "Jetson via jtop or its INA3221 rails)")
     joined = "; ".join(f"{name}: {reason}" for name, reason in reasons.items())
     raise ProbeUnavailable(f"no power sensor for device {device!r}: {joined}", reasons)

@@ -108,8 +108,8 @@ def _hwmon_rails(hwmon_root: Path) -> list[Ina3221Rail]:
             continue
         interval = hwmon / "update_interval"
         for channel in HWMON_CHANNELS:
-            label, voltage, current = hwmon / f"in{channel}_label", hwmon / f"in{channel}_input", hwmon / f"curr{channel}_input"
-            power = hwmon / f"power{channel}_input"
+            label, power = hwmon / f"in{channel}_label", hwmon / f"power{channel}_input"
+            voltage, current = hwmon / f"in{channel}_input", hwmon / f"curr{channel}_input"
             try:
                 name = _read_text(label).strip()
             except OSError:
