@@ -217,6 +217,40 @@ def test_gpu_facts_without_cuda_say_why():
     assert rows[0]["note"].startswith("no GPU facts: ")
 
 
+def test_gpu_facts_from_device_properties(monkeypatch):
+    """An H100 SXM's properties as CUDA reports them (clocks in kHz), without a GPU."""
+    import types
+
+    props = types.SimpleNamespace(name="NVIDIA H100 80GB HBM3", major=9, minor=0, total_memory=85_028_765_696,
+                                  multi_processor_count=132, L2_cache_size=52_428_800, clock_rate=1_980_000,
+                                  memory_clock_rate=2_619_000, memory_bus_width=5120)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index: props)
+    rows = pd.DataFrame(hw.gpu_facts("cuda:0")).set_index("quantity")
+    assert set(rows.drop(index="cuda_version")["status"]) == {"ok"}
+    assert rows.loc["gpu_name", "value"] == "NVIDIA H100 80GB HBM3"
+    assert rows.loc["gpu_compute_capability", "value"] == "9.0"
+    assert rows.loc["gpu_sm_count", "value"] == 132
+    assert rows.loc["gpu_sm_clock", "value"] == 1980 and rows.loc["gpu_sm_clock", "unit"] == "MHz"
+    # 2 (double data rate) x 2.619 GHz x 5120 bits / 8 = 3352 GB/s, the H100 SXM's published 3.35 TB/s
+    assert rows.loc["gpu_memory_bandwidth_nominal", "value"] == pytest.approx(3352.32)
+    del props.memory_clock_rate  # an older torch without the attribute: unknown, not guessed
+    rows = pd.DataFrame(hw.gpu_facts("cuda:0")).set_index("quantity")
+    assert rows.loc["gpu_memory_clock", "value"] == "unknown"
+    assert rows.loc["gpu_memory_bandwidth_nominal", "status"] == "unknown"
+
+
+def test_human_table_formats_bytes():
+    from helpers.cli import _format_value
+
+    assert _format_value(32768, "bytes") == "32 KiB"
+    assert _format_value(33554432, "bytes") == "32 MiB"
+    assert _format_value(85_028_765_696, "bytes") == "79.19 GiB"
+    assert _format_value(171.63, "GFLOP/s") == "171.6"
+    assert _format_value(float("nan"), "GB/s") == ""
+    assert _format_value("AMD EPYC") == "AMD EPYC"
+
+
 # --------------------------------------------------------------------------- measurements (shapes, statuses)
 
 
