@@ -14,19 +14,38 @@ RESULTS ?=
 REPRODUCE_ARGS := --profile $(PROFILE) --device $(DEVICE) $(if $(MODELS),--models $(MODELS)) $(if $(THREADS),--threads $(THREADS)) $(if $(RESULTS),--results-dir $(RESULTS))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup reproduce test test-slow bench gallery lab clean distclean
+.PHONY: help setup setup-system-torch reproduce test test-slow bench gallery lab clean distclean
 
 help: ## show this help
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-18s %s\n", $$1, $$2}'
 	@echo "  variables: PROFILE=smoke|quick|full (default full), MODELS=a,b DEVICE=auto|cpu|cuda THREADS=N RESULTS=dir"
 
 setup: $(STAMP) ## create the local environment (.venv) from pyproject.toml's pinned dependencies
 
+# setup-system-torch recreates $(VENV) (--clear: no pinned torch left in it to shadow the system's);
+# a venv it made (marked by $(SYSTEM_MARK)) is rebuilt the same way when pyproject.toml changes.
+SYSTEM_MARK  := $(VENV)/.system-torch
+SYSTEM_TORCH ?= $(if $(wildcard $(SYSTEM_MARK)),1)
+
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }
+ifeq ($(SYSTEM_TORCH),1)
+	$(PYTHON) -m venv --clear --system-site-packages $(VENV)
+	$(PY) -m helpers.setup_check torch --constraints $(VENV)/system-torch.txt
+	$(PY) -m helpers.setup_check requirements --extra dev > $(VENV)/requirements-system-torch.txt
+	$(PY) -m pip install --quiet -r $(VENV)/requirements-system-torch.txt -c $(VENV)/system-torch.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m helpers.setup_check torch
+	@touch $(SYSTEM_MARK)
+else
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e '.[dev]'
+endif
 	@touch $(STAMP)
+
+setup-system-torch: ## like setup, but keeps the system's torch/torchvision (Jetson): PYTHON=/usr/bin/python3
+	@rm -f $(STAMP)
+	@$(MAKE) --no-print-directory $(STAMP) SYSTEM_TORCH=1
 
 reproduce: $(STAMP) ## run every notebook in order into reports/<device>/ (PROFILE=full by default)
 	$(PY) -m helpers reproduce $(REPRODUCE_ARGS)

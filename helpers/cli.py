@@ -5,6 +5,7 @@
     accuracy MODEL_OR_PRESET... [--csv]     top-1/top-5 of every library weight (metadata, no download)
     measure --models M... --batch-sizes 1,2 --metrics time,memory,power --device D --threads N --out DIR [--force] [--seed S]
     probes  [--device D]                    which power sensors exist here, and why not the others
+    hardware [--device D] [--csv] [--threads N]  this machine's facts and measured peaks (GFLOP/s, GB/s)
     reproduce [--profile P] [--device D]    execute every notebook into reports/<device-tag>/
 """
 from __future__ import annotations
@@ -121,12 +122,54 @@ def _cmd_probes(args: argparse.Namespace) -> int:
     print(f"power probes for device {device}:")
     for status in statuses:
         if status.available:
-            print(f"  {status.name:<5} available: {status.domain} ({status.method})")
+            print(f"  {status.name:<7} available: {status.domain} ({status.method})")
         else:
-            print(f"  {status.name:<5} unavailable: {status.reason}")
+            print(f"  {status.name:<7} unavailable: {status.reason}")
     if not any(s.available for s in statuses):
         print("no power sensor here: power and energy cannot be measured on this machine "
               "(recorded runs under data/results/ can still be plotted)")
+    return 0
+
+
+def _format_value(value, unit: str = "") -> str:
+    """A value for the human table: bytes as KiB/MiB/GiB, numbers to 4 significant digits."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value != value:
+            return ""
+        if unit == "bytes":
+            for scale, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+                if value >= scale:
+                    return f"{value / scale:.4g} {name}"
+            return f"{value:.0f} B"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _cmd_hardware(args: argparse.Namespace) -> int:
+    from helpers.hardware import COLUMNS, characterise, save_characterisation
+
+    frame = characterise(args.device, args.threads or None, min_run_time=args.min_run_time,
+                         matmul_size=args.matmul_size or None,
+                         array_bytes=int(args.array_mib * 2**20) if args.array_mib else None,
+                         measure=not args.facts_only)
+    if args.out is not None:
+        path = save_characterisation(frame, args.out)
+        print(f"wrote {path}", file=sys.stderr)
+    if args.csv:
+        frame[COLUMNS].to_csv(sys.stdout, index=False, float_format="%.6g")
+        return 0
+    header = ["quantity", "dtype", "value", "unit", "95% CI", "n", "status", "note"]
+    lines = [header]
+    for row in frame.itertuples(index=False):
+        interval = f"{row.ci_low:.4g} to {row.ci_high:.4g}" if row.ci_low == row.ci_low else ""
+        n = "" if row.n != row.n else f"{row.n:.0f}"
+        unit = "" if row.unit == "bytes" else row.unit
+        lines.append([row.quantity, row.dtype, _format_value(row.value, row.unit), unit, interval, n,
+                      row.status, row.note])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
+    print(f"hardware behind device {frame['device'].iloc[0]} (--csv adds each row's method):")
+    for line in lines:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)) + "  " + line[-1])
     return 0
 
 
@@ -169,6 +212,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("probes", help="which power sensors this machine offers, and why not the others")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.set_defaults(func=_cmd_probes)
+
+    p = sub.add_parser("hardware", help="this machine's facts and measured peaks (matmul GFLOP/s, memory GB/s)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--csv", action="store_true", help="print CSV with every column instead of a table")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's setting)")
+    p.add_argument("--min-run-time", type=float, default=1.0, help="seconds per blocked_autorange call")
+    p.add_argument("--matmul-size", type=int, default=0,
+                   help="side of the square matrices (default: 1024 on a CPU, 8192 on CUDA)")
+    p.add_argument("--array-mib", type=float, default=0.0,
+                   help="MiB per bandwidth array (default: 4x the last-level cache, at least 256)")
+    p.add_argument("--facts-only", action="store_true", help="report the facts, measure nothing")
+    p.add_argument("--out", type=Path, default=None, help="also write OUT/hardware.csv")
+    p.set_defaults(func=_cmd_hardware)
 
     p = sub.add_parser("reproduce", help="execute every notebook in order into reports/<device-tag>/")
     p.add_argument("--profile", default="full", help="smoke, quick or full (default: full)")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpers.power import (
+    Ina3221Probe,
     JtopProbe,
     NvmlProbe,
     ProbeFactory,
@@ -19,6 +20,7 @@ from helpers.power import (
     parse_device,
     probe_statuses,
 )
+from helpers.power import ina3221 as ina3221_module
 from helpers.power import rapl as rapl_module
 
 # --------------------------------------------------------------------------- RAPL
@@ -376,6 +378,148 @@ def test_jtop_interval_below_minimum_is_refused(tegra):
         JtopProbe(interval_s=0.1, jtop_factory=lambda **kw: FakeJtop(power=jtop_power()), tegra_release=tegra)
 
 
+# --------------------------------------------------------------------------- INA3221 (sysfs)
+
+
+def make_iio(root: Path, rails: dict[str, int], device: str = "1-0040") -> Path:
+    """The L4T R32 ``ina3221x`` IIO layout: rail_name_N and in_power N_input in mW."""
+    folder = root / device / "iio:device0"
+    folder.mkdir(parents=True)
+    for channel, (name, power_mw) in enumerate(rails.items()):
+        (folder / f"rail_name_{channel}").write_text(name + "\n")
+        (folder / f"in_power{channel}_input").write_text(f"{power_mw}\n")
+        (folder / f"in_current{channel}_input").write_text("999\n")  # not read
+        (folder / f"in_voltage{channel}_input").write_text("5000\n")
+    return folder
+
+
+def make_hwmon(root: Path, rails: dict[str, tuple[int, int]], hwmon: str = "hwmon3", name: str = "ina3221",
+               interval_ms: int | None = None) -> Path:
+    """The mainline hwmon layout: inN_label, inN_input (mV), currN_input (mA)."""
+    folder = root / hwmon
+    folder.mkdir(parents=True)
+    (folder / "name").write_text(name + "\n")
+    for channel, (label, (millivolt, milliamp)) in enumerate(rails.items(), start=1):
+        (folder / f"in{channel}_label").write_text(label + "\n")
+        (folder / f"in{channel}_input").write_text(f"{millivolt}\n")
+        (folder / f"curr{channel}_input").write_text(f"{milliamp}\n")
+    if interval_ms is not None:
+        (folder / "update_interval").write_text(f"{interval_ms}\n")
+    return folder
+
+
+@pytest.fixture
+def ina_roots(tmp_path: Path) -> tuple[Path, Path]:
+    iio, hwmon = tmp_path / "ina3221x", tmp_path / "hwmon"
+    iio.mkdir()
+    hwmon.mkdir()
+    return iio, hwmon
+
+
+def test_ina3221_iio_layout_reads_mw_as_w(ina_roots):
+    iio, hwmon = ina_roots
+    folder = make_iio(iio, {"POM_5V_IN": 4512, "POM_5V_GPU": 1200, "POM_5V_CPU": 800})  # a Jetson Nano
+    probe = Ina3221Probe(iio_root=iio, hwmon_root=hwmon)
+    assert (probe.name, probe.domain, probe.method) == ("ina3221", "ina3221:POM_5V_IN", "sampled")
+    assert probe.sensor_period_s is None
+    assert probe.read_power_w() == pytest.approx(4.512)
+    (folder / "in_power0_input").write_text("6001\n")  # a later sample
+    assert probe.read_power_w() == pytest.approx(6.001)
+    gpu = Ina3221Probe(rail="POM_5V_GPU", iio_root=iio, hwmon_root=hwmon)
+    assert (gpu.domain, gpu.read_power_w()) == ("ina3221:POM_5V_GPU", pytest.approx(1.2))
+    probe.close()
+    probe.close()
+
+
+def test_ina3221_hwmon_layout_multiplies_volts_by_amps(ina_roots):
+    iio, hwmon = ina_roots
+    make_hwmon(hwmon, {"CPU": (5000, 100)}, hwmon="hwmon0", name="coretemp")  # another driver: skipped
+    folder = make_hwmon(hwmon, {"VDD_IN": (5080, 1000), "VDD_CPU_GPU_CV": (5072, 312), "VDD_SOC": (5064, 400)},
+                        interval_ms=140)
+    (folder / "in4_label").write_text("sum of shunt voltages\n")  # not a rail: channels 1-3 only
+    (folder / "in4_input").write_text("12\n")
+    (folder / "curr4_input").write_text("1712\n")
+    probe = Ina3221Probe(iio_root=iio, hwmon_root=hwmon)
+    assert probe.domain == "ina3221:VDD_IN"
+    assert probe.read_power_w() == pytest.approx(5.080)  # 5080 mV x 1000 mA
+    assert probe.sensor_period_s == pytest.approx(0.14)
+    assert set(ina3221_module.find_rails(iio, hwmon)) == {"VDD_IN", "VDD_CPU_GPU_CV", "VDD_SOC"}
+    (folder / "curr1_input").write_text("2000\n")
+    assert probe.read_power_w() == pytest.approx(10.16)
+    cv = Ina3221Probe(rail="VDD_CPU_GPU_CV", iio_root=iio, hwmon_root=hwmon)
+    assert cv.read_power_w() == pytest.approx(5.072 * 0.312)
+
+
+def test_ina3221_hwmon_power_file_and_disabled_channel(ina_roots):
+    iio, hwmon = ina_roots
+    folder = make_hwmon(hwmon, {"VDD_IN": (5000, 1000), "VDD_GPU": (5000, 500)})
+    (folder / "power1_input").write_text("7250000\n")  # uW, preferred over in x curr
+    (folder / "in2_enable").write_text("0\n")
+    probe = Ina3221Probe(iio_root=iio, hwmon_root=hwmon)
+    assert probe.read_power_w() == pytest.approx(7.25)
+    with pytest.raises(ProbeUnavailable) as err:
+        Ina3221Probe(rail="VDD_GPU", iio_root=iio, hwmon_root=hwmon)
+    assert err.value.reason == "INA3221 has no rail 'VDD_GPU' (rails: VDD_IN)"
+
+
+def test_ina3221_no_monitor(ina_roots, tmp_path):
+    iio, hwmon = ina_roots
+    make_hwmon(hwmon, {"Tctl": (1, 1)}, name="k10temp")
+    with pytest.raises(ProbeUnavailable) as err:
+        Ina3221Probe(iio_root=tmp_path / "absent", hwmon_root=hwmon)
+    assert err.value.reason.startswith("no INA3221 power monitor: ")
+    assert str(tmp_path / "absent") in err.value.reason and str(hwmon) in err.value.reason
+
+
+def test_ina3221_no_board_input_rail_lists_rails(ina_roots):
+    iio, hwmon = ina_roots
+    make_iio(iio, {"GPU": 1000, "CPU": 500, "SOC": 700})  # Xavier AGX names its rails without VDD_IN
+    with pytest.raises(ProbeUnavailable) as err:
+        Ina3221Probe(iio_root=iio, hwmon_root=hwmon)
+    assert err.value.reason == "INA3221 has no board input rail (VDD_IN or POM_5V_IN) (rails: CPU, GPU, SOC)"
+
+
+def test_ina3221_permission_denied_and_garbage(ina_roots, monkeypatch):
+    iio, hwmon = ina_roots
+    folder = make_iio(iio, {"VDD_IN": 5000})
+    real_read = ina3221_module._read_text
+
+    def root_only(path: Path) -> str:
+        if path.name.startswith("in_power"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read(path)
+
+    monkeypatch.setattr(ina3221_module, "_read_text", root_only)
+    with pytest.raises(ProbeUnavailable) as err:
+        Ina3221Probe(iio_root=iio, hwmon_root=hwmon)
+    assert err.value.reason == f"permission denied reading {folder / 'in_power0_input'} (root only on this kernel)"
+    monkeypatch.setattr(ina3221_module, "_read_text", real_read)
+    (folder / "in_power0_input").write_text("n/a\n")
+    with pytest.raises(ProbeUnavailable) as err:
+        Ina3221Probe(iio_root=iio, hwmon_root=hwmon)
+    assert "holds 'n/a', not a number" in err.value.reason
+
+
+def test_ina3221_sampled_window_integrates_its_power(ina_roots):
+    """Through the window machinery: sampled power, its method and domain, never 0 W for no sensor."""
+    from helpers.power import PowerWindow
+
+    iio, hwmon = ina_roots
+    make_hwmon(hwmon, {"VDD_IN": (5000, 1000)})  # 5 W, constant
+    clock = {"t": 0.0}
+
+    def sleep(dt):
+        clock["t"] += dt
+
+    probe = Ina3221Probe(iio_root=iio, hwmon_root=hwmon)
+    window = PowerWindow(probe, duration_s=2.0, sample_period_s=0.5, clock=lambda: clock["t"], sleep=sleep,
+                         sampling="inline")
+    reading = window.idle()
+    assert (reading.method, reading.domain) == ("sampled", "ina3221:VDD_IN")
+    assert reading.mean_power_w == pytest.approx(5.0)
+    assert reading.energy_j == pytest.approx(5.0 * reading.elapsed_s)
+
+
 # --------------------------------------------------------------------------- detection
 
 
@@ -388,7 +532,7 @@ def test_parse_device():
 
 def test_probe_statuses_on_this_machine():
     statuses = probe_statuses("cpu")
-    assert [s.name for s in statuses] == ["rapl", "nvml", "jtop"]
+    assert [s.name for s in statuses] == ["rapl", "nvml", "jtop", "ina3221"]
     by_name = {s.name: s for s in statuses}
     for status in statuses:
         if status.available:
@@ -402,19 +546,24 @@ def test_probe_statuses_on_this_machine():
         assert by_name["nvml"].reason == "nvidia-ml-py is not installed (pip install '.[nvidia]')"
     if not Path("/etc/nv_tegra_release").exists():
         assert by_name["jtop"].reason == "not a Jetson board (/etc/nv_tegra_release missing)"
+    if not Path("/sys/bus/i2c/drivers/ina3221x").exists() and not Path("/sys/class/hwmon").exists():
+        assert by_name["ina3221"].reason.startswith("no INA3221 power monitor: ")
 
 
-def test_probe_statuses_with_fakes_finds_all(powercap, tegra):
+def test_probe_statuses_with_fakes_finds_all(powercap, tegra, ina_roots):
     make_zone(powercap, "intel-rapl:0", "package-0", 1)
+    make_hwmon(ina_roots[1], {"VDD_IN": (5000, 900)})
     fake_nvml = FakeNvml(energy_mj=[0], count=2)
     statuses = probe_statuses(
         "cuda:1", rapl_root=powercap, nvml=fake_nvml, cuda_uuid=None,
         jtop_factory=lambda **kw: FakeJtop(power=jtop_power()), tegra_release=tegra,
+        ina3221_iio_root=ina_roots[0], ina3221_hwmon_root=ina_roots[1],
     )
     assert [(s.name, s.available, s.domain, s.method) for s in statuses] == [
         ("rapl", True, "rapl:package-0", "counter"),
         ("nvml", True, "nvml:gpu1", "counter"),
         ("jtop", True, "jetson:VDD_IN", "sampled"),
+        ("ina3221", True, "ina3221:VDD_IN", "sampled"),
     ]
     assert fake_nvml.shutdown_calls == 1  # probes opened for the status are closed
 
@@ -437,22 +586,44 @@ def test_open_probe_prefers_jtop_on_a_jetson(powercap, tegra):
     make_zone(powercap, "intel-rapl:0", "package-0", 1)
     factory = ProbeFactory(rapl_root=powercap, tegra_release=tegra,
                            jtop_factory=lambda **kw: FakeJtop(power=jtop_power()))
-    assert factory.order("cpu") == ["jtop", "rapl"]
-    assert factory.order("cuda:0") == ["jtop", "nvml"]
+    assert factory.order("cpu") == ["jtop", "ina3221", "rapl"]
+    assert factory.order("cuda:0") == ["jtop", "ina3221", "nvml"]
     with open_probe("cpu", factory=factory) as probe:
         assert isinstance(probe, JtopProbe)
+
+
+def test_jetson_without_jtop_service_falls_back_to_ina3221(tegra, ina_roots, tmp_path):
+    iio, hwmon = ina_roots
+    make_iio(iio, {"VDD_IN": 3900, "VDD_GPU": 800})
+
+    def no_service(**kwargs):
+        return FakeJtop(start_error=JtopException("The jtop.service is not active."))
+
+    factory = ProbeFactory(rapl_root=tmp_path / "none", tegra_release=tegra, jtop_factory=no_service,
+                           ina3221_iio_root=iio, ina3221_hwmon_root=hwmon)
+    for device in ("cpu", "cuda:0"):
+        with open_probe(device, factory=factory) as probe:
+            assert isinstance(probe, Ina3221Probe)
+            assert (probe.domain, probe.method) == ("ina3221:VDD_IN", "sampled")
+            assert probe.read_power_w() == pytest.approx(3.9)
+    with open_probe("cuda", prefer="ina3221", factory=ProbeFactory(
+            ina3221_iio_root=iio, ina3221_hwmon_root=hwmon, ina3221_rail="VDD_GPU")) as probe:
+        assert probe.domain == "ina3221:VDD_GPU"
 
 
 def test_open_probe_joins_reasons_when_nothing_works(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pynvml", None)
     with pytest.raises(ProbeUnavailable) as err:
-        open_probe("cuda:0", rapl_root=tmp_path / "none", tegra_release=tmp_path / "absent", cuda_uuid=None)
-    assert set(err.value.reasons) == {"nvml", "jtop"}
+        open_probe("cuda:0", rapl_root=tmp_path / "none", tegra_release=tmp_path / "absent", cuda_uuid=None,
+                   ina3221_iio_root=tmp_path / "none", ina3221_hwmon_root=tmp_path / "none")
+    assert set(err.value.reasons) == {"nvml", "jtop", "ina3221"}
     assert "nvml: nvidia-ml-py is not installed" in err.value.reason
     assert "jtop: not a Jetson board" in err.value.reason
+    assert "ina3221: no INA3221 power monitor" in err.value.reason
     with pytest.raises(ProbeUnavailable) as err:
-        open_probe("cpu", rapl_root=tmp_path / "none", tegra_release=tmp_path / "absent")
-    assert set(err.value.reasons) == {"rapl", "jtop"}
+        open_probe("cpu", rapl_root=tmp_path / "none", tegra_release=tmp_path / "absent",
+                   ina3221_iio_root=tmp_path / "none", ina3221_hwmon_root=tmp_path / "none")
+    assert set(err.value.reasons) == {"rapl", "jtop", "ina3221"}
     with pytest.raises(ProbeUnavailable) as err:
         open_probe("mps", tegra_release=tmp_path / "absent")
     assert "no power backend measures 'mps' devices" in err.value.reason

@@ -21,6 +21,7 @@ number is made up. Units: W, J, s.
 """
 from .base import METHOD_COUNTER, METHOD_SAMPLED, PowerProbe, ProbeStatus, ProbeUnavailable
 from .detect import BACKENDS, ProbeFactory, open_probe, parse_device, probe_statuses
+from .ina3221 import Ina3221Probe
 from .jetson import JtopProbe, is_jetson
 from .nvml import NvmlProbe
 from .rapl import RaplProbe
@@ -37,6 +38,7 @@ __all__ = [
     "BACKENDS",
     "METHOD_COUNTER",
     "METHOD_SAMPLED",
+    "Ina3221Probe",
     "JtopProbe",
     "NetPower",
     "NvmlProbe",

@@ -6,7 +6,7 @@ Two kinds of sensor exist on the hardware this study targets:
   total-energy counter); a window's energy is the difference of two readings
   and needs no sampling at all;
 * sampled probes expose an instantaneous power (NVML power usage on older GPUs,
-  the INA3221 rails of a Jetson read through jtop); a window's energy is the
+  the INA3221 rails of a Jetson read through jtop or straight from sysfs); a window's energy is the
   time integral of samples.
 
 Units throughout: energy in joules (J), power in watts (W), time in seconds (s).
@@ -57,10 +57,10 @@ class PowerProbe(ABC):
     Attributes
     ----------
     name:
-        Backend: ``"rapl"``, ``"nvml"`` or ``"jtop"``.
+        Backend: ``"rapl"``, ``"nvml"``, ``"jtop"`` or ``"ina3221"``.
     domain:
         What the sensor covers, e.g. ``"rapl:package-0"``, ``"nvml:gpu0"``,
-        ``"jetson:VDD_IN"``. Readings of different domains never mix.
+        ``"jetson:VDD_IN"``, ``"ina3221:VDD_IN"``. Readings of different domains never mix.
     method:
         ``"counter"`` (use :meth:`read_energy_j`) or ``"sampled"`` (use
         :meth:`read_power_w`).

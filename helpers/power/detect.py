@@ -2,10 +2,12 @@
 
 Choice per device (first that opens wins):
 
-* ``cuda`` / ``cuda:N``: NVML for that GPU, then jtop (a Jetson's GPU has no
-  NVML power; its board rail covers it);
-* ``cpu``: RAPL package energy, then jtop;
-* on a Jetson (``/etc/nv_tegra_release`` present) jtop is tried first for both.
+* ``cuda`` / ``cuda:N``: NVML for that GPU, then jtop, then the INA3221 rails
+  read from sysfs (a Jetson's GPU has no NVML power; its board rail covers it);
+* ``cpu``: RAPL package energy, then jtop, then the INA3221 rails;
+* on a Jetson (``/etc/nv_tegra_release`` present) jtop, then the INA3221 rails,
+  are tried first for both: the sysfs rails are the fallback for a Jetson whose
+  jtop service is not running.
 
 No backend measures another device's domain as a substitute: a CPU run is never
 given a GPU's power or the reverse. All backend roots and factories are
@@ -17,11 +19,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .base import PowerProbe, ProbeStatus, ProbeUnavailable
+from .ina3221 import DEFAULT_HWMON_ROOT, DEFAULT_IIO_ROOT, Ina3221Probe
 from .jetson import TEGRA_RELEASE, JtopProbe, is_jetson
 from .nvml import NvmlProbe
 from .rapl import DEFAULT_POWERCAP_ROOT, RaplProbe
 
-BACKENDS = ("rapl", "nvml", "jtop")
+BACKENDS = ("rapl", "nvml", "jtop", "ina3221")
+JETSON_BACKENDS = ("jtop", "ina3221")  # board rails: tried first on a Jetson
 
 
 def parse_device(device: str) -> tuple[str, int | None]:
@@ -67,6 +71,10 @@ class ProbeFactory:
         File marking a Jetson.
     jtop_rail:
         Rail read by :class:`JtopProbe`.
+    ina3221_iio_root, ina3221_hwmon_root:
+        Folders :class:`Ina3221Probe` searches for INA3221 rails.
+    ina3221_rail:
+        Rail read by :class:`Ina3221Probe` (``None``: the board input rail).
     cuda_uuid:
         Callable mapping a CUDA index to its UUID (``None`` answers "unknown");
         defaults to :func:`torch_cuda_uuid`.
@@ -80,6 +88,9 @@ class ProbeFactory:
         tegra_release: Path = TEGRA_RELEASE,
         jtop_rail: str = "VDD_IN",
         cuda_uuid: Callable[[int], str | None] | None = torch_cuda_uuid,
+        ina3221_iio_root: Path = DEFAULT_IIO_ROOT,
+        ina3221_hwmon_root: Path = DEFAULT_HWMON_ROOT,
+        ina3221_rail: str | None = None,
     ):
         self.rapl_root = Path(rapl_root)
         self.nvml = nvml
@@ -87,6 +98,9 @@ class ProbeFactory:
         self.tegra_release = Path(tegra_release)
         self.jtop_rail = jtop_rail
         self.cuda_uuid = cuda_uuid
+        self.ina3221_iio_root = Path(ina3221_iio_root)
+        self.ina3221_hwmon_root = Path(ina3221_hwmon_root)
+        self.ina3221_rail = ina3221_rail
 
     def open(self, backend: str, device: str = "cpu") -> PowerProbe:
         """Open ``backend`` for ``device``; raises :class:`ProbeUnavailable` with the reason."""
@@ -103,25 +117,27 @@ class ProbeFactory:
             return JtopProbe(
                 rail=self.jtop_rail, jtop_factory=self.jtop_factory, tegra_release=self.tegra_release
             )
+        if backend == "ina3221":
+            return Ina3221Probe(rail=self.ina3221_rail, iio_root=self.ina3221_iio_root,
+                                hwmon_root=self.ina3221_hwmon_root)
         raise ValueError(f"unknown power backend {backend!r}: choose one of {', '.join(BACKENDS)}")
 
     def order(self, device: str) -> list[str]:
         """Backends that measure ``device``, best first."""
         kind, _ = parse_device(device)
         if kind == "cuda":
-            order = ["nvml", "jtop"]
+            order = ["nvml", *JETSON_BACKENDS]
         elif kind == "cpu":
-            order = ["rapl", "jtop"]
+            order = ["rapl", *JETSON_BACKENDS]
         else:
             order = []
-        if "jtop" in order and is_jetson(self.tegra_release):
-            order.remove("jtop")
-            order.insert(0, "jtop")
+        if order and is_jetson(self.tegra_release):
+            order = [*JETSON_BACKENDS, *(b for b in order if b not in JETSON_BACKENDS)]
         return order
 
 
 def probe_statuses(device: str = "cpu", factory: ProbeFactory | None = None, **locations: Any) -> list[ProbeStatus]:
-    """Try every backend (rapl, nvml, jtop, in that order) and report each.
+    """Try every backend (rapl, nvml, jtop, ina3221, in that order) and report each.
 
     ``device`` selects the GPU NVML is asked about (``"cuda:1"`` -> GPU 1; GPU 0
     otherwise). Each probe that opens is closed again. ``locations`` are
@@ -167,6 +183,7 @@ def open_probe(
             reasons[backend] = err.reason
     if not order:
         kind, _ = parse_device(device)
-        reasons["none"] = f"no power backend measures {kind!r} devices (supported: cpu via RAPL, cuda via NVML, Jetson via jtop)"
+        reasons["none"] = (f"no power backend measures {kind!r} devices (supported: cpu via RAPL, cuda via NVML, "
+                           "Jetson via jtop or its INA3221 rails)")
     joined = "; ".join(f"{name}: {reason}" for name, reason in reasons.items())
     raise ProbeUnavailable(f"no power sensor for device {device!r}: {joined}", reasons)

@@ -7,7 +7,7 @@ window of fixed duration (10 s by default), with the same probe:
 * counter probes (RAPL, NVML energy): energy is read at both edges of the
   window and at most every ``sample_period_s`` in between; the window's energy
   is the difference of the edge readings;
-* sampled probes (NVML power, jtop): power is sampled at both edges and every
+* sampled probes (NVML power, jtop, INA3221 sysfs): power is sampled at both edges and every
   ``sample_period_s`` in between, and the energy is the trapezoid integral of
   the (time, power) samples.
 
