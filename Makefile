@@ -14,7 +14,7 @@ RESULTS ?=
 REPRODUCE_ARGS := --profile $(PROFILE) --device $(DEVICE) $(if $(MODELS),--models $(MODELS)) $(if $(THREADS),--threads $(THREADS)) $(if $(RESULTS),--results-dir $(RESULTS))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-system-torch reproduce test test-slow bench gallery lab clean distclean
+.PHONY: help setup setup-system-torch reproduce test test-slow bench bench-protocol gallery lab clean distclean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-18s %s\n", $$1, $$2}'
@@ -56,7 +56,10 @@ test: $(STAMP) ## run the test suite (unit tests and notebook smoke runs)
 test-slow: $(STAMP) ## the slow cross-checks too (the whole torchvision zoo against its metadata)
 	$(PY) -m pytest -m "slow or not slow"
 
-bench: $(STAMP) ## print the timing benchmark: our protocol against a bare Timer and Bianco et al. (2018)
+bench: $(STAMP) ## the engine's benchmark: full profile vs its floor, repeatability vs Bianco et al., vs a bare Timer
+	$(PY) -m helpers.bench_engine
+
+bench-protocol: $(STAMP) ## one point's timing protocol against a bare Timer and Bianco et al. (2018), interleaved
 	$(PY) -m helpers.bench
 
 gallery: $(STAMP) ## copy the main figures and claims of reports/<device>/ into docs/gallery/ (for the README)

@@ -28,7 +28,7 @@ class EngineSettings:
     min_passes_slow: int = 3
     slow_pass_s: float = 1.0
     round_time_s: float = 0.4
-    point_cap_s: float = 6.0
+    point_cap_s: float = 2.0
     contention_share: float = 0.15
     seed: int = 0
     point_timeout_s: float = 900.0
