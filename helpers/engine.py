@@ -477,8 +477,11 @@ class PointState:
         minimum = settings.min_passes_slow if slow else settings.min_passes
         left_rounds = max(1, settings.rounds - round_index)
         if round_index < settings.rounds:
-            need = max(1, math.ceil((minimum - len(clean)) / left_rounds))
-            return {"budget_s": settings.round_time_s, "min_samples": need, "min_samples_slow": need,
+            # Whether passes are slow is known after the first visit; plan both minimums until then.
+            fast_minimum = settings.min_passes if not slow else minimum
+            need_fast = max(1, math.ceil((fast_minimum - len(clean)) / left_rounds))
+            need_slow = max(1, math.ceil((settings.min_passes_slow - len(clean)) / left_rounds))
+            return {"budget_s": settings.round_time_s, "min_samples": need_fast, "min_samples_slow": need_slow,
                     "memory": round_index == 0}
         if len(clean) >= minimum:
             s = self.summary(settings)

@@ -79,6 +79,7 @@ def test_each_point_is_visited_in_every_planned_round_and_memory_only_in_the_fir
     state = PointState("m", 1)
     first = state.next_visit(SETTINGS, 0)
     assert first["memory"] is True and first["min_samples"] == 3  # 5 samples over 2 rounds
+    assert first["min_samples_slow"] == 2  # or 3 over 2 rounds, should its passes turn out slow
     state.visits.append(visit([1.0] * 20))
     second = state.next_visit(SETTINGS, 1)
     assert second is not None and second["memory"] is False
@@ -148,3 +149,17 @@ def test_in_child_returns_the_dict_and_reports_kills_errors_and_timeouts():
     start = time.monotonic()
     r = engine._in_child(lambda: time.sleep(30) or {}, 0.5)
     assert r["status"] == "error" and "longer than 0.5 s" in r["reason"] and time.monotonic() - start < 10
+
+
+def test_the_readme_states_the_engine_settings_as_they_are():
+    """The README's settings table is the profile's, value for value (one place, said once)."""
+    import dataclasses
+    import re
+
+    from helpers.paths import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    for f in dataclasses.fields(EngineSettings):
+        m = re.search(rf"^\| `{f.name}` \| ([^|]+) \|", readme, re.M)
+        assert m, f"README's settings table lacks {f.name}"
+        assert float(m.group(1)) == float(f.default), (f.name, m.group(1), f.default)
