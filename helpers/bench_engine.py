@@ -13,7 +13,14 @@ Three figures, each measured in this run on this machine:
     over points of |a - b| / mean(a, b); ours against the protocol of Bianco
     et al. (2018) run the same way (10 warm-up and 10 timed passes, the mean
     of ``time.time()`` differences), the sweeps interleaved (ours, Bianco,
-    ours, Bianco) so that drift of the machine falls on both.
+    ours, Bianco) so that drift of the machine falls on both. Every protocol
+    times each point the same way: in a process of its own forked from a
+    worker that built the model (one process per point and sweep for Bianco
+    and the bare Timer; ours spreads a point over several).
+(d) **Memory against the previous method** (a fresh interpreter per point,
+    ``helpers.memory.measure_memory_cpu``) for a few paper models at small,
+    middle and large batches, both without the library code each happens to
+    page in: static and peak, the ratio per point (after (a), from its rows).
 (c) **Ours against a bare Timer**: ``torch.utils.benchmark.Timer(...)
     .blocked_autorange(min_run_time=1)``'s median on the same points, the
     ratio of our per-image median to it.
@@ -33,7 +40,11 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["agreement", "bianco_sweep", "bare_timer_sweep", "engine_sweep", "full_profile", "main"]
+__all__ = ["agreement", "bianco_sweep", "bare_timer_sweep", "engine_sweep", "full_profile", "memory_agreement",
+           "main"]
+
+MEMORY_MODELS = ("AlexNet", "GoogLeNet", "ResNet-50", "VGG-16")
+MEMORY_BATCHES = (1, 8, 64)
 
 POINT_MODELS = ("ResNet-18", "AlexNet", "ENet", "GoogLeNet")
 POINT_BATCHES = (1, 16)
@@ -47,39 +58,40 @@ def agreement(a: dict, b: dict) -> float:
     return statistics.median(abs(a[k] - b[k]) / ((a[k] + b[k]) / 2) for k in common)
 
 
-def bianco_sweep(models, batches, threads: int, warmup: int = 10, runs: int = 10) -> dict:
-    """{(model, batch): per-image seconds}, Bianco et al.'s protocol, one model built at a time."""
-    import torch
+def _protocol_sweep(models, batches, threads: int, protocol: str, min_run_time: float = 1.0) -> dict:
+    """{(model, batch): per-image seconds} of one sweep timed by ``protocol``, each point in a process of its
+    own forked from a worker that built the model, exactly as the engine runs its own points."""
+    import dataclasses
 
     from helpers import zoo
-    from helpers.bench import bianco
+    from helpers.engine import run_sweep
+    from helpers.profiles import EngineSettings
 
+    names = [zoo.get_spec(m).name for m in models]
+    settings = dataclasses.replace(EngineSettings(), rounds=1, rounds_fast=1, max_rounds=1, min_passes=1,
+                                   min_passes_slow=1, round_time_s=min_run_time, slow_pass_s=1e9,
+                                   fast_pass_s=1e-9)
+    with tempfile.TemporaryDirectory() as tmp:
+        states = run_sweep([(m, b) for m in names for b in batches], device="cpu", threads=threads,
+                           settings=settings, journal=Path(tmp) / "journal.jsonl", on_point_done=lambda s: None,
+                           progress=False, protocol=protocol)
     out = {}
-    for name in models:
-        spec = zoo.get_spec(name)
-        model = zoo.build_model(spec, device="cpu").eval()
-        for b in batches:
-            out[(spec.name, b)], _ = bianco(model, zoo.example_input(spec, b), threads, "cpu", warmup, runs)
-        del model
-        torch.cuda.empty_cache() if torch.cuda.is_available() else None
+    for st in states:
+        samples = st.samples(1.0, clean_only=False)
+        if samples:
+            value = statistics.mean(samples) if protocol == "bianco" else samples[0]
+            out[(st.model, st.batch)] = value / st.batch
     return out
+
+
+def bianco_sweep(models, batches, threads: int) -> dict:
+    """{(model, batch): per-image seconds}, Bianco et al.'s protocol (10 dry, 10 timed, mean of time.time())."""
+    return _protocol_sweep(models, batches, threads, "bianco")
 
 
 def bare_timer_sweep(models, batches, threads: int, min_run_time: float = 1.0) -> dict:
-    """{(model, batch): per-image seconds}, a bare ``Timer.blocked_autorange`` median."""
-    from helpers import zoo
-    from helpers.bench import bare_timer
-
-    out = {}
-    for name in models:
-        spec = zoo.get_spec(name)
-        model = zoo.build_model(spec, device="cpu").eval()
-        for b in batches:
-            x = zoo.example_input(spec, b)
-            with __import__("torch").inference_mode():
-                model(x)  # warm-up, as any user of the Timer would
-            out[(spec.name, b)], _ = bare_timer(model, x, threads, min_run_time)
-    return out
+    """{(model, batch): per-image seconds}, a bare ``Timer.blocked_autorange(min_run_time)`` median."""
+    return _protocol_sweep(models, batches, threads, "bare", min_run_time)
 
 
 def engine_sweep(models, batches, threads: int, root: Path, settings=None, metrics=("time",)) -> tuple[dict, float]:
@@ -115,6 +127,29 @@ def full_profile(root: Path, threads: int) -> dict:
             "points": len(timing), "summary": summarise(rows), "device_tag": store.device_tag}
 
 
+def memory_agreement(root: Path, models=MEMORY_MODELS, batches=MEMORY_BATCHES, threads: int = 1) -> list[dict]:
+    """Per point: the engine's static and peak MB (latest run under ``root``) against a fresh process's."""
+    from helpers.machine import device_tag
+    from helpers.memory import measure_memory_cpu
+    from helpers.results import load_results
+
+    rows = load_results(root, [device_tag("cpu")])
+    value = rows[rows["status"] == "ok"].set_index(["model", "batch_size", "metric"])["value"]
+    out = []
+    for model in models:
+        for b in batches:
+            if (model, b, "memory_peak") not in value.index:
+                continue
+            fresh = measure_memory_cpu(model, b, threads=threads)
+            if not fresh.ok:
+                continue
+            out.append({"model": model, "batch": b,
+                        "static_ratio": value[(model, b, "memory_static")] / (fresh.static_mb - fresh.static_code_mb),
+                        "peak_ratio": value[(model, b, "memory_peak")] / (fresh.peak_mb - fresh.peak_code_mb),
+                        "peak_mb": value[(model, b, "memory_peak")]})
+    return out
+
+
 def _ints(text: str) -> list[int]:
     values = [int(v) for v in text.split(",") if v.strip()]
     if not values or any(v < 1 for v in values):
@@ -135,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default=",".join(POINT_MODELS), help="models of (b) and (c)")
     parser.add_argument("--batch-sizes", type=_ints, default=list(POINT_BATCHES), help="batches of (b) and (c)")
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default: every core)")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only (d), against the run already stored under --out")
     args = parser.parse_args(argv)
     threads = timing.resolve_threads(args.threads)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -142,6 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{cpu_name()} ({logical_cores()} logical cores), torch {torch.__version__}, {threads} threads, "
           f"load average {load[0]:.2f}", flush=True)
     start = time.perf_counter()
+    if args.memory_only:
+        if args.out is None:
+            parser.error("--memory-only compares with a stored run: give its folder with --out")
+        _print_memory(memory_agreement(args.out, threads=threads))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if not args.skip_full:
@@ -151,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"ratio {full['ratio']:.2f}x (goals: <= 12 min, <= 5x)", flush=True)
             for line in full["summary"].lines():
                 print(f"    {line}")
+            _print_memory(memory_agreement(args.out or tmp / "full", threads=threads))
         a_ours, wall_a = engine_sweep(models, args.batch_sizes, threads, tmp / "a")
         t0 = time.perf_counter()
         a_bianco = bianco_sweep(models, args.batch_sizes, threads)
@@ -177,6 +220,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench wall time {(time.perf_counter() - start) / 60:.1f} min; load average at the end "
           f"{os.getloadavg()[0]:.2f}")
     return 0
+
+
+def _print_memory(points: list[dict]) -> None:
+    if not points:
+        print("(d) memory: no stored points to compare")
+        return
+    static = [p["static_ratio"] for p in points]
+    peak = [p["peak_ratio"] for p in points]
+    print(f"(d) memory, engine / fresh process over {len(points)} points: static {min(static):.3f} to "
+          f"{max(static):.3f}, peak {min(peak):.3f} to {max(peak):.3f} (goal: within 2 %)")
+    for p in points:
+        print(f"    {p['model']} b={p['batch']}: static x{p['static_ratio']:.3f}, peak x{p['peak_ratio']:.3f} "
+              f"({p['peak_mb']:.0f} MB)")
 
 
 if __name__ == "__main__":

@@ -67,6 +67,7 @@ __all__ = ["median_interval", "relative_half_width", "is_unstable", "CpuReading"
            "PointState", "run_sweep"]
 
 MB = 1e6
+MIN_BLOCK_S = 0.02  # seconds: a sample of fast passes times a block at least this long
 
 
 # --------------------------------------------------------------------------- statistics
@@ -232,7 +233,7 @@ def _reset_peak() -> bool:
 
 # --------------------------------------------------------------------------- one visit
 def _visit(model, spec, device: str, threads: int, batch: int, budget_s: float, min_samples: int,
-           min_samples_slow: int, settings: EngineSettings, memory: dict | None) -> dict:
+           min_samples_slow: int, settings: EngineSettings, memory: dict | None, protocol: str = "engine") -> dict:
     """Warm-up (peak memory when ``memory``), then timed samples; runs in the point child (CPU) or worker (CUDA)."""
     import torch
     from torch.utils import benchmark
@@ -276,7 +277,22 @@ def _visit(model, spec, device: str, threads: int, batch: int, budget_s: float, 
         timer = benchmark.Timer(stmt="model(x)", globals={"model": model, "x": x}, num_threads=threads)
         samples: list[float] = []
         block = 1
-        if first >= settings.slow_pass_s:
+        if protocol == "bianco":
+            # Bianco et al. (2018): 10 dry runs (the warm-up above is one), 10 timed with time.time().
+            for _ in range(9):
+                model(x)
+            sync()
+            for _ in range(10):
+                t0 = time.time()
+                model(x)
+                sync()
+                samples.append(time.time() - t0)
+            out["first_pass_counted"] = False
+        elif protocol == "bare":
+            m = timer.blocked_autorange(min_run_time=budget_s)
+            samples, block = [m.median], m.number_per_run
+            out["first_pass_counted"] = False
+        elif first >= settings.slow_pass_s:
             # Seconds per pass: one-off start-up costs are milliseconds, so the warm-up pass is a sample too.
             samples.append(first)
             timed = first
@@ -286,11 +302,14 @@ def _visit(model, spec, device: str, threads: int, batch: int, budget_s: float, 
                 timed += t
             out["first_pass_counted"] = True
         else:
-            m = timer.blocked_autorange(min_run_time=budget_s)
-            samples = list(m.times)
-            block = m.number_per_run
-            while len(samples) < min_samples:
-                samples.append(_time_block(timer, block) / block)
+            # Blocks of at least MIN_BLOCK_S (timer overhead is microseconds), as many as the budget allows:
+            # blocked_autorange would size blocks to its budget, leaving few samples for the interval.
+            block = max(1, math.ceil(MIN_BLOCK_S / max(first, 1e-6)))
+            timed = 0.0
+            while len(samples) < min_samples or timed < budget_s:
+                t = _time_block(timer, block)
+                samples.append(t / block)
+                timed += t
             out["first_pass_counted"] = False
         after = read_cpu()
     out.update(samples=samples, block=block, first_pass_s=first,
@@ -388,7 +407,8 @@ def _worker(task: dict, conn) -> None:
 
             def run(visit=visit, want_memory=want_memory) -> dict:
                 return _visit(model, spec, device, threads, visit["batch"], visit["budget_s"],
-                              visit["min_samples"], visit["min_samples_slow"], settings, want_memory)
+                              visit["min_samples"], visit["min_samples_slow"], settings, want_memory,
+                              task.get("protocol", "engine"))
 
             if cuda:
                 try:
@@ -448,6 +468,13 @@ class PointState:
     def slow(self, settings: EngineSettings) -> bool:
         return any(v.get("first_pass_counted") for v in self.visits)
 
+    def planned_rounds(self, settings: EngineSettings) -> int:
+        """``rounds_fast`` for passes under ``fast_pass_s`` (known after the first visit), else ``rounds``."""
+        firsts = [v["first_pass_s"] for v in self.visits if v.get("status") == "ok" and "first_pass_s" in v]
+        if firsts and min(firsts) < settings.fast_pass_s:
+            return max(settings.rounds, settings.rounds_fast)
+        return settings.rounds
+
     def summary(self, settings: EngineSettings) -> dict:
         """Median, interval, n and flags from the visits (clean samples; all of them, flagged, if too few)."""
         clean = self.samples(settings.contention_share)
@@ -470,25 +497,31 @@ class PointState:
 
     def next_visit(self, settings: EngineSettings, round_index: int) -> dict | None:
         """The visit this point needs in ``round_index`` (budget and minimum samples), or None when done."""
-        if self.failed is not None or round_index >= settings.max_rounds:
+        if self.failed is not None or round_index >= max(settings.max_rounds, self.planned_rounds(settings)):
             return None
         clean = self.samples(settings.contention_share)
         slow = self.slow(settings)
         minimum = settings.min_passes_slow if slow else settings.min_passes
-        left_rounds = max(1, settings.rounds - round_index)
-        if round_index < settings.rounds:
+        planned = self.planned_rounds(settings)
+        left_rounds = max(1, planned - round_index)
+        spent = self.timed_s()
+        room = settings.point_cap_s - spent
+        if round_index < planned:
             # Whether passes are slow is known after the first visit; plan both minimums until then.
             fast_minimum = settings.min_passes if not slow else minimum
             need_fast = max(1, math.ceil((fast_minimum - len(clean)) / left_rounds))
             need_slow = max(1, math.ceil((settings.min_passes_slow - len(clean)) / left_rounds))
-            return {"budget_s": settings.round_time_s, "min_samples": need_fast, "min_samples_slow": need_slow,
+            budget = settings.round_time_s
+            if planned > settings.rounds:
+                budget = max(settings.round_time_s * settings.rounds / planned, MIN_BLOCK_S)
+            return {"budget_s": budget, "min_samples": need_fast, "min_samples_slow": need_slow,
                     "memory": round_index == 0}
         if len(clean) >= minimum:
+            # Further rounds only make up for samples set aside (contention); an imprecise point at its
+            # cap is flagged rather than measured on.
             s = self.summary(settings)
-            if s["rel_half_width"] <= settings.target_rel_ci:
+            if s["rel_half_width"] <= settings.target_rel_ci or not settings.extra_rounds_for_precision:
                 return None
-        spent = self.timed_s()
-        room = settings.point_cap_s - spent
         if room <= 0 and len(clean) >= minimum:
             return None
         per_sample = (sorted(clean)[len(clean) // 2] if clean else 0.0) or settings.round_time_s
@@ -529,12 +562,17 @@ def load_journal(path: Path) -> list[dict]:
 def run_sweep(points: list[tuple[str, int]], *, device: str, threads: int, settings: EngineSettings,
               journal: Path, on_point_done: Callable[[PointState], None],
               on_static: Callable[[str, dict], None] | None = None, progress: bool = True,
-              desc: str = "measuring") -> list[PointState]:
+              desc: str = "measuring", protocol: str = "engine") -> list[PointState]:
     """Measure ``points`` ((model, batch) pairs) in rounds; call ``on_point_done`` as each one is final.
 
     ``journal`` keeps every visit of this fingerprint so an interrupted sweep
-    resumes without repeating them. Returns every point's state.
+    resumes without repeating them. ``protocol`` other than "engine" times
+    each visit as a comparison protocol does ("bianco": 10 dry and 10 timed
+    passes; "bare": one ``blocked_autorange`` median), for the benchmark.
+    Returns every point's state.
     """
+    if protocol not in ("engine", "bianco", "bare"):
+        raise ValueError(f"protocol {protocol!r}: valid protocols are engine, bianco, bare")
     from tqdm.auto import tqdm
 
     states: dict[tuple[str, int], PointState] = {p: PointState(*p) for p in points}
@@ -559,7 +597,7 @@ def run_sweep(points: list[tuple[str, int]], *, device: str, threads: int, setti
             log.flush()
             os.fsync(log.fileno())
 
-        for round_index in range(settings.max_rounds):
+        for round_index in range(max(settings.max_rounds, settings.rounds_fast)):
             rng = random.Random(f"{settings.seed}:{round_index}")
             order = models[:]
             rng.shuffle(order)
@@ -577,7 +615,8 @@ def run_sweep(points: list[tuple[str, int]], *, device: str, threads: int, setti
                 if round_index >= settings.rounds:
                     bar.total += len(visits)
                     bar.refresh()
-                _run_worker(model, visits, device, threads, settings, states, statics, record, bar, round_index)
+                _run_worker(model, visits, device, threads, settings, states, statics, record, bar, round_index,
+                            protocol)
                 if on_static and model in statics and round_index == 0:
                     on_static(model, statics[model])
             for key, state in states.items():
@@ -591,11 +630,12 @@ def run_sweep(points: list[tuple[str, int]], *, device: str, threads: int, setti
     return list(states.values())
 
 
-def _run_worker(model, visits, device, threads, settings, states, statics, record, bar, round_index) -> None:
+def _run_worker(model, visits, device, threads, settings, states, statics, record, bar, round_index,
+                protocol: str = "engine") -> None:
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
     task = {"model": model, "device": device, "threads": threads, "visits": visits,
-            "settings": vars(settings)}
+            "settings": vars(settings), "protocol": protocol}
     proc = ctx.Process(target=_worker, args=(task, child), daemon=True)
     proc.start()
     child.close()

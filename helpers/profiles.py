@@ -11,17 +11,24 @@ class EngineSettings:
     """How the measurement engine times a point (seconds; the one place these are set).
 
     Each point's timed passes are spread over at least ``rounds`` rounds of the
-    sweep, each round a fresh worker process per model visited in a seeded
-    shuffled order. A point is measured until the 95 % interval of its median
+    sweep (``rounds_fast`` for passes under ``fast_pass_s``, whose warm-up is
+    cheap: each process is one draw of the machine's state, and pooling many
+    draws is what makes two sweeps agree), each round a fresh worker process
+    per model visited in a seeded shuffled order. A point is measured until the 95 % interval of its median
     is within ``target_rel_ci`` of it, with at least ``min_passes`` timed
     samples (``min_passes_slow`` for passes of ``slow_pass_s`` or more, whose
     warm-up pass is timed and counted), at most ``point_cap_s`` seconds of timed
-    passes, and at most ``max_rounds`` rounds. A visit during which other
+    passes, and at most ``max_rounds`` rounds: the last planned round gets the
+    time the interval asks for within the cap, and rounds after the planned
+    ones make up for contended samples (and, with
+    ``extra_rounds_for_precision``, for imprecision). A visit during which other
     processes (and a hypervisor's steal) used more than ``contention_share`` of
     the cores is measured again in a later round.
     """
 
     rounds: int = 2
+    rounds_fast: int = 6
+    fast_pass_s: float = 0.25
     max_rounds: int = 3
     target_rel_ci: float = 0.02
     min_passes: int = 5
@@ -32,10 +39,12 @@ class EngineSettings:
     contention_share: float = 0.15
     seed: int = 0
     point_timeout_s: float = 900.0
+    extra_rounds_for_precision: bool = False
 
     def __post_init__(self) -> None:
         checks = {
             "rounds": self.rounds >= 1, "max_rounds": self.max_rounds >= self.rounds,
+            "rounds_fast": self.rounds_fast >= 1, "fast_pass_s": 0 < self.fast_pass_s <= self.slow_pass_s,
             "target_rel_ci": 0 < self.target_rel_ci < 1, "min_passes": self.min_passes >= 1,
             "min_passes_slow": self.min_passes_slow >= 1, "slow_pass_s": self.slow_pass_s > 0,
             "round_time_s": self.round_time_s > 0, "point_cap_s": self.point_cap_s > 0,
@@ -62,7 +71,7 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", ("smoke",), (1, 2),
-                     EngineSettings(round_time_s=0.05, point_cap_s=0.5, max_rounds=2), 0.5,
+                     EngineSettings(round_time_s=0.05, point_cap_s=0.5, max_rounds=2, rounds_fast=2), 0.5,
                      "CI: two small models, batches 1 and 2, seconds"),
     "quick": Profile("quick", ("paper",), (1, 16), EngineSettings(), 5.0,
                      "all paper models, batches 1 and 16, minutes"),

@@ -1,6 +1,7 @@
 """The measurement engine: intervals, flags, contention from injected readings, rounds, forked points."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import signal
@@ -66,8 +67,8 @@ def test_read_cpu_uses_only_our_cores(monkeypatch):
 
 
 # --------------------------------------------------------------------------- planning
-SETTINGS = EngineSettings(rounds=2, max_rounds=3, min_passes=5, min_passes_slow=3, round_time_s=0.1,
-                          point_cap_s=2.0, slow_pass_s=1.0, target_rel_ci=0.02)
+SETTINGS = EngineSettings(rounds=2, rounds_fast=2, max_rounds=3, min_passes=5, min_passes_slow=3,
+                          round_time_s=0.1, point_cap_s=2.0, slow_pass_s=1.0, target_rel_ci=0.02)
 
 
 def visit(samples, share=0.0, first=False, round_index=0):
@@ -101,9 +102,10 @@ def test_an_imprecise_point_gets_more_time_within_its_cap_then_stops_flagged():
     noisy = [0.010, 0.013, 0.008, 0.011, 0.009, 0.0125, 0.0085, 0.012]
     state = PointState("m", 1)
     state.visits += [visit(noisy), visit(noisy, round_index=1)]
-    extra = state.next_visit(SETTINGS, 2)
+    assert state.next_visit(SETTINGS, 2) is None  # by default no round after the planned ones for precision
+    extra = state.next_visit(dataclasses.replace(SETTINGS, extra_rounds_for_precision=True), 2)
     assert extra is not None and 0 < extra["budget_s"] <= SETTINGS.point_cap_s
-    assert state.next_visit(SETTINGS, 3) is None  # max_rounds reached
+    assert state.next_visit(dataclasses.replace(SETTINGS, extra_rounds_for_precision=True), 3) is None
     assert "imprecise" in state.summary(SETTINGS)["flags"]
     # At its cap a point gets no more time, however imprecise.
     capped = PointState("m", 2)
@@ -120,6 +122,19 @@ def test_slow_points_count_their_warm_up_and_need_three_samples():
     state.visits.append(visit([2.01], first=True, round_index=1))
     summary = state.summary(SETTINGS)
     assert summary["n"] == 3 and summary["ci_method"] == "t-on-log"
+
+
+def test_fast_points_are_spread_over_more_processes_with_the_same_time():
+    settings = dataclasses.replace(SETTINGS, rounds_fast=6, fast_pass_s=0.25)
+    fast, slow = PointState("m", 1), PointState("m", 64)
+    fast.visits.append({**visit([0.02] * 10), "first_pass_s": 0.03})
+    slow.visits.append({**visit([2.0, 2.0], first=True), "first_pass_s": 2.0})
+    assert fast.planned_rounds(settings) == 6 and slow.planned_rounds(settings) == 2
+    plan = fast.next_visit(settings, 1)
+    assert plan["budget_s"] == pytest.approx(settings.round_time_s * 2 / 6)  # the same time, shared out
+    assert fast.next_visit(settings, 5) is not None and slow.next_visit(settings, 1) is not None
+    slow.visits.append({**visit([2.0], first=True, round_index=1), "first_pass_s": 2.0})
+    assert slow.next_visit(settings, 2) is None  # two rounds and three samples: done
 
 
 def test_a_failed_point_is_not_visited_again():
@@ -162,4 +177,7 @@ def test_the_readme_states_the_engine_settings_as_they_are():
     for f in dataclasses.fields(EngineSettings):
         m = re.search(rf"^\| `{f.name}` \| ([^|]+) \|", readme, re.M)
         assert m, f"README's settings table lacks {f.name}"
-        assert float(m.group(1)) == float(f.default), (f.name, m.group(1), f.default)
+        if isinstance(f.default, bool):
+            assert m.group(1).strip() == str(f.default), (f.name, m.group(1), f.default)
+        else:
+            assert float(m.group(1)) == float(f.default), (f.name, m.group(1), f.default)

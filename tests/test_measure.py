@@ -15,7 +15,7 @@ from helpers.paths import REPO_ROOT
 from helpers.profiles import EngineSettings
 from helpers.results import ResultsStore, device_tag, load_results, make_row
 
-FAST = EngineSettings(round_time_s=0.02, point_cap_s=0.3, rounds=2, max_rounds=3)
+FAST = EngineSettings(round_time_s=0.02, point_cap_s=0.3, rounds=2, rounds_fast=2, max_rounds=3)
 
 
 def test_parse_metrics_names_the_bad_one():
