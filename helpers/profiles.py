@@ -27,8 +27,9 @@ class EngineSettings:
     """
 
     rounds: int = 2
-    rounds_fast: int = 6
+    rounds_fast: int = 2
     fast_pass_s: float = 0.25
+    warmup_s: float = 0.25
     max_rounds: int = 3
     target_rel_ci: float = 0.02
     min_passes: int = 5
@@ -45,6 +46,7 @@ class EngineSettings:
         checks = {
             "rounds": self.rounds >= 1, "max_rounds": self.max_rounds >= self.rounds,
             "rounds_fast": self.rounds_fast >= 1, "fast_pass_s": 0 < self.fast_pass_s <= self.slow_pass_s,
+            "warmup_s": self.warmup_s >= 0,
             "target_rel_ci": 0 < self.target_rel_ci < 1, "min_passes": self.min_passes >= 1,
             "min_passes_slow": self.min_passes_slow >= 1, "slow_pass_s": self.slow_pass_s > 0,
             "round_time_s": self.round_time_s > 0, "point_cap_s": self.point_cap_s > 0,
