@@ -16,16 +16,20 @@ Design (DESIGN.md sections 6 and 7):
 * **Rounds.** Each point's passes are spread over at least ``rounds`` rounds;
   every round visits the models, and each model's batch sizes, in an order
   shuffled with a seeded generator, so slow drift of the machine lands on all
-  points alike. After the planned rounds, points whose interval is still
-  wider than the target get more rounds (up to ``max_rounds``) within the
-  per-point time cap.
-* **Precision.** A sample is one forward pass (or a block of them, averaged,
-  for passes of milliseconds: ``torch.utils.benchmark``'s blocked_autorange).
-  The median's 95 % interval is distribution-free: the order-statistic
-  (binomial) interval of ``scipy.stats.quantile_test`` when there are 6
-  samples or more; with fewer (slow passes) a Student-t interval on the
-  logarithms of the times, which is wider and assumes log-normal noise (the
-  row's ``details.ci_method`` says which).
+  points alike. Rounds after the planned ones make up for samples set aside
+  as contended (and, if asked, for imprecision), up to ``max_rounds``.
+* **Warm-up.** In each process a point first runs ``warmup_s`` seconds of
+  passes (at least one): a fresh process's first passes are slow (caches,
+  allocator, the back ends' kernel choices). A pass of ``slow_pass_s`` or more
+  has one warm-up pass, timed and counted as a sample: start-up costs are a
+  few percent of such a pass (``details.first_pass_over_median`` says how
+  much, point by point), and three passes per point are what fits the sweep.
+* **Precision.** A sample is one forward pass, or a block of passes of at
+  least 20 ms, averaged. The median's 95 % interval is distribution-free: the
+  order-statistic (binomial) interval of ``scipy.stats.quantile_test`` when
+  there are 6 samples or more; with fewer (slow passes) a Student-t interval
+  on the logarithms of the times, which is wider and assumes log-normal noise
+  (the row's ``details.ci_method`` says which).
 * **Contention.** Around each visit's timed passes the point child reads the
   CPU time of every core it may run on (``/proc/stat``) and its own CPU time;
   what other processes used (and a hypervisor's steal) as a share of the
@@ -177,14 +181,10 @@ def contention(before: dict | CpuReading | None, after: dict | CpuReading | None
 
 # --------------------------------------------------------------------------- peak memory
 def _status_kib(field_name: str) -> int | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field_name + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
+    """A field of /proc/self/status in KiB (helpers.memory reads it the same way); None where unreadable."""
+    from helpers.memory import _PeakRss
+
+    return _PeakRss._status_kib(field_name)
 
 
 def _rss() -> int:
@@ -275,7 +275,7 @@ def _visit(model, spec, device: str, threads: int, batch: int, budget_s: float, 
                              "reserved_mb": torch.cuda.memory_reserved(device) / MB,
                              "input_mb": x.numel() * x.element_size() / MB, "peak_source": "max_memory_allocated"}
         warmup_passes = 1
-        if first < settings.slow_pass_s and protocol == "engine":
+        if first < settings.slow_pass_s and protocol in ("engine", "bare"):
             # One pass does not settle a fresh process (caches, allocator, the back ends' kernel choices):
             # keep warming up until warmup_s seconds of passes have run.
             warm_until = t0 + settings.warmup_s
