@@ -233,7 +233,8 @@ def _reset_peak() -> bool:
 
 # --------------------------------------------------------------------------- one visit
 def _visit(model, spec, device: str, threads: int, batch: int, budget_s: float, min_samples: int,
-           min_samples_slow: int, settings: EngineSettings, memory: dict | None, protocol: str = "engine") -> dict:
+           min_samples_slow: int, settings: EngineSettings, memory: dict | None, protocol: str = "engine",
+           expected_pass_s: float | None = None) -> dict:
     """Warm-up (peak memory when ``memory``), then timed samples; runs in the point child (CPU) or worker (CUDA)."""
     import torch
     from torch.utils import benchmark
@@ -275,7 +276,8 @@ def _visit(model, spec, device: str, threads: int, batch: int, budget_s: float, 
                              "reserved_mb": torch.cuda.memory_reserved(device) / MB,
                              "input_mb": x.numel() * x.element_size() / MB, "peak_source": "max_memory_allocated"}
         warmup_passes = 1
-        if first < settings.slow_pass_s and protocol in ("engine", "bare"):
+        slow_pass = (expected_pass_s if expected_pass_s is not None else first) >= settings.slow_pass_s
+        if not slow_pass and protocol in ("engine", "bare"):
             # One pass does not settle a fresh process (caches, allocator, the back ends' kernel choices):
             # keep warming up until warmup_s seconds of passes have run.
             warm_until = t0 + settings.warmup_s
@@ -302,7 +304,7 @@ def _visit(model, spec, device: str, threads: int, batch: int, budget_s: float, 
             m = timer.blocked_autorange(min_run_time=budget_s)
             samples, block = [m.median], m.number_per_run
             out["first_pass_counted"] = False
-        elif first >= settings.slow_pass_s:
+        elif (expected_pass_s if expected_pass_s is not None else first) >= settings.slow_pass_s:
             # Seconds per pass: one-off start-up costs are milliseconds, so the warm-up pass is a sample too.
             samples.append(first)
             timed = first
@@ -418,7 +420,7 @@ def _worker(task: dict, conn) -> None:
             def run(visit=visit, want_memory=want_memory) -> dict:
                 return _visit(model, spec, device, threads, visit["batch"], visit["budget_s"],
                               visit["min_samples"], visit["min_samples_slow"], settings, want_memory,
-                              task.get("protocol", "engine"))
+                              task.get("protocol", "engine"), visit.get("expected_pass_s"))
 
             if cuda:
                 try:
@@ -476,6 +478,11 @@ class PointState:
         return sum(sum(v["samples"]) * v.get("block", 1) for v in self.visits if v.get("status") == "ok")
 
     def slow(self, settings: EngineSettings) -> bool:
+        """Whether passes take ``slow_pass_s`` or more: from the clean samples' median where there are
+        any (a warm-up slowed by another process does not make a point slow), else from the first passes."""
+        clean = self.samples(settings.contention_share)
+        if clean:
+            return sorted(clean)[len(clean) // 2] >= settings.slow_pass_s
         return any(v.get("first_pass_counted") for v in self.visits)
 
     def planned_rounds(self, settings: EngineSettings) -> int:
@@ -525,7 +532,7 @@ class PointState:
             if planned > settings.rounds:
                 budget = max(settings.round_time_s * settings.rounds / planned, MIN_BLOCK_S)
             return {"budget_s": budget, "min_samples": need_fast, "min_samples_slow": need_slow,
-                    "memory": round_index == 0}
+                    "memory": round_index == 0, "expected_pass_s": self.expected_pass_s(settings)}
         if len(clean) >= minimum:
             # Further rounds only make up for samples set aside (contention); an imprecise point at its
             # cap is flagged rather than measured on.
@@ -546,10 +553,17 @@ class PointState:
             want = max(minimum - len(clean), min(want, int(room // per_sample)))
             if want <= 0:
                 return None
-            return {"budget_s": 0.0, "min_samples": want, "min_samples_slow": want, "memory": False}
+            return {"budget_s": 0.0, "min_samples": want, "min_samples_slow": want, "memory": False,
+                    "expected_pass_s": self.expected_pass_s(settings)}
         budget = max(settings.round_time_s / 4, min(want * per_sample, max(room, 0.0)))
         return {"budget_s": budget, "min_samples": max(1, minimum - len(clean)), "min_samples_slow": 1,
-                "memory": False}
+                "memory": False, "expected_pass_s": self.expected_pass_s(settings)}
+
+    def expected_pass_s(self, settings: EngineSettings) -> float | None:
+        """Seconds per pass from the clean samples so far (None before any): a point child decides
+        fast or slow from this rather than from its own warm-up pass, which another process may slow."""
+        clean = self.samples(settings.contention_share)
+        return sorted(clean)[len(clean) // 2] if clean else None
 
 
 def _journal_path(folder: Path, fingerprint_id: str) -> Path:

@@ -90,8 +90,8 @@ def test_each_point_is_visited_in_every_planned_round_and_memory_only_in_the_fir
 
 def test_a_contended_visit_is_set_aside_and_remeasured():
     state = PointState("m", 1)
-    state.visits += [visit([1.0] * 20, share=0.6), visit([1.0] * 3, round_index=1)]
-    assert state.samples(SETTINGS.contention_share) == [1.0] * 3
+    state.visits += [visit([0.01] * 20, share=0.6), visit([0.01] * 3, round_index=1)]
+    assert state.samples(SETTINGS.contention_share) == [0.01] * 3
     again = state.next_visit(SETTINGS, 2)
     assert again is not None and again["min_samples"] >= 2  # 3 clean samples < 5
     summary = state.summary(SETTINGS)
@@ -135,6 +135,15 @@ def test_fast_points_are_spread_over_more_processes_with_the_same_time():
     assert fast.next_visit(settings, 5) is not None and slow.next_visit(settings, 1) is not None
     slow.visits.append({**visit([2.0], first=True, round_index=1), "first_pass_s": 2.0})
     assert slow.next_visit(settings, 2) is None  # two rounds and three samples: done
+
+
+def test_a_warm_up_slowed_by_another_process_does_not_make_a_point_slow():
+    state = PointState("m", 16)
+    state.visits.append({**visit([1.06, 0.41], share=0.4, first=True), "first_pass_s": 1.06})  # contended
+    state.visits.append({**visit([0.40, 0.41, 0.40], round_index=1), "first_pass_s": 0.45})
+    assert not state.slow(SETTINGS)  # the clean samples say 0.4 s per pass
+    plan = state.next_visit(SETTINGS, 2)
+    assert plan["expected_pass_s"] == pytest.approx(0.40) and plan["min_samples"] == 2  # 5 needed, 3 clean
 
 
 def test_a_failed_point_is_not_visited_again():
