@@ -94,13 +94,15 @@ def test_memory_agrees_with_a_fresh_process_per_point(tmp_path):
     from helpers.memory import measure_memory_cpu
 
     # Both methods move by a few MB from run to run (allocator and thread-pool start-up), so the
-    # comparison is made where 2 % is more than that: peaks of 150 MB and more.
+    # comparison is made where 2 % is more than that: peaks of 150 MB and more; the 46 MB static
+    # part is allowed 2 % or 1.5 MB, whichever is larger.
     table = measure(["ResNet-18"], [16, 32], ["memory"], device="cpu", threads=2, results_root=tmp_path,
                     progress=False, settings=FAST).read().set_index(["batch_size", "metric"])["value"]
     for b in (16, 32):
         fresh = measure_memory_cpu("ResNet-18", b, threads=2)
         assert fresh.ok, fresh.reason
-        assert table[(b, "memory_static")] == pytest.approx(fresh.static_mb - fresh.static_code_mb, rel=0.02)
+        assert table[(b, "memory_static")] == pytest.approx(fresh.static_mb - fresh.static_code_mb, rel=0.02,
+                                                            abs=1.5)
         assert table[(b, "memory_peak")] == pytest.approx(fresh.peak_mb - fresh.peak_code_mb, rel=0.02)
 
 
