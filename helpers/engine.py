@@ -341,6 +341,7 @@ def _in_child(fn: Callable[[], dict], timeout_s: float) -> dict:
     pid = os.fork()
     if pid == 0:  # the point child
         os.close(read_fd)
+        _die_with_parent()
         try:
             payload = fn()
         except BaseException as exc:  # noqa: BLE001 - everything is reported to the worker
@@ -377,8 +378,21 @@ def _in_child(fn: Callable[[], dict], timeout_s: float) -> dict:
     return {"status": "error", "reason": f"the point's process ended with status {status} and no result"}
 
 
+def _die_with_parent() -> None:
+    """Linux: be killed when the parent process ends (a stopped sweep leaves no process behind)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _worker(task: dict, conn) -> None:
     """One model, one round: build it, then visit each batch (a forked child per batch on the CPU)."""
+    # Ctrl-C reaches the whole process group: the orchestrator alone answers it, and ends this worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     try:
         import torch
 
@@ -695,6 +709,10 @@ def _run_worker(model, visits, device, threads, settings, states, statics, recor
             _add_visit(states[(model, message["batch"])], message, model, round_index, settings, record)
             bar.set_postfix_str(f"{model} b={message['batch']} round {round_index + 1}", refresh=False)
             bar.update()
+    except BaseException:
+        proc.terminate()  # interrupted: end the worker now (its point child dies with it)
+        proc.join(timeout=10)
+        raise
     finally:
         proc.join(timeout=30)
         if proc.is_alive():
