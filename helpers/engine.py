@@ -580,7 +580,8 @@ class PointState:
         return sorted(clean)[len(clean) // 2] if clean else None
 
 
-def _journal_path(folder: Path, fingerprint_id: str) -> Path:
+def journal_path(folder: Path, fingerprint_id: str) -> Path:
+    """Where a sweep of ``fingerprint_id`` journals its visits, beside the store's files."""
     return folder / f".partial-{fingerprint_id}.jsonl"
 
 
@@ -599,7 +600,7 @@ def load_journal(path: Path) -> list[dict]:
 
 def run_sweep(points: list[tuple[str, int]], *, device: str, threads: int, settings: EngineSettings,
               journal: Path, on_point_done: Callable[[PointState], None],
-              on_static: Callable[[str, dict], None] | None = None, progress: bool = True,
+              progress: bool = True,
               desc: str = "measuring", protocol: str = "engine") -> list[PointState]:
     """Measure ``points`` ((model, batch) pairs) in rounds; call ``on_point_done`` as each one is final.
 
@@ -655,8 +656,6 @@ def run_sweep(points: list[tuple[str, int]], *, device: str, threads: int, setti
                     bar.refresh()
                 _run_worker(model, visits, device, threads, settings, states, statics, record, bar, round_index,
                             protocol)
-                if on_static and model in statics and round_index == 0:
-                    on_static(model, statics[model])
             for key, state in states.items():
                 if key not in done and state.next_visit(settings, round_index + 1) is None:
                     done.add(key)

@@ -21,6 +21,7 @@ from typing import Iterable
 
 import torch
 
+from helpers.engine import journal_path
 from helpers.profiles import EngineSettings
 from helpers.results import ResultsStore, device_tag as make_device_tag, environment_fingerprint, make_row
 from helpers.timing import resolve_device, resolve_threads
@@ -59,9 +60,8 @@ class _Recorder:
         self.env = environment_fingerprint(device, threads)
         self.env.pop("timestamp", None)
         self.fingerprint = self.env["fingerprint"]
-        self.journal = store.path.parent / f".partial-{self.fingerprint}.jsonl"
+        self.journal = journal_path(store.path.parent, self.fingerprint)
         self.written = 0
-        self.summary: dict = {}
 
     def done(self, model: str, batch_size: int, metrics: Iterable[str]) -> bool:
         return not self.force and all(self.store.has(model, batch_size, m, fingerprint=self.fingerprint)
@@ -155,11 +155,9 @@ def _engine(rec: "_Recorder", specs, sizes, metrics, device: str, threads: int, 
         if want_memory and not rec.done(state.model, state.batch, METRIC_NAMES["memory"]):
             _memory_rows(rec, state, {**common, "unit": "MB"}, device)
 
-    rec.summary["points"] = len(points)
-    states = run_sweep(points, device=device, threads=threads, settings=settings, journal=journal,
-                       on_point_done=finished, progress=progress, desc=f"measuring on {rec.tag}")
+    run_sweep(points, device=device, threads=threads, settings=settings, journal=journal,
+               on_point_done=finished, progress=progress, desc=f"measuring on {rec.tag}")
     journal.unlink(missing_ok=True)
-    rec.summary["states"] = states
 
 
 # --------------------------------------------------------------------------- power
