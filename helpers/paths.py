@@ -18,6 +18,7 @@ NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 REPORTS_DIR = Path(os.environ.get("REPORTS_DIR", REPO_ROOT / "reports"))
 
 PAPER_MODELS_CSV = REFERENCE_DIR / "paper_models.csv"
+PAPER_NUMBERS_CSV = REFERENCE_DIR / "paper_numbers.csv"
 PAPER_FIGURES_DIR = REFERENCE_DIR / "figures"
 
 

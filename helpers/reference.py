@@ -122,3 +122,37 @@ def paper_value(model: str, column: str) -> float | str:
         value = float(value)
         return math.nan if math.isnan(value) else value
     return str(value)
+
+
+#: Columns of data/reference/paper_numbers.csv.
+PAPER_NUMBERS_COLUMNS: tuple[str, ...] = ("key", "part", "value", "unit", "where", "statement")
+
+
+@lru_cache(maxsize=1)
+def _load_paper_numbers() -> pd.DataFrame:
+    from helpers.paths import PAPER_NUMBERS_CSV
+
+    if not PAPER_NUMBERS_CSV.is_file():
+        raise FileNotFoundError(f"the paper's stated numbers not found: {PAPER_NUMBERS_CSV}")
+    frame = pd.read_csv(PAPER_NUMBERS_CSV, dtype={"value": "float64"}, keep_default_na=False)
+    missing = set(PAPER_NUMBERS_COLUMNS) - set(frame.columns)
+    if missing:
+        raise ValueError(f"{PAPER_NUMBERS_CSV}: missing columns {sorted(missing)}")
+    if frame["key"].duplicated().any():
+        raise ValueError(f"{PAPER_NUMBERS_CSV}: duplicate keys {sorted(frame.loc[frame['key'].duplicated(), 'key'])}")
+    return frame.set_index("key")
+
+
+def paper_numbers() -> pd.DataFrame:
+    """The figures the paper states in its text (not per model), one row per key:
+    ``part`` (the claim part it bears on), ``value``, ``unit``, ``where`` (figure
+    and text) and ``statement`` (what the paper says). A copy."""
+    return _load_paper_numbers().copy()
+
+
+def paper_number(key: str) -> float:
+    """One stated figure by key (see ``paper_numbers``); KeyError naming the valid keys."""
+    numbers = _load_paper_numbers()
+    if key not in numbers.index:
+        raise KeyError(f"no paper number {key!r}; valid keys: {', '.join(numbers.index)}")
+    return float(numbers.at[key, "value"])
