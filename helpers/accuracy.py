@@ -11,6 +11,11 @@ any model or preset, the paper's beside them):
   ImageFolder tree (e.g. the ImageNet 2012 validation set sorted into synset
   folders) with the paper's protocol, a single central crop, and a checkpoint
   loaded by :func:`load_checkpoint` (``torch.load(weights_only=True)``).
+  :func:`evaluate_checkpoint` (``python -m helpers evaluate``) stores such an
+  evaluation in the results store as ``top1``/``top5`` rows with 95 % Wilson
+  intervals; :func:`measured_accuracy` reads them back and
+  :func:`top1_for_claims` gives the top-1 that claims and figures use:
+  measured where stored, the paper's otherwise, labelled by source.
 
 The era of the weights matters. torchvision ships several checkpoints for some
 architectures: ResNet-50's default (``IMAGENET1K_V2``, 80.858 top-1) comes
@@ -616,3 +621,439 @@ def evaluate_imagefolder(
         crop_size=crop_size,
         resize_size=resize,
     )
+
+
+# --------------------------------------------------------------------------
+# Evaluating a checkpoint into the results store
+# --------------------------------------------------------------------------
+#: The results-store metrics of one evaluation (unit ``%``).
+ACCURACY_METRICS: tuple[str, ...] = ("top1", "top5")
+#: The ``batch_size`` of accuracy rows. Accuracy has no batch dimension, but the
+#: store's key includes one and ``make_row`` accepts only positive integers, so
+#: the rows use 1; the evaluation's own batch size is ``details["eval_batch_size"]``.
+ACCURACY_BATCH_SIZE = 1
+#: What identifies one evaluation in its rows' details (checkpoint, data, protocol).
+IDENTITY_FIELDS: tuple[str, ...] = ("checkpoint_sha256", "data", "crop_size", "resize_size", "limit")
+#: The confidence level of the stored intervals.
+CONFIDENCE = 0.95
+
+
+def wilson_interval(k: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion ``k / n``, in percent.
+
+    ``scipy.stats.binomtest(k, n).proportion_ci(confidence_level, method="wilson")``
+    scaled to 0-100 (and clamped so that it contains ``100 * k / n``).
+    """
+    from scipy.stats import binomtest
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1 or not 0 <= k <= n:
+        raise ValueError(f"k={k!r}, n={n!r}: need integers with 0 <= k <= n and n >= 1")
+    ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
+    point = 100.0 * k / n
+    return min(100.0 * float(ci.low), point), max(100.0 * float(ci.high), point)
+
+
+def evaluation_method(crop_size: int, resize_size: int) -> str:
+    """The ``method`` text of accuracy rows: the single-crop protocol, spelt out."""
+    return (f"single central crop: shorter side resized to {resize_size} px (bilinear, antialiased), "
+            f"centre crop {crop_size} px, ImageNet mean/std; helpers.accuracy.evaluate_imagefolder")
+
+
+def file_sha256(path: str | PathLike, chunk: int = 1 << 20) -> str:
+    """SHA-256 (hex) of a file's bytes."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _positive(name: str, value, *, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} {value!r}: must be a positive integer")
+    return value
+
+
+def check_imagefolder(root: str | PathLike) -> list[str]:
+    """The class folders of an ImageFolder tree, or a clear error for what is wrong with it.
+
+    ``FileNotFoundError`` (missing), ``NotADirectoryError`` (a file),
+    ``ValueError`` (no class subfolders, or a class folder holding no image
+    file with one of torchvision's image extensions).
+    """
+    import os
+
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"data folder not found: {root}")
+    if not root.is_dir():
+        raise NotADirectoryError(f"data folder {root} is a file, not a folder (expected root/<class>/<image>)")
+    classes = _class_folders(root)
+    if not classes:
+        raise ValueError(f"data folder {root} is not an ImageFolder tree: no class subfolders "
+                         f"(expected root/<class>/<image>)")
+    for name in classes:
+        found = False
+        for _dirpath, _dirs, files in os.walk(root / name, followlinks=True):
+            if any(f.lower().endswith(IMG_EXTENSIONS) for f in files):
+                found = True
+                break
+        if not found:
+            raise ValueError(f"data folder {root} is not an ImageFolder tree: class folder {name!r} holds no "
+                             f"images ({', '.join(IMG_EXTENSIONS)})")
+    return classes
+
+
+def _unpickling_reason(exc: BaseException) -> str:
+    """The one informative line of torch's long weights_only error."""
+    import re
+
+    text = str(exc)
+    found = re.search(r"WeightsUnpickler error:\s*(.+?)\s*(?:\n\s*\n|$)", text, re.S)
+    reason = found.group(1) if found else text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    reason = " ".join(reason.split())
+    return reason if len(reason) <= 160 else reason[:157] + "..."
+
+
+def _details_dict(text) -> dict:
+    import json
+
+    if isinstance(text, Mapping):
+        return dict(text)
+    try:
+        obj = json.loads(text) if isinstance(text, str) and text else {}
+    except ValueError:
+        return {}
+    return obj if isinstance(obj, dict) else {}
+
+
+def _identity(details) -> tuple:
+    d = _details_dict(details)
+    return tuple(d.get(k) for k in IDENTITY_FIELDS)
+
+
+@dataclass(frozen=True)
+class StoredEvaluation:
+    """An evaluation in the results store: its ``top1`` and ``top5`` rows (dicts keyed by
+    ``helpers.results.COLUMNS``), the store's file, and whether the rows were already
+    there (``reused``: nothing was evaluated)."""
+
+    path: Path
+    top1: dict
+    top5: dict
+    reused: bool
+
+
+def _store_fingerprint(store, device: str) -> dict:
+    """The row fields of this machine's fingerprint (``environment_fingerprint``, no timestamp).
+
+    Threads: where the store already holds rows of this machine (same hardware,
+    cores, device, dtype and torch), those of its latest run, so that the accuracy
+    rows join that run's fingerprint (``load_results`` shows the latest run per
+    device by default) — accuracy does not depend on threads. Otherwise torch's
+    current setting, what ``measure`` uses by default.
+    """
+    from helpers.results import environment_fingerprint
+    from helpers.timing import resolve_threads
+
+    env = environment_fingerprint(device, resolve_threads(None))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a damaged line is reported by whoever reads the store
+        table = store.read()
+    if not table.empty:
+        same = table[(table["hardware"] == env["hardware"]) & (table["torch_version"] == env["torch_version"])
+                     & (table["device"] == device) & (table["dtype"] == env["dtype"])
+                     & (table["logical_cores"] == env["logical_cores"]).fillna(False)
+                     & table["threads"].notna()]
+        if not same.empty:
+            latest = same.iloc[same["timestamp"].to_numpy().argsort(kind="stable")[-1]]
+            threads = int(latest["threads"])
+            if threads != env["threads"]:
+                candidate = environment_fingerprint(device, threads)
+                if candidate["fingerprint"] == latest["fingerprint"]:
+                    env = candidate
+    env.pop("timestamp", None)
+    return env
+
+
+def _stored_rows(store, model: str, fingerprint: str, identity: tuple) -> tuple[dict, dict] | None:
+    """The top1 and top5 rows readers get for this key, when both are ok and of this evaluation."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = store.read()
+    if table.empty:
+        return None
+    mine = table[(table["model"] == model) & (table["fingerprint"] == fingerprint)
+                 & (table["batch_size"] == ACCURACY_BATCH_SIZE)]
+    found = {}
+    for metric in ACCURACY_METRICS:
+        rows = mine[mine["metric"] == metric]
+        if rows.empty:
+            return None
+        row = rows.iloc[-1]  # read() keeps the last row of each key: the one readers get
+        if row["status"] != "ok" or _identity(row["details"]) != identity:
+            return None
+        found[metric] = {k: (None if v is pd.NA else v) for k, v in row.to_dict().items()}
+    return found["top1"], found["top5"]
+
+
+def evaluate_checkpoint(
+    model: str,
+    checkpoint: str | PathLike,
+    data: str | PathLike,
+    *,
+    crop_size: int | None = None,
+    resize_size: int | None = None,
+    limit: int | None = None,
+    batch_size: int = 32,
+    device: str = "auto",
+    results_root: str | PathLike | None = None,
+    force: bool = False,
+    num_workers: int = 0,
+    progress: bool = True,
+) -> StoredEvaluation:
+    """Evaluate ``checkpoint`` for ``model`` on the ImageFolder tree ``data`` and store it.
+
+    The model is built by name (``helpers.zoo``: a paper name such as
+    ``ResNet-18``, a torchvision or a timm name) with as many outputs as ``data``
+    has class folders, the checkpoint loaded by :func:`load_checkpoint`
+    (``weights_only=True``) and :func:`evaluate_imagefolder` run with its
+    progress bar: single central crop, ``crop_size`` defaulting to the model's
+    input size (224; 299 for the Inceptions), ``resize_size`` to
+    ``round(crop / 0.875)``.
+
+    Two rows go to ``<results_root or data/results>/<device-tag>/`` (top5 first,
+    then top1, and only once the evaluation is complete): metrics ``top1`` and
+    ``top5``, unit ``%``, ``n`` the number of images, ``ci_low``/``ci_high`` the
+    95 % Wilson interval (:func:`wilson_interval`), ``batch_size`` 1
+    (``ACCURACY_BATCH_SIZE``: accuracy has no batch dimension but the store's
+    key has one and accepts positive integers only), the machine's fingerprint
+    fields as in ``helpers.measure`` and ``details`` with ``checkpoint_sha256``,
+    ``checkpoint`` (file name), ``data`` (absolute folder), ``n_images``,
+    ``n_classes``, ``correct`` (this row's count), ``k``, ``top5_k``,
+    ``crop_size``, ``resize_size``, ``limit`` and ``eval_batch_size``.
+
+    Resumable: when the rows that readers get for this model and fingerprint
+    (the last of their key) are ok and of the same evaluation (checkpoint hash,
+    data folder, crop, resize and limit: ``IDENTITY_FIELDS``), nothing is
+    evaluated and they are returned with ``reused=True``, unless ``force``.
+    Another checkpoint, folder or protocol is evaluated and appended, and being
+    the last row of its key it is what readers get.
+
+    Errors, raised before anything is evaluated: ``UnknownModelError``,
+    ``FileNotFoundError``/``NotADirectoryError`` (checkpoint, data folder),
+    ``ValueError`` (bad sizes, limit or batch size, a folder that is not an
+    ImageFolder tree, a device that is not here, a results folder that cannot
+    be written, a checkpoint that does not fit the model).
+    """
+    from helpers import zoo
+    from helpers.results import ResultsStore, device_tag, make_row
+    from helpers.timing import resolve_device
+
+    if isinstance(model, str) and model in zoo.PRESETS:
+        raise ValueError(f"model {model!r} is a preset; evaluate takes one model "
+                         f"(`python -m helpers models --preset {model}` lists its models)")
+    spec = zoo.get_spec(model)
+    crop = _positive("crop size", spec.input_size if crop_size is None else crop_size)
+    resize = default_resize(crop) if resize_size is None else _positive("resize size", resize_size)
+    if resize < crop:
+        raise ValueError(f"resize size {resize} is smaller than the crop size {crop}: the shorter side is "
+                         f"resized first, then the centre {crop} px cropped")
+    limit = _positive("limit", limit, allow_none=True)
+    batch_size = _positive("batch size", batch_size)
+    checkpoint = Path(checkpoint)
+    if not checkpoint.exists():
+        raise FileNotFoundError(f"checkpoint not found: {checkpoint}")
+    if not checkpoint.is_file():
+        raise ValueError(f"checkpoint {checkpoint} is not a file")
+    data = Path(data).resolve()
+    classes = check_imagefolder(data)
+    device = resolve_device(device)
+
+    store = ResultsStore.for_device(device_tag(device), root=results_root)
+    store._check_folder()  # a results folder that cannot be written fails now, not after the evaluation
+    env = _store_fingerprint(store, device)
+    sha = file_sha256(checkpoint)
+    identity = (sha, str(data), crop, resize, limit)
+    if not force:
+        stored = _stored_rows(store, spec.name, env["fingerprint"], identity)
+        if stored is not None:
+            return StoredEvaluation(store.path, *stored, reused=True)
+
+    net = zoo.build_model(spec, device="cpu", num_classes=len(classes))
+    try:
+        load_checkpoint(net, checkpoint)
+    except (KeyError, RuntimeError, TypeError, EOFError) as exc:  # not a torch file, cut short, not a state_dict
+        text = " ".join(str(exc).split())
+        raise ValueError(f"checkpoint {checkpoint} cannot be read as a state_dict "
+                         f"({type(exc).__name__}: {text[:160]})") from exc
+    except ValueError as exc:
+        if not isinstance(exc.__cause__, pickle.UnpicklingError):
+            raise  # a checkpoint of another model: load_checkpoint names the keys
+        raise ValueError(f"checkpoint {checkpoint} cannot be read as a state_dict with weights_only=True "
+                         f"({_unpickling_reason(exc.__cause__)}); no pickled code is run") from exc
+    saved_threads = torch.get_num_threads()
+    if device == "cpu":
+        torch.set_num_threads(env["threads"])
+    try:
+        result = evaluate_imagefolder(net, data, crop_size=crop, resize_size=resize, batch_size=batch_size,
+                                      device=device, num_workers=num_workers, limit=limit, progress=progress)
+    finally:
+        torch.set_num_threads(saved_threads)
+
+    common = dict(device_tag=store.device_tag, model=spec.name, batch_size=ACCURACY_BATCH_SIZE, unit="%",
+                  status="ok", n=result.n_images, method=evaluation_method(crop, resize), **env)
+    details = {"checkpoint_sha256": sha, "checkpoint": checkpoint.name, "data": str(data),
+               "n_images": result.n_images, "n_classes": result.n_classes, "top5_k": result.top5_k,
+               "crop_size": crop, "resize_size": resize, "limit": limit, "eval_batch_size": batch_size,
+               "interval": f"Wilson score, {CONFIDENCE:.0%}"}
+    rows = {}
+    for metric, correct, k in (("top5", result.correct5, result.top5_k), ("top1", result.correct1, 1)):
+        low, high = wilson_interval(correct, result.n_images)
+        rows[metric] = store.append(make_row(
+            metric=metric, value=100.0 * correct / result.n_images, ci_low=low, ci_high=high,
+            details={**details, "correct": correct, "k": k}, **common))
+    return StoredEvaluation(store.path, rows["top1"], rows["top5"], reused=False)
+
+
+# --------------------------------------------------------------------------
+# Measured accuracy for tables, figures and claims
+# --------------------------------------------------------------------------
+#: Columns of :func:`measured_accuracy` (indexed by ``model``).
+MEASURED_COLUMNS: tuple[str, ...] = (
+    "top1_pct", "top1_ci_low", "top1_ci_high", "top5_pct", "top5_ci_low", "top5_ci_high",
+    "n_images", "checkpoint_sha256", "data", "device_tag", "label",
+)
+#: Columns of :func:`top1_for_claims`.
+CLAIMS_TOP1_COLUMNS: tuple[str, ...] = ("model", "top1_pct", "ci_low", "ci_high", "n_images", "source", "label")
+
+_FLOAT_MEASURED = ("top1_pct", "top1_ci_low", "top1_ci_high", "top5_pct", "top5_ci_low", "top5_ci_high")
+
+
+def _typed_measured(rows: list[dict], index: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, index=pd.Index(index, name="model", dtype=object),
+                         columns=list(MEASURED_COLUMNS))
+    for column in _FLOAT_MEASURED:
+        frame[column] = frame[column].astype("float64")
+    frame["n_images"] = frame["n_images"].astype("Int64")
+    for column in ("checkpoint_sha256", "data", "device_tag", "label"):
+        frame[column] = frame[column].astype(object)
+    return frame
+
+
+def _model_order(models: Iterable[str]) -> list[str]:
+    """The paper's models in the paper's order, then the others alphabetically."""
+    models = list(dict.fromkeys(models))
+    paper = [m for m in PAPER_MODELS if m in models]
+    return paper + sorted(m for m in models if m not in PAPER_MODELS)
+
+
+def _chronological(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows by timestamp, ties kept in frame order (the store appends in time order)."""
+    return rows.iloc[rows["timestamp"].astype(str).to_numpy().argsort(kind="stable")]
+
+
+def measured_accuracy(results: pd.DataFrame | None) -> pd.DataFrame:
+    """Measured top-1/top-5 (percent) per model, from a results frame (``load_results``).
+
+    One row per model with an ``ok`` ``top1`` row, indexed by ``model`` (the
+    paper's models first, in its order); several evaluations of a model (other
+    checkpoints, folders, devices): the latest by timestamp wins (ties: the
+    later row of the frame). Its ``top5`` is the top5 row of the same key and
+    the same evaluation (``IDENTITY_FIELDS``), NaN if there is none.
+    Columns: ``MEASURED_COLUMNS``: ``top1_pct``, ``top1_ci_low``,
+    ``top1_ci_high``, ``top5_pct``, ``top5_ci_low``, ``top5_ci_high`` (95 %
+    Wilson intervals), ``n_images`` (Int64), ``checkpoint_sha256`` (its first
+    12 hex digits), ``data`` (folder), ``device_tag`` and ``label`` (e.g.
+    "measured: 5,000 images, 95 % Wilson interval"). Empty with those
+    columns when there is none.
+    """
+    if results is None or len(results) == 0 or not {"metric", "status", "model"} <= set(results.columns):
+        return _typed_measured([], [])
+    ok = results[results["status"] == "ok"]
+    top1 = _chronological(ok[ok["metric"] == "top1"])
+    top5 = _chronological(ok[ok["metric"] == "top5"])
+    latest: dict[str, pd.Series] = {}
+    for _, row in top1.iterrows():
+        latest[row["model"]] = row  # chronological: the last one wins
+    index, rows = [], []
+    for model in _model_order(latest):
+        row = latest[model]
+        details = _details_dict(row["details"])
+        partners = top5[(top5["model"] == model) & (top5["device_tag"] == row["device_tag"])
+                        & (top5["fingerprint"] == row["fingerprint"])]
+        partners = [p for _, p in partners.iterrows() if _identity(p["details"]) == _identity(details)]
+        partner = partners[-1] if partners else None
+        n = row["n"] if not pd.isna(row["n"]) else details.get("n_images")
+        n = None if n is None or pd.isna(n) else int(n)
+        label = f"measured: {n:,} images, 95 % Wilson interval" if n is not None else "measured"
+        k = details.get("top5_k")
+        if isinstance(k, int) and k < 5:
+            label += f" (top-5 is top-{k}: {details.get('n_classes', k)} classes)"
+        index.append(model)
+        rows.append({
+            "top1_pct": row["value"], "top1_ci_low": row["ci_low"], "top1_ci_high": row["ci_high"],
+            "top5_pct": partner["value"] if partner is not None else math.nan,
+            "top5_ci_low": partner["ci_low"] if partner is not None else math.nan,
+            "top5_ci_high": partner["ci_high"] if partner is not None else math.nan,
+            "n_images": n if n is not None else pd.NA,
+            "checkpoint_sha256": str(details.get("checkpoint_sha256") or "")[:12],
+            "data": str(details.get("data") or ""),
+            "device_tag": row["device_tag"],
+            "label": label,
+        })
+    return _typed_measured(rows, index)
+
+
+def top1_for_claims(results: pd.DataFrame | None, models: Iterable[str] | str | None = None) -> pd.DataFrame:
+    """Top-1 (percent) per model for claims and figures: measured where the store has it,
+    the paper's value otherwise.
+
+    ``models``: names (or a preset name, or a comma-separated string); None:
+    the paper's 14, then any other measured model. Models neither among the
+    paper's 14 nor measured are omitted. Columns ``CLAIMS_TOP1_COLUMNS``:
+    ``model``, ``top1_pct``, ``ci_low``/``ci_high`` (the 95 % Wilson interval;
+    NaN for the paper's values), ``n_images`` (Int64, NA for the paper's),
+    ``source`` (``"measured"`` or ``"paper"``) and ``label`` (``"measured
+    (5,000 images)"``, or the paper's ``top1_source`` from paper_models.csv).
+    """
+    measured = measured_accuracy(results)
+    if models is None:
+        names = list(PAPER_MODELS) + [m for m in measured.index if m not in PAPER_MODELS]
+    else:
+        from helpers.zoo import PRESETS
+
+        items = [models] if isinstance(models, str) else list(models)
+        names = []
+        for item in items:
+            for part in str(item).split(","):
+                part = part.strip()
+                if part:
+                    names.extend(PRESETS[part]() if part in PRESETS else (part,))
+        names = list(dict.fromkeys(names))
+    paper = paper_models()
+    rows = []
+    for model in names:
+        if model in measured.index:
+            m = measured.loc[model]
+            n = m["n_images"]
+            rows.append({"model": model, "top1_pct": m["top1_pct"], "ci_low": m["top1_ci_low"],
+                         "ci_high": m["top1_ci_high"], "n_images": n, "source": "measured",
+                         "label": f"measured ({n:,} images)" if not pd.isna(n) else "measured"})
+        elif model in paper.index:
+            rows.append({"model": model, "top1_pct": float(paper.at[model, "top1_pct"]), "ci_low": math.nan,
+                         "ci_high": math.nan, "n_images": pd.NA, "source": "paper",
+                         "label": str(paper.at[model, "top1_source"])})
+    frame = pd.DataFrame(rows, columns=list(CLAIMS_TOP1_COLUMNS))
+    for column in ("top1_pct", "ci_low", "ci_high"):
+        frame[column] = frame[column].astype("float64")
+    frame["n_images"] = frame["n_images"].astype("Int64")
+    for column in ("model", "source", "label"):
+        frame[column] = frame[column].astype(object)
+    return frame

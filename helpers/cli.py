@@ -3,6 +3,8 @@
     models  [--preset NAME]                 list models with their input size
     count   MODEL_OR_PRESET... [--csv]      parameters and operations under each convention
     accuracy MODEL_OR_PRESET... [--csv]     top-1/top-5 of every library weight (metadata, no download)
+    evaluate --model M --checkpoint FILE --data DIR [--crop C] [--resize R] [--limit N] [--batch-size B]
+             [--device D] [--out DIR] [--force]  measured top-1/top-5 into the results store (resumable)
     measure --models M... --batch-sizes 1,2 --metrics time,memory,power --device D --threads N --out DIR [--force] [--seed S]
     probes  [--device D]                    which power sensors exist here, and why not the others
     hardware [--device D] [--csv] [--threads N]  this machine's facts and measured peaks (GFLOP/s, GB/s)
@@ -61,6 +63,58 @@ def _cmd_accuracy(args: argparse.Namespace) -> int:
                        "accuracy_source"]]
         with pd.option_context("display.width", 250, "display.max_columns", None, "display.max_colwidth", 60):
             print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep=""))
+    return 0
+
+
+def _evaluate_command(args: argparse.Namespace) -> str:
+    """The command line of this evaluation, to run again."""
+    import shlex
+
+    words = ["python", "-m", "helpers", "evaluate", "--model", args.model, "--checkpoint", str(args.checkpoint),
+             "--data", str(args.data)]
+    for flag, value in (("--crop", args.crop), ("--resize", args.resize), ("--limit", args.limit),
+                        ("--batch-size", args.batch_size), ("--device", args.device), ("--out", args.out)):
+        if value is not None:
+            words += [flag, str(value)]
+    return shlex.join(words + (["--force"] if args.force else []))
+
+
+def _accuracy_line(row: dict, name: str) -> str:
+    return (f"{name} {row['value']:.2f} % (95 % Wilson interval {row['ci_low']:.2f} to {row['ci_high']:.2f} %, "
+            f"{row['n']:,} images)")
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from helpers.accuracy import evaluate_checkpoint
+
+    for flag, value in (("--crop", args.crop), ("--resize", args.resize), ("--limit", args.limit),
+                        ("--batch-size", args.batch_size)):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} {value}: must be a positive integer")
+    try:
+        stored = evaluate_checkpoint(args.model, args.checkpoint, args.data, crop_size=args.crop,
+                                     resize_size=args.resize, limit=args.limit, batch_size=args.batch_size,
+                                     device=args.device, results_root=args.out, force=args.force)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: nothing of this evaluation was stored (an evaluation is stored only when "
+              f"complete); run `{_evaluate_command(args)}` again to evaluate it", file=sys.stderr)
+        return 130
+    except (OSError, ValueError) as exc:  # missing or unreadable files, bad values: one line
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    top1, top5 = stored.top1, stored.top5
+    details = json.loads(top1["details"])
+    k = details.get("top5_k", 5)
+    what = (f"{top1['model']} with {details['checkpoint']} (sha256 {details['checkpoint_sha256'][:12]}) on "
+            f"{details['data']}, crop {details['crop_size']}, resize {details['resize_size']}"
+            + (f", limit {details['limit']}" if details.get("limit") else ""))
+    numbers = f"{_accuracy_line(top1, 'top-1')}; {_accuracy_line(top5, f'top-{k}')}"
+    if stored.reused:
+        print(f"already stored in {stored.path}: {what}: {numbers}; nothing evaluated (--force evaluates again)")
+    else:
+        print(f"stored in {stored.path}: {what}: {numbers}")
     return 0
 
 
@@ -195,6 +249,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("models", nargs="+", metavar="MODEL_OR_PRESET")
     p.add_argument("--csv", action="store_true", help="print CSV (one row per weights entry) instead of a table")
     p.set_defaults(func=_cmd_accuracy)
+    p = sub.add_parser("evaluate", help="top-1 and top-5 of a checkpoint on an ImageFolder tree (single central "
+                                        "crop), stored with 95 %% Wilson intervals (resumable)")
+    p.add_argument("--model", required=True, help="one model: a paper name (ResNet-18), a torchvision or timm name")
+    p.add_argument("--checkpoint", required=True, type=Path, help="state_dict file (loaded with weights_only=True)")
+    p.add_argument("--data", required=True, type=Path, help="ImageFolder tree: DIR/<class>/<image>")
+    p.add_argument("--crop", type=int, default=None, help="centre crop in pixels (default: the model's input size, "
+                                                          "224; 299 for the Inceptions)")
+    p.add_argument("--resize", type=int, default=None, help="shorter side before the crop (default: crop / 0.875, "
+                                                            "256 for 224)")
+    p.add_argument("--limit", type=int, default=None, help="evaluate an evenly spaced subset of N images")
+    p.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default: 32)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--out", type=Path, default=None, help="results folder (default: data/results)")
+    p.add_argument("--force", action="store_true", help="evaluate again what is already stored")
+    p.set_defaults(func=_cmd_evaluate)
     p = sub.add_parser("measure", help="measure time, memory and/or power against batch size (resumable)")
     p.add_argument("--models", nargs="+", metavar="MODEL_OR_PRESET", help="default: the profile's models")
     p.add_argument("--batch-sizes", default="", help="comma-separated, e.g. 1,2,4 (default: the profile's)")
