@@ -627,7 +627,7 @@ def evaluate_imagefolder(
 # Evaluating a checkpoint into the results store
 # --------------------------------------------------------------------------
 #: The results-store metrics of one evaluation (unit ``%``).
-ACCURACY_METRICS: tuple[str, ...] = ("top1", "top5")
+from helpers.results import RUN_INDEPENDENT_METRICS as ACCURACY_METRICS  # noqa: E402  (one definition)
 #: The ``batch_size`` of accuracy rows. Accuracy has no batch dimension, but the
 #: store's key includes one and ``make_row`` accepts only positive integers, so
 #: the rows use 1; the evaluation's own batch size is ``details["eval_batch_size"]``.

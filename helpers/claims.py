@@ -895,9 +895,11 @@ def claims_table(results: pd.DataFrame | str | Path | None = None, device_tag: s
     parts = list(parts) if parts is not None else None
     if paper_data:
         return rule(paper_evidence(), parts)
+    from helpers.accuracy import top1_for_claims
     from helpers.results import load_results
 
     frame = results if isinstance(results, pd.DataFrame) else load_results(results)
+    accuracy = top1_for_claims(frame, list(PAPER_MODELS)).set_index("model")
     tags = sorted(frame["device_tag"].astype(str).unique()) if not frame.empty else []
     if device_tag is not None:
         tags = [device_tag]
@@ -906,12 +908,12 @@ def claims_table(results: pd.DataFrame | str | Path | None = None, device_tag: s
 
         counts = count_table(list(PAPER_MODELS), thop=False, progress=False)
     if not tags:
-        return rule(run_evidence(None, None, counts=counts), parts)
+        return rule(run_evidence(None, None, counts=counts, accuracy=accuracy), parts)
     tables = []
     for tag in tags:
         mine = frame[frame["device_tag"].astype(str) == tag] if not frame.empty else frame
-        ev = run_evidence(frame, tag, counts=counts) if not mine.empty else replace(
-            run_evidence(None, None, counts=counts), device=_named(tag))
+        ev = run_evidence(frame, tag, counts=counts, accuracy=accuracy) if not mine.empty else replace(
+            run_evidence(None, None, counts=counts, accuracy=accuracy), device=_named(tag))
         tables.append(rule(ev, parts))
     return pd.concat(tables, ignore_index=True)
 
@@ -953,13 +955,12 @@ def _interval_text(row) -> str:
 
 
 def claims_markdown(table: pd.DataFrame) -> str:
-    """The claims table as Markdown: part, basis, device, the paper, this run, statistic
-    with its 95 % interval, verdict, reason."""
-    lines = ["| claim | device | the paper | this run | estimate [95 % interval] | verdict | reason |",
-             "|---|---|---|---|---|---|---|"]
+    """The claims table as Markdown: part, basis, device, the paper, this run, the statistic
+    with its 95 % interval, verdict and reason."""
+    lines = ["| claim | basis | device | the paper | this run | estimate [95 % interval] | verdict | reason |",
+             "|---|---|---|---|---|---|---|---|"]
     for row in table.itertuples():
-        claim = row.claim + (f" ({row.basis})" if row.basis else "")
-        cells = [claim, row.device_tag or row.device, row.paper, row.this_run, _interval_text(row),
+        cells = [row.claim, row.basis, row.device or row.device_tag, row.paper, row.this_run, _interval_text(row),
                  f"**{row.verdict}**", row.reason]
         lines.append("| " + " | ".join(str(c).replace("|", "/").replace("\n", " ") for c in cells) + " |")
     return "\n".join(lines) + "\n"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.paths import RESULTS_DIR
 from helpers.results import StoreBusy
 from helpers.zoo import PRESETS, UnknownModelError, resolve_models
 
@@ -167,6 +168,39 @@ def _interrupted(args: argparse.Namespace) -> None:
           f"{args.out or 'data/results'}; run `{resume}` again to resume where it stopped", file=sys.stderr)
 
 
+def _cmd_claims(args: argparse.Namespace) -> int:
+    from helpers.claims import COLUMNS, claims_table
+    from helpers.results import load_results
+
+    if args.paper_data and (args.results or args.device_tag):
+        raise ValueError("--paper-data rules the paper's own numbers: it takes no --results or --device-tag")
+    if args.paper_data:
+        table = claims_table(paper_data=True)
+    else:
+        root = args.results or RESULTS_DIR
+        if not Path(root).is_dir():
+            raise ValueError(f"--results {root}: no such folder (a results store root holds <device-tag>/results.csv)")
+        rows = load_results(root)
+        tags = sorted(rows["device_tag"].unique()) if not rows.empty else []
+        if args.device_tag and args.device_tag not in tags:
+            raise ValueError(f"--device-tag {args.device_tag!r}: no results under {root}; "
+                             f"recorded: {', '.join(tags) or 'none'}")
+        table = claims_table(rows, args.device_tag)
+    if args.csv:
+        table[list(COLUMNS)].to_csv(sys.stdout, index=False, float_format="%.6g")
+        return 0
+    for device, rows in table.groupby("device", sort=False):
+        print(f"== {device}")
+        for r in rows.itertuples():
+            basis = f" [{r.basis}]" if r.basis else ""
+            ci = (f" [{r.ci_low:.3g}, {r.ci_high:.3g}]" if r.ci_low == r.ci_low and r.ci_high == r.ci_high else "")
+            estimate = f"{r.estimate:.3g}{ci}" if r.estimate == r.estimate else "-"
+            print(f"{r.claim:<5}{basis}: {r.verdict.upper()}  {estimate}  ({r.threshold})")
+            print(f"       {r.this_run}")
+            print(f"       because {r.reason}")
+    return 0
+
+
 def _cmd_probes(args: argparse.Namespace) -> int:
     from helpers.power import probe_statuses
     from helpers.timing import resolve_device
@@ -294,6 +328,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--facts-only", action="store_true", help="report the facts, measure nothing")
     p.add_argument("--out", type=Path, default=None, help="also write OUT/hardware.csv")
     p.set_defaults(func=_cmd_hardware)
+
+    p = sub.add_parser("claims", help="rule every part of the paper's claims with a 95 %% interval, per recorded device")
+    p.add_argument("--results", type=Path, default=None, help="results store root (default: data/results)")
+    p.add_argument("--device-tag", default=None, help="only this device (default: every recorded device)")
+    p.add_argument("--paper-data", action="store_true",
+                   help="rule the claims on the paper's own published numbers (a check of the statistics)")
+    p.add_argument("--csv", action="store_true", help="print CSV with every column instead of a table")
+    p.set_defaults(func=_cmd_claims)
 
     p = sub.add_parser("reproduce", help="execute every notebook in order into reports/<device-tag>/")
     p.add_argument("--profile", default="full", help="smoke, quick or full (default: full)")

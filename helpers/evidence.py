@@ -32,14 +32,14 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from helpers.fits import Knee, memory_knee
+from helpers.fits import Knee, LinearFit, linear_fit, memory_knee
 from helpers.reference import PAPER_MODELS, paper_models, paper_numbers
 
 __all__ = [
     "CANONICAL_UNITS", "AmbiguousDeviceError", "metric_table", "point_table", "batch_sizes",
     "missing_reason", "paper_counts", "counts_column", "OPS_COLUMNS", "operations", "ops_unit",
     "top1_series", "paper_accuracy", "speedups", "memory_knees", "static_vs_parameter_memory",
-    "images_per_second", "devices_with", "at_largest_batch", "Device", "Evidence",
+    "ops_vs_time", "images_per_second", "devices_with", "at_largest_batch", "Device", "Evidence",
     "run_evidence", "paper_evidence", "FLAGS_LEFT_OUT",
 ]
 
@@ -279,6 +279,20 @@ def static_vs_parameter_memory(results: pd.DataFrame | None, counts: pd.DataFram
 
 
 
+def ops_vs_time(results: pd.DataFrame | None, counts: pd.DataFrame | None, batch_size: int,
+                ops_column: str = "gops", device_tag: str | None = None) -> "LinearFit":
+    """Fig 7's line: operations (billions, ``ops_column`` of ``counts``, else
+    ``gops_published``, else ``gmacs``) against per-image time (s) at ``batch_size``.
+    Slope in G-ops (GMAC for gmacs) per second; models with both."""
+    table = metric_table(results, "latency_per_image", device_tag)
+    if batch_size not in table.columns:
+        return LinearFit(math.nan, math.nan, math.nan, 0)
+    ops, _ = operations(counts, ops_column)
+    t = table[batch_size].dropna()
+    common = [m for m in t.index if m in ops.index and np.isfinite(ops[m])]
+    return linear_fit(t[common].to_numpy(), ops[common].to_numpy())
+
+
 def images_per_second(results: pd.DataFrame | None, batch_size: int,
                       device_tag: str | None = None) -> pd.Series:
     """Throughput (images/s) per model at ``batch_size``: 1 / per-image median time."""
@@ -489,12 +503,9 @@ def paper_accuracy() -> pd.DataFrame:
 
 def _accuracy_frame(results: pd.DataFrame | None, models: Iterable[str]) -> pd.DataFrame:
     """Measured top-1 where ``results`` hold it, the paper's otherwise (see ``Evidence.accuracy``)."""
-    try:
-        from helpers.accuracy import top1_for_claims
-    except ImportError:
-        return paper_accuracy()
+    from helpers.accuracy import top1_for_claims
 
-    frame = top1_for_claims(results, list(models))
+    frame = top1_for_claims(results if results is not None and not results.empty else None, list(models))
     return frame.set_index("model")[["top1_pct", "ci_low", "ci_high", "n_images", "source", "label"]]
 
 

@@ -15,8 +15,12 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from helpers.paths import NOTEBOOKS_DIR, REPO_ROOT
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["notebook_paths", "execute_notebook", "reproduce", "write_index"]
 
@@ -70,9 +74,10 @@ def export_html(notebook: Path) -> Path | None:
 
 
 def write_index(output_dir: Path, runs: list[NotebookRun], parameters: dict,
-                environment: dict | None = None) -> Path:
-    """Write ``index.html``: each notebook (HTML and .ipynb) and its status, the claims table,
-    the environment of the run, the tables and every figure inline."""
+                environment: dict | None = None, claims: "pd.DataFrame | None" = None) -> Path:
+    """Write ``index.html``: each notebook (HTML and .ipynb) and its status, the claims table
+    (``helpers.claims.claims_table`` of the run's device, passed in), the environment of the
+    run, the tables and every figure inline."""
     rows = []
     for run in runs:
         html_path = run.output.with_suffix(".html")
@@ -88,15 +93,12 @@ def write_index(output_dir: Path, runs: list[NotebookRun], parameters: dict,
         f"<figcaption>{html.escape(f.stem)}</figcaption></figure>" for f in figures)
     table_html = "\n".join(f'<li><a href="tables/{html.escape(t.name)}">{html.escape(t.name)}</a></li>' for t in tables)
     params = "".join(f"<li>{html.escape(k)} = {html.escape(repr(v))}</li>" for k, v in parameters.items())
-    claims_csv = output_dir / "tables" / "claims.csv"
-    if claims_csv.is_file():
-        import pandas as pd
-
-        claims = pd.read_csv(claims_csv)
-        columns = [c for c in ("claim", "paper_figure", "this_run", "statistic", "verdict", "reason") if c in claims]
-        claims_html = claims[columns].to_html(index=False, escape=True, border=0, na_rep="")
+    if claims is None or claims.empty:
+        claims_html = "<p>No claims table for this run.</p>"
     else:
-        claims_html = "<p>No claims table in this run (the findings notebook did not run).</p>"
+        columns = ["claim", "basis", "device", "paper", "this_run", "estimate", "ci_low", "ci_high", "interval",
+                   "threshold", "verdict", "reason"]
+        claims_html = claims[columns].to_html(index=False, escape=True, border=0, na_rep="", float_format="{:.3g}".format)
     env = environment or {}
     env_html = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in env.items())
     page = f"""<!doctype html>
@@ -152,7 +154,10 @@ def reproduce(profile: str = "full", models: str = "", device: str = "auto", thr
         runs.append(result)
     from helpers.results import environment_fingerprint
 
-    index = write_index(run.output_dir, runs, parameters, environment_fingerprint(run.device, run.threads))
+    from helpers.claims import claims_table
+
+    claims = claims_table(run.results_root, run.device_tag)
+    index = write_index(run.output_dir, runs, parameters, environment_fingerprint(run.device, run.threads), claims)
     print(f"index: {index.relative_to(REPO_ROOT) if index.is_relative_to(REPO_ROOT) else index}")
     failed = [r.name for r in runs if not r.ok]
     if failed:

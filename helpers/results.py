@@ -639,15 +639,28 @@ def _frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return df.astype(_DTYPES)
 
 
+#: Metrics that do not depend on a run's threads or settings (a checkpoint's accuracy):
+#: ``latest_run`` keeps them from every run of a device.
+RUN_INDEPENDENT_METRICS: tuple[str, ...] = ("top1", "top5")
+
+
 def latest_run(df: pd.DataFrame) -> pd.DataFrame:
-    """Per device tag, only the rows of its most recent fingerprint (the run written last)."""
+    """Per device tag, only the rows of its most recent fingerprint (the run written last),
+    plus that tag's ``RUN_INDEPENDENT_METRICS`` rows of any run (accuracy is the checkpoint's,
+    not the run's; the latest of each key still wins)."""
     if df.empty:
         return df
-    last = df.groupby(["device_tag", "fingerprint"])["timestamp"].max().reset_index()
+    independent = df["metric"].isin(RUN_INDEPENDENT_METRICS)
+    runs = df[~independent]
+    last = runs.groupby(["device_tag", "fingerprint"])["timestamp"].max().reset_index()
     keep = last.sort_values("timestamp").groupby("device_tag").tail(1)
     pairs = set(zip(keep["device_tag"], keep["fingerprint"]))
-    mask = [(t, f) in pairs for t, f in zip(df["device_tag"], df["fingerprint"])]
-    return df[mask].reset_index(drop=True)
+    mask = [(t, f) in pairs or ind for t, f, ind in zip(df["device_tag"], df["fingerprint"], independent)]
+    kept = df[mask]
+    latest_acc = kept[kept["metric"].isin(RUN_INDEPENDENT_METRICS)].sort_values("timestamp", kind="stable")
+    latest_acc = latest_acc.drop_duplicates(["device_tag", "model", "metric"], keep="last")
+    kept = kept[~kept["metric"].isin(RUN_INDEPENDENT_METRICS) | kept.index.isin(latest_acc.index)]
+    return kept.reset_index(drop=True)
 
 
 def load_results(root: Path | str | None = None,

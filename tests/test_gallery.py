@@ -1,21 +1,30 @@
+"""The gallery and the README's claims come from the claims table of the recorded run, not from a file."""
 import pandas as pd
 import pytest
 
-from helpers.gallery import claims_markdown, write_gallery
+from helpers import gallery
+from helpers.claims import COLUMNS, claims_markdown, claims_table
+from helpers.gallery import readme_claims, readme_run, run_claims, update_readme, write_gallery
+
+
+def _claims(**over):
+    row = {c: "" for c in COLUMNS}
+    row.update(claim="C1", basis="", device="cpu-test: Test CPU, 2 threads", paper="7.10 | points", this_run="7.10",
+               estimate=7.1, ci_low=6.5, ci_high=7.7, verdict="inconclusive", reason="straddles")
+    row.update(over)
+    return pd.DataFrame([row], columns=list(COLUMNS))
 
 
 def test_gallery_copies_main_figures_and_writes_claims(tmp_path):
     report = tmp_path / "cpu-test"
     (report / "figures").mkdir(parents=True)
-    (report / "tables").mkdir()
     (report / "figures" / "fig2_top1_vs_ops.png").write_bytes(b"png")
     (report / "figures" / "not_in_gallery.png").write_bytes(b"png")
-    pd.DataFrame([{"claim": "C1", "paper_figure": "7.10 | points", "this_run": "7.10", "verdict": "holds"}]).to_csv(
-        report / "tables" / "claims.csv", index=False)
-    written = write_gallery(report, tmp_path / "gallery")
+    written = write_gallery(report, tmp_path / "gallery", _claims())
     assert sorted(p.name for p in written) == ["claims.md", "fig2_top1_vs_ops.png"]
     text = (tmp_path / "gallery" / "claims.md").read_text()
-    assert "| C1 | 7.10 / points | 7.10 | holds |" in text and "cpu-test" in text
+    assert "| C1 |  | cpu-test: Test CPU, 2 threads | 7.10 / points | 7.10 | 7.1 [6.5, 7.7] | **inconclusive** |" in text
+    assert "cpu-test" in text.splitlines()[0]
 
 
 def test_gallery_without_a_report_says_so(tmp_path):
@@ -23,7 +32,28 @@ def test_gallery_without_a_report_says_so(tmp_path):
         write_gallery(tmp_path / "nothing")
 
 
-def test_claims_markdown_has_a_row_per_claim():
-    frame = pd.DataFrame({"claim": ["C1", "C2"], "paper_figure": ["a", "b"], "this_run": ["c", "d"],
-                          "verdict": ["holds", "does not hold"]})
-    assert claims_markdown(frame).count("\n") == 4
+def test_claims_markdown_has_a_row_per_part():
+    table = pd.concat([_claims(), _claims(claim="C2a", basis="our count (gops)", ci_low=float("nan"))])
+    text = claims_markdown(table)
+    assert text.count("\n") == 4
+    assert "| C2a | our count (gops) |" in text and "| 7.1 | **inconclusive**" in text
+
+
+def test_readme_section_is_replaced_between_its_markers(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{gallery.README_START}\nold table\n{gallery.README_END}\noutro\n")
+    update_readme(readme_claims(_claims(), "cpu-test", "abc123"), readme)
+    text = readme.read_text()
+    assert "old table" not in text and text.startswith("intro\n") and text.endswith("outro\n")
+    assert readme_run(readme) == ("cpu-test", "abc123")
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="no claims section"):
+        update_readme("x", readme)
+
+
+def test_the_readme_shows_the_claims_of_its_recorded_run():
+    """One claim, one verdict: the README's table is what claims_table gives for the committed run today."""
+    tag, fingerprint = readme_run()
+    expected = readme_claims(run_claims(tag, fingerprint), tag, fingerprint)
+    assert expected in gallery.README.read_text(encoding="utf-8"), \
+        "README's claims are stale: run `make gallery` (or helpers.gallery.update_readme) and commit"

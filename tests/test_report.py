@@ -27,7 +27,10 @@ def report(tmp_path_factory):
             assert run.ok, run.error
             assert export_html(run.output) is not None
             runs.append(run)
-    return write_index(out, runs, params, {"torch_version": "test", "host_cpu": "test cpu"})
+    from helpers.claims import claims_table
+
+    return write_index(out, runs, params, {"torch_version": "test", "host_cpu": "test cpu"},
+                       claims_table(paper_data=True))
 
 
 def test_index_lists_notebooks_claims_and_environment(report):
