@@ -198,6 +198,11 @@ def _cmd_claims(args: argparse.Namespace) -> int:
             print(f"{r.claim:<5}{basis}: {r.verdict.upper()}  {estimate}  ({r.threshold})")
             print(f"       {r.this_run}")
             print(f"       because {r.reason}")
+    if table["device_tag"].nunique() > 1:
+        from helpers.claims import agreement
+
+        print("== where the devices agree (holds / does not hold alike)")
+        print(agreement(table).to_string(index=False))
     return 0
 
 

@@ -6,6 +6,7 @@ import sys
 import pandas as pd
 import pytest
 
+from helpers.cli import main
 from helpers.paths import REPO_ROOT
 
 
@@ -68,3 +69,38 @@ def test_accuracy_unknown_model_exits_2_naming_it():
     result = run_cli("accuracy", "resnet5O")
     assert result.returncode == 2
     assert "'resnet5O'" in result.stderr and "resnet50" in result.stderr
+
+
+# ------------------------------------------------------------------ claims
+
+def test_claims_on_the_papers_numbers_rule_every_part_they_can_as_holding(capsys):
+    import io
+
+    from helpers.claims import COLUMNS, HOLDS, NOT_MEASURABLE
+
+    assert main(["claims", "--paper-data", "--csv"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out), keep_default_na=False)
+    assert list(table.columns) == list(COLUMNS)
+    ruled = table[table["verdict"] != NOT_MEASURABLE]
+    assert len(ruled) >= 10 and set(ruled["verdict"]) == {HOLDS}
+    assert (table.loc[table["verdict"] == NOT_MEASURABLE, "reason"].str.contains("only a plot")).all()
+
+
+def test_claims_of_a_recorded_run_name_the_device_and_bad_arguments_exit_2(tmp_path, capsys):
+    from helpers.results import ResultsStore, make_row
+
+    store = ResultsStore.for_device("cpu-test-2c", tmp_path)
+    for model, t1, t64 in (("AlexNet", 0.03, 0.01), ("ResNet-18", 0.05, 0.04), ("ENet", 0.02, 0.019),
+                           ("GoogLeNet", 0.04, 0.035)):
+        for b, t in ((1, t1), (64, t64)):
+            store.append(make_row(device_tag="cpu-test-2c", fingerprint="f0", model=model, batch_size=b,
+                                  metric="latency_per_image", value=t, unit="s", ci_low=t * 0.99, ci_high=t * 1.01,
+                                  n=20, status="ok", hardware="Test CPU", threads=2,
+                                  timestamp="2026-01-01T00:00:00+00:00"))
+    assert main(["claims", "--results", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "== cpu-test-2c: Test CPU, 2 threads" in out and "C3b" in out and "HOLDS" in out
+    assert main(["claims", "--results", str(tmp_path), "--device-tag", "nope"]) == 2
+    assert "--device-tag 'nope'" in capsys.readouterr().err
+    assert main(["claims", "--results", str(tmp_path / "missing")]) == 2
+    assert main(["claims", "--paper-data", "--device-tag", "x"]) == 2
