@@ -104,3 +104,17 @@ def test_claims_of_a_recorded_run_name_the_device_and_bad_arguments_exit_2(tmp_p
     assert "--device-tag 'nope'" in capsys.readouterr().err
     assert main(["claims", "--results", str(tmp_path / "missing")]) == 2
     assert main(["claims", "--paper-data", "--device-tag", "x"]) == 2
+
+
+def test_reproduce_interrupted_prints_one_line_and_the_command_that_resumes(monkeypatch, capsys):
+    from helpers import reproduce as rep
+
+    def interrupted(**kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rep, "reproduce", interrupted)
+    monkeypatch.setattr(sys, "argv", ["python -m helpers", "reproduce", "--profile", "quick"])
+    assert main(["reproduce", "--profile", "quick"]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("interrupted:")
+    assert "python -m helpers reproduce --profile quick" in err[0] and "Traceback" not in err[0]
