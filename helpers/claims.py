@@ -238,6 +238,14 @@ def _latency(ev: Evidence) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return t, ev.table("latency_per_image", "ci_low"), ev.table("latency_per_image", "ci_high")
 
 
+def _rising_r2(x: np.ndarray, y: np.ndarray) -> float:
+    """R2 of the line of y on x, negated when its slope is not positive (a falling line
+    is not the rising one a part describes)."""
+    fit = linear_fit(x, y)
+    r2 = fit.r2 if fit.n >= 3 else math.nan
+    return r2 if fit.slope > 0 else -r2
+
+
 def _speedup_batches(t: pd.DataFrame) -> tuple[int, int]:
     b_from = SPEEDUP_BATCHES[0]
     usable = [b for b in t.columns if b > b_from and b <= SPEEDUP_BATCHES[1]]
@@ -561,7 +569,7 @@ def _c6b(ev: Evidence) -> list[Finding]:
     if len(big) < 3:
         raise NotMeasurable(f"needs >= 3 models with >= {limit:g} MB of parameters; this run has {len(big)}")
     x, y = big["param_mb"].to_numpy(), big["static_mb"].to_numpy()
-    est = bootstrap_models(r2_of, x, y)
+    est = bootstrap_models(_rising_r2, x, y)
     slope = bootstrap_models(lambda a, b: linear_fit(a, b).slope, x, y)
     text = (f"static against parameter memory over {len(big)} models >= {limit:g} MB: R2 {est.text('.3f')}, "
             f"slope {slope.text('.2f')} MB per MB (the paper: {paper_number('static_slope'):.2f})")
@@ -593,7 +601,7 @@ def _c8a(ev: Evidence) -> list[Finding]:
             x, y, n = _ops_time(ev, t, column, b)
             if n < 3:
                 raise NotMeasurable(f"needs >= 3 models with time and operations at batch {b}")
-            est = bootstrap_models(r2_of, x, y)
+            est = bootstrap_models(_rising_r2, x, y)
             rho = bootstrap_models(spearman, x, y)
             fit = linear_fit(x, y)
             text = (f"R2 {est.text('.3f')}, Spearman {rho.text('.2f')}, slope {fit.slope:.3g} G-ops/s, "
@@ -770,14 +778,15 @@ PARTS: tuple[Part, ...] = (
          "200 MB floor", "lowest memory among models with under 100 MB of parameters (MB)",
          Threshold(">=", 200.0, why="the paper's floor"), _c6a),
     Part("C6b", "Fig 6", "Above 100 MB of parameters, static memory grows linearly with parameter memory",
-         "linear, slope 1.30", "R2 of static against parameter memory (models >= 100 MB)",
+         "linear, slope 1.30",
+         "R2 of static against parameter memory (models >= 100 MB; -R2 if the slope is not positive)",
          Threshold(">=", MIN_R2, why="a line explains most of the variance"), _c6b),
     Part("C7a", "Fig 8", "No architecture has its own power footprint: every network draws about the same "
          "net power at full load", "+11.8 W +- 0.7 W over 1.30 W idle (CV 0.06)",
          "coefficient of variation of net power across models at their largest batch",
          Threshold("<=", 0.2, why="within 20 %: one footprint"), _c7a),
     Part("C8a", "Fig 7", "Operations are linear in per-image inference time", "a linear trend at batch 1 and 16",
-         "R2 of operations against per-image time",
+         "R2 of operations against per-image time (-R2 if the slope is not positive)",
          Threshold(">=", MIN_R2, why="a line explains most of the variance"), _c8a),
     Part("C8b", "Fig 7", "The slope of operations against time rises for larger batches", "steeper at batch 16",
          "slope at batch 16 - slope at batch 1 (G-ops/s)",
