@@ -831,8 +831,8 @@ def test_claims_markdown_one_line_per_row():
     text = claims_markdown(table)
     lines = text.strip().split("\n")
     assert len(lines) == len(table) + 2
-    assert lines[0].startswith("| claim | device |") and lines[1].startswith("|---")
+    assert lines[0].startswith("| claim | basis | device |") and lines[1].startswith("|---")
     assert all(line.startswith("| ") and line.endswith(" |") for line in lines[2:])
-    assert "| C2a (our count (gops)) |" in text and "**holds**" in text and "**not measurable here**" in text
+    assert "| C2a | our count (gops) |" in text and "**holds**" in text and "**not measurable here**" in text
     c3a = table.set_index("claim").loc["C3a"]
     assert f"{c3a.estimate:.3g} [{c3a.ci_low:.3g}, {c3a.ci_high:.3g}]" in text
