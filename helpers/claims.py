@@ -63,6 +63,8 @@ MIN_R2 = 0.8
 C5_LINE_R2 = 0.95
 #: Batch 1's peak memory is "mostly static" when the static share is at least this (C5b).
 C5_STATIC_SHARE = 0.5
+#: C6b's line needs this many models above the floor's threshold.
+C6_MIN_MODELS = 5
 #: The paper's batch range for speed-ups (C3), and the batches of Figs 7 and 9 (C8, C9).
 SPEEDUP_BATCHES = (1, 64)
 FIG_BATCHES = (1, 16)
@@ -554,7 +556,9 @@ def _c6a(ev: Evidence) -> list[Finding]:
             ("static_mb", "net of the framework's baseline", "the model's own allocation")):
         values = small[column].dropna()
         if values.empty:
-            raise NotMeasurable("no process baseline recorded with the static memory")
+            findings.append(Finding(Estimate(math.nan), "not measured", basis,
+                                    unmeasurable="no process baseline recorded with the static memory"))
+            continue
         est = Estimate(float(values.min()), method="one reading per model (no interval)")
         findings.append(Finding(est, f"{what}: lowest {values.idxmin()} {values.min():.0f} MB among "
                                      f"{len(values)} models under {limit:g} MB of parameters", basis))
@@ -566,8 +570,9 @@ def _c6b(ev: Evidence) -> list[Finding]:
     pts = _fig6_points(ev)
     limit = paper_number("static_floor_threshold_mb")
     big = pts[pts["param_mb"] >= limit]
-    if len(big) < 3:
-        raise NotMeasurable(f"needs >= 3 models with >= {limit:g} MB of parameters; this run has {len(big)}")
+    if len(big) < C6_MIN_MODELS:
+        raise NotMeasurable(f"needs >= {C6_MIN_MODELS} models with >= {limit:g} MB of parameters (a bootstrap "
+                            f"R2 over fewer says little); this run has {len(big)}")
     x, y = big["param_mb"].to_numpy(), big["static_mb"].to_numpy()
     est = bootstrap_models(_rising_r2, x, y)
     slope = bootstrap_models(lambda a, b: linear_fit(a, b).slope, x, y)
@@ -655,9 +660,9 @@ def _c9a(ev: Evidence) -> list[Finding]:
         r2s = [linear_upper_bound(top1[common], pd.Series(d, index=common)).r2 for d in draws[:500]]
         low, high = np.quantile(np.asarray(r2s)[np.isfinite(r2s)], [0.025, 0.975]) if np.isfinite(r2s).sum() > 250 \
             else (math.nan, math.nan)
-        value = bound.r2 if bound.slope < 0 else -1.0
-        est = Estimate(value, float(low), float(high),
-                       "Monte Carlo (500) over the points' intervals; top-1 as given")
+        est = (Estimate(bound.r2, float(low), float(high),
+                        "Monte Carlo (500) over the points' intervals; top-1 as given") if bound.slope < 0 else
+               Estimate(-1.0, method="the bound's slope is not negative: no trade-off to bound (no interval)"))
         text = (f"tightest line on or above all {bound.n} models: slope {bound.slope:.3g} points per image/s; "
                 f"the {bound.n_frontier} frontier models ({_models(bound.frontier)}) lie within "
                 f"{bound.max_gap_pts:.1f} points of it, R2 {est.text('.3f')}; no model above it"
@@ -840,6 +845,9 @@ def _decide(p: Part, f: Finding, ev: Evidence) -> tuple[str, str]:
     if not np.isfinite(est.value):
         return NOT_MEASURABLE, f"the statistic is undefined on this evidence ({est.method})"
     need = p.threshold.text()
+    if not est.has_interval and "undefined on some resamples" in est.method:
+        return INCONCLUSIVE, (f"{est.value:.3g} against {need}, but its bootstrap is undefined on some "
+                              f"resamples (too few distinct models): no interval to rule on")
     if not est.has_interval:
         ok = p.threshold.met(est.value)
         return (HOLDS if ok else DOES_NOT_HOLD), (f"{est.value:.3g} {'meets' if ok else 'misses'} {need}; "

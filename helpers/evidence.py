@@ -435,14 +435,14 @@ class Evidence:
         """Model x batch_size table of ``column`` (value, ci_low or ci_high) of the
         points not left out; NaN where not measured or left out."""
         pts = self.points(metric)
-        pts = pts[~pts["left_out"]]
         if pts.empty:
             return pd.DataFrame(index=pd.Index([], name="model"),
                                 columns=pd.Index([], name="batch_size", dtype="int64"), dtype=float)
+        pts[column] = pts[column].where(~pts["left_out"])
         out = pts.pivot(index="model", columns="batch_size", values=column).astype(float)
         out = out.reindex(sorted(out.columns), axis=1)
         out.columns = pd.Index([int(c) for c in out.columns], name="batch_size")
-        return out
+        return out.dropna(how="all")
 
     def left_out(self, metric: str) -> list[str]:
         """``model@batch (flags)`` of the points left out of every statistic."""

@@ -679,8 +679,11 @@ def test_c5a_a_knee_at_batch_8_is_still_a_line():
 
 def test_c6a_needs_the_process_baseline():
     no_baseline = series("memory_static", lambda m, b: static_mb(m), "MB", spread=None)
-    row = ruled(evidence(no_baseline), "C6a").iloc[0]
-    assert row.verdict == NOT_MEASURABLE and "no process baseline" in row.reason
+    rows = ruled(evidence(no_baseline), "C6a").set_index("basis")
+    absolute = rows.loc["absolute process memory"]
+    assert absolute.verdict == NOT_MEASURABLE and "no process baseline" in absolute.reason
+    # net of the baseline needs no baseline: the 200 MB floor of the small models is ruled
+    assert rows.loc["net of the framework's baseline"].verdict == HOLDS
     # C6b reads the memory net of the baseline: it does not need it
     assert verdict(evidence(no_baseline), "C6b") == HOLDS
 
@@ -836,3 +839,27 @@ def test_claims_markdown_one_line_per_row():
     assert "| C2a | our count (gops) |" in text and "**holds**" in text and "**not measurable here**" in text
     c3a = table.set_index("claim").loc["C3a"]
     assert f"{c3a.estimate:.3g} [{c3a.ci_low:.3g}, {c3a.ci_high:.3g}]" in text
+
+
+def test_c6b_needs_five_models_above_the_threshold():
+    four = [m for m in BIG][:4]
+    ev = evidence(static_rows(models=SMALL + four))
+    row = ruled(ev, "C6b").iloc[0]
+    assert row.verdict == NOT_MEASURABLE and "needs >= 5 models" in row.reason
+
+
+def test_an_undefined_bootstrap_is_inconclusive_not_decided_on_its_value():
+    from helpers.claims import Finding, Part, Threshold, _decide
+    from helpers.fits import Estimate
+
+    p = Part("X1", "Fig 0", "text", "paper", "statistic", Threshold(">=", 0.8), lambda ev: [])
+    f = Finding(Estimate(0.95, method="bootstrap over 4 models (undefined on some resamples)"), "run")
+    assert _decide(p, f, evidence())[0] == INCONCLUSIVE
+
+
+def test_a_batch_whose_points_are_all_left_out_stays_a_column_of_gaps():
+    rows = series("latency_per_image", latency, "s", batches=(1, 16),
+                  flags="")
+    rows.loc[rows["batch_size"] == 16, "flags"] = "contended"
+    table = evidence(rows).table("latency_per_image")
+    assert list(table.columns) == [1, 16] and table[16].isna().all() and table[1].notna().all()
