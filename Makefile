@@ -1,5 +1,5 @@
 # Reproduce Canziani, Paszke and Culurciello (2016) on your own hardware.
-# `make help` lists the targets. Variables: PROFILE=smoke|quick|full, MODELS, DEVICE, THREADS.
+# `make help` lists the targets. Variables: PROFILE=smoke|classroom|quick|full, MODELS, DEVICE, THREADS, RESULTS, TAG (replot a recorded device).
 
 PYTHON  ?= $(shell command -v python3.11 || command -v python3)
 VENV    ?= .venv
@@ -11,14 +11,14 @@ DEVICE  ?= auto
 THREADS ?=
 RESULTS ?=
 
-REPRODUCE_ARGS := --profile $(PROFILE) --device $(DEVICE) $(if $(MODELS),--models $(MODELS)) $(if $(THREADS),--threads $(THREADS)) $(if $(RESULTS),--results-dir $(RESULTS))
+REPRODUCE_ARGS := --profile $(PROFILE) --device $(DEVICE) $(if $(MODELS),--models $(MODELS)) $(if $(THREADS),--threads $(THREADS)) $(if $(RESULTS),--results-dir $(RESULTS)) $(if $(TAG),--results-tag $(TAG))
 
 .DEFAULT_GOAL := help
 .PHONY: help setup setup-system-torch reproduce test test-slow bench bench-protocol gallery lab clean distclean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-18s %s\n", $$1, $$2}'
-	@echo "  variables: PROFILE=smoke|quick|full (default full), MODELS=a,b DEVICE=auto|cpu|cuda THREADS=N RESULTS=dir"
+	@echo "  variables: PROFILE=smoke|classroom|quick|full (default full), MODELS=a,b DEVICE=auto|cpu|cuda THREADS=N RESULTS=dir TAG=device-tag (replot it)"
 
 setup: $(STAMP) ## create the local environment (.venv) from pyproject.toml's pinned dependencies
 

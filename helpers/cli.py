@@ -125,7 +125,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     try:
         return reproduce(profile=args.profile, models=args.models, device=args.device, threads=args.threads,
                          notebooks=args.notebooks, output_dir=args.output_dir, results_dir=args.results_dir,
-                         measure=not args.no_measure)
+                         measure=not args.no_measure, results_tag=args.results_tag or "")
     except KeyboardInterrupt:
         resume = "python -m helpers " + " ".join(sys.argv[1:]) if sys.argv[1:] else "the same command"
         print(f"\ninterrupted: every finished measurement is stored under {args.results_dir or 'data/results'}; "
@@ -351,6 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", type=Path, help="default: reports/<device-tag>/")
     p.add_argument("--results-dir", type=Path, help="results store root (default: data/results)")
     p.add_argument("--no-measure", action="store_true", help="only plot what the results store holds")
+    p.add_argument("--results-tag", default="",
+                   help="replot this recorded device's run (e.g. a committed one) instead of this machine's")
     p.set_defaults(func=_cmd_reproduce)
     return parser
 

@@ -14,7 +14,7 @@ import pandas as pd
 from helpers.paths import RESULTS_DIR, REPORTS_DIR
 from helpers.profiles import Profile, get_profile, parse_batch_sizes
 
-__all__ = ["Run", "setup"]
+__all__ = ["Run", "setup", "recorded_tags"]
 
 
 @dataclass
@@ -60,11 +60,15 @@ class Run:
 
 
 def setup(profile: str = "full", models: str = "", batch_sizes: str = "", device: str = "auto",
-          threads: int = 0, results_dir: str = "", output_dir: str = "", measure: bool = True) -> Run:
+          threads: int = 0, results_dir: str = "", output_dir: str = "", measure: bool = True,
+          results_tag: str = "") -> Run:
     """Resolve a notebook's parameters; empty values take the profile's defaults.
 
     ``threads=0`` means every core torch sees; ``results_dir`` defaults to
-    data/results, ``output_dir`` to reports/<device-tag>/.
+    data/results, ``output_dir`` to reports/<device-tag>/. ``results_tag``
+    plots a recorded device's run instead of this machine's (a committed run on
+    a student's laptop): nothing is measured then, and ValueError names the
+    recorded tags when that one has no results.
     """
     from helpers.results import device_tag
     from helpers.timing import resolve_device, resolve_threads
@@ -74,10 +78,24 @@ def setup(profile: str = "full", models: str = "", batch_sizes: str = "", device
     names = [s.name for s in resolve_models(models or list(prof.models))]
     sizes = parse_batch_sizes(batch_sizes) if batch_sizes else list(prof.batch_sizes)
     dev = resolve_device(device)
+    root = Path(results_dir) if results_dir else RESULTS_DIR
     tag = device_tag(dev)
+    if results_tag:
+        recorded = recorded_tags(root)
+        if results_tag not in recorded:
+            raise ValueError(f"results_tag={results_tag!r}: no recorded run under {root}; "
+                             f"recorded: {', '.join(recorded) or 'none'}")
+        tag, measure = results_tag, False
     out = Path(output_dir) if output_dir else REPORTS_DIR / tag
     out.mkdir(parents=True, exist_ok=True)
     return Run(profile=prof, models=names, batch_sizes=sizes, device=dev,
                threads=resolve_threads(threads or None), device_tag=tag,
-               results_root=Path(results_dir) if results_dir else RESULTS_DIR,
-               output_dir=out, measure=bool(measure))
+               results_root=root, output_dir=out, measure=bool(measure))
+
+
+def recorded_tags(root: Path | str = RESULTS_DIR) -> list[str]:
+    """Device tags with a results file under ``root``, sorted."""
+    from helpers.results import FILENAME
+
+    root = Path(root)
+    return sorted(p.name for p in root.iterdir() if (p / FILENAME).is_file()) if root.is_dir() else []

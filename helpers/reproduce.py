@@ -119,15 +119,19 @@ def write_index(output_dir: Path, runs: list[NotebookRun], parameters: dict,
 
 def reproduce(profile: str = "full", models: str = "", device: str = "auto", threads: int = 0,
               notebooks: list[str] | None = None, output_dir: Path | None = None,
-              results_dir: Path | None = None, measure: bool = True) -> int:
+              results_dir: Path | None = None, measure: bool = True, results_tag: str = "") -> int:
     """Measure what the store lacks (the command-line sweep, its progress in the terminal), then run the
-    notebooks in order, plotting from the store; return 0, or 1 after naming every notebook that failed."""
+    notebooks in order, plotting from the store; return 0, or 1 after naming every notebook that failed.
+    ``results_tag``: replot that recorded device's run instead (nothing is measured)."""
     from helpers.notebook import setup
 
     run = setup(profile=profile, models=models, device=device, threads=threads,
-                output_dir=str(output_dir) if output_dir else "", results_dir=str(results_dir or ""))
+                output_dir=str(output_dir) if output_dir else "", results_dir=str(results_dir or ""),
+                results_tag=results_tag)
+    measure = measure and run.measure
     parameters = {"profile": profile, "models": models, "device": run.device, "threads": threads,
-                  "results_dir": str(run.results_root), "output_dir": str(run.output_dir), "measure": False}
+                  "results_dir": str(run.results_root), "output_dir": str(run.output_dir), "measure": False,
+                  "results_tag": results_tag}
     chosen = [p for p in notebook_paths() if not notebooks or p.name in notebooks or p.stem in notebooks]
     if notebooks and len(chosen) != len(notebooks):
         raise ValueError(f"unknown notebook in {notebooks}; valid: {[p.name for p in notebook_paths()]}")

@@ -65,3 +65,27 @@ def test_reproduce_names_a_failing_notebook_and_exits_nonzero(tmp_path, monkeypa
     err = capsys.readouterr().err
     assert "99_broken.ipynb" in err and "failed" in err
     assert "deliberately broken lesson" in (tmp_path / "out" / "index.html").read_text()
+
+
+def test_a_recorded_run_replots_on_any_machine(tmp_path):
+    """results_tag plots a committed run on a machine that did not record it, and measures nothing."""
+    from helpers.notebook import recorded_tags, setup
+
+    tags = recorded_tags()
+    assert tags, "the repository commits at least one recorded run"
+    run = setup(profile="smoke", device="cpu", output_dir=str(tmp_path), results_tag=tags[0], measure=True)
+    assert run.device_tag == tags[0] and run.measure is False
+    with pytest.raises(ValueError, match="recorded: " + tags[0]):
+        setup(profile="smoke", device="cpu", output_dir=str(tmp_path), results_tag="cpu-nowhere-1c")
+
+
+def test_lesson_04_replots_the_committed_run(tmp_path):
+    from helpers.notebook import recorded_tags
+
+    tag = recorded_tags()[0]
+    path = next(p for p in NOTEBOOKS if p.name.startswith("04_"))
+    params = {"profile": "quick", "device": "cpu", "output_dir": str(tmp_path), "results_tag": tag}
+    run = execute_notebook(path, tmp_path, params, progress=False)
+    assert run.ok, run.error
+    assert (tmp_path / "figures" / "fig3_time_vs_batch.png").is_file()
+    assert (tmp_path / "tables" / "latency_per_image_s.csv").read_text().count("\n") >= 15  # 14 models + header
