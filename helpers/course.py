@@ -56,14 +56,14 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(5, "05_memory.ipynb", "Memory against batch size", "Figs 5, 6",
            "static against activation memory; measuring peak memory in a fresh process; the knee",
            ("Which network has the largest activations per image?",
-            "Predict Fig 6's slope on a GPU, then check a recorded GPU run.")),
+            "On the committed run Fig 6's small networks sit on the line, not on a 200 MB floor: where did the paper's floor come from?")),
     Lesson(6, "06_power.ipynb", "Power and energy", "Figs 4, 8",
            "net power over idle; energy counters against sampled power; why 'no sensor' is not 0 W",
-           ("With RAPL readable, is net power flat across batch sizes?",
+           ("Run `python -m helpers probes`: which sensors does this machine lack, and why is its power 'not measurable here' rather than 0 W?",
             "Why does energy per image fall with batch size even when power is flat?")),
     Lesson(7, "07_findings.ipynb", "Findings", "Fig 9, Sec 3.7, claims C1-C11",
            "turning a claim into a statistic and a verdict; why hardware changes some verdicts and not others",
-           ("Which claim would change verdict on a GPU? Check a recorded GPU run.",
+           ("Which part is inconclusive on the committed run, and what measurement would decide it?",
             "Does efficientnet_b0 break Fig 9's linear bound?")),
 )
 

@@ -41,3 +41,108 @@ def test_lesson_table_says_what_each_lesson_teaches():
     table = lesson_table()
     assert list(table["lesson"]) == list(range(1, 8))
     assert table["you learn"].str.len().min() > 20
+
+
+# ------------------------------------------------------------------ solutions that state numbers
+# Every number a solution states is recomputed here from the same calls a student would make
+# (counts, library metadata, the committed run, the claims table): a stale or wrong solution fails.
+
+COMMITTED = "cpu-amd-epyc-f25m17-2c"
+
+
+def _has(text: str, value: float, fmt: str) -> None:
+    assert format(value, fmt) in text, f"{format(value, fmt)} not in: {text}"
+
+
+@pytest.fixture(scope="module")
+def committed():
+    from helpers.results import load_results
+
+    rows = load_results(None, [COMMITTED])
+    assert not rows.empty, f"the committed run {COMMITTED} is missing"
+    return rows
+
+
+def test_solutions_on_counts_and_library_accuracy():
+    import dataclasses
+
+    from helpers.accuracy import torchvision_top1
+    from helpers.ops import count_model
+    from helpers.reference import paper_models
+    from helpers.zoo import get_spec
+
+    ref = paper_models()["top1_pct"]
+    r50 = count_model("ResNet-50")
+    v2 = torchvision_top1("resnet50", "IMAGENET1K_V2")["acc1"]
+    text = solution("1.1")
+    _has(text, r50["gops"], ".2f"); _has(text, v2, ".2f"); _has(text, ref["ResNet-50"], ".2f")
+    _has(text, v2 - ref["ResNet-50"], ".2f"); _has(text, ref["Inception-v4"], ".2f")
+    assert v2 > ref["Inception-v4"]
+
+    eff = count_model("efficientnet_b0")
+    text = solution("1.2")
+    _has(text, eff["gmacs"], ".2f"); _has(text, eff["gops"], ".2f"); _has(text, eff["gops_2016"], ".2f")
+    _has(text, torchvision_top1("efficientnet_b0")["acc1"], ".2f")
+
+    vit = count_model("vit_b_16")
+    attention = 12 * 2 * 197 * 197 * 768 / 1e9
+    text = solution("2.2")
+    _has(text, vit["gmacs"], ".2f"); _has(text, attention, ".2f"); _has(text, 100 * attention / vit["gmacs"], ".0f")
+    assert vit["torchvision_gmacs"] == pytest.approx(vit["gmacs"], abs=0.01)
+
+    big = count_model(dataclasses.replace(get_spec("ResNet-50"), input_size=448))
+    text = solution("2.3")
+    _has(text, big["gmacs"], ".2f"); _has(text, r50["gmacs"], ".2f"); _has(text, big["gmacs"] / r50["gmacs"], ".1f")
+
+    text = solution("3.1")
+    for name in ("mobilenet_v3_large", "efficientnet_b0"):
+        acc, params = torchvision_top1(name)["acc1"], count_model(name)["params"] / 1e6
+        _has(text, acc, ".2f"); _has(text, params, ".2f"); _has(text, acc / params, ".1f")
+        assert acc / params > ref["ENet"] / paper_models().at["ENet", "params_m_paper"]
+    _has(text, ref["ENet"] / paper_models().at["ENet", "params_m_paper"], ".2f")
+
+    mob, r18 = count_model("mobilenet_v3_large"), count_model("ResNet-18")
+    text = solution("4.2")
+    _has(text, mob["gmacs"], ".2f"); _has(text, r18["gmacs"], ".2f"); _has(text, r18["gmacs"] / mob["gmacs"], ".1f")
+
+
+def test_solution_3_2_ranks_accuracy_per_operation_from_our_counts():
+    from helpers.ops import count_table
+    from helpers.reference import paper_models
+
+    counts = count_table("paper", thop=False, progress=False).set_index("model")
+    per_op = (paper_models()["top1_pct"] / counts["gops"]).sort_values(ascending=False)
+    text = solution("3.2")
+    assert set(per_op.index[:2]) == {"ENet", "BN-AlexNet"} and per_op.index[-1] == "VGG-19"
+    _has(text, per_op["ENet"], ".1f"); _has(text, per_op["BN-AlexNet"], ".1f"); _has(text, per_op["VGG-19"], ".1f")
+
+
+def test_solution_5_1_reads_the_committed_run(committed):
+    from helpers.evidence import metric_table
+
+    peak, static = metric_table(committed, "memory_peak"), metric_table(committed, "memory_static")
+    act = ((peak[64] - static[64]) / 64).sort_values(ascending=False)
+    text = solution("5.1")
+    assert list(act.index[:2]) == ["VGG-16", "VGG-19"] or list(act.index[:2]) == ["VGG-19", "VGG-16"]
+    _has(text, act["VGG-16"], ".1f"); _has(text, act["Inception-v4"], ".1f"); _has(text, act["Inception-v3"], ".1f")
+    _has(text, act["ENet"], ".1f"); _has(text, act["BN-AlexNet"], ".1f")
+    assert act.index[-1] == "BN-AlexNet" and f"{list(act.index).index('ENet') + 1}th of 14" in text
+
+
+def test_solutions_5_2_and_7_1_read_the_committed_runs_claims(committed):
+    from helpers.claims import INCONCLUSIVE, claims_table
+    from helpers.evidence import run_evidence
+
+    claims = claims_table(committed, COMMITTED)
+    c6b = claims[claims["claim"] == "C6b"].iloc[0]
+    c6a = claims[claims["claim"] == "C6a"].set_index("basis")
+    text = solution("5.2")
+    assert "slope 1.00" in text and "slope 1.00" in c6b.this_run and f"R2 {c6b.estimate:.3f}" in text
+    _has(text, c6a.loc["net of the framework's baseline", "estimate"], ".0f")
+    _has(text, run_evidence(committed, COMMITTED).baseline_mb().median(), ".0f")
+
+    unsure = claims[claims["verdict"] == INCONCLUSIVE]
+    assert set(unsure["claim"]) == {"C8b"}
+    ours = unsure[unsure["basis"] == "our count (gops)"].iloc[0]
+    text = solution("7.1")
+    _has(text, ours.estimate, ".1f"); _has(text, ours.ci_low, ".1f"); _has(text, ours.ci_high, ".1f")
