@@ -1,0 +1,50 @@
+"""The lessons' data-dependent sentences follow the data: explanations only beside the verdict they explain."""
+import pandas as pd
+
+from helpers.claims import COLUMNS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_MEASURABLE
+from helpers import lessons
+
+
+def _row(claim, verdict, this_run="shows something", reason="because", basis=""):
+    row = {c: "" for c in COLUMNS}
+    row.update(claim=claim, verdict=verdict, this_run=this_run, reason=reason, basis=basis, device_tag="cpu-x",
+               claim_text=f"the text of {claim}")
+    return row
+
+
+def _table(*rows):
+    return pd.DataFrame(list(rows), columns=list(COLUMNS))
+
+
+def test_an_explanation_appears_only_beside_the_verdict_it_explains():
+    cpu_like = lessons.speedup_summary(_table(_row("C3a", DOES_NOT_HOLD, "falls for 4/14 models")))
+    assert "**does not hold** on cpu-x" in cpu_like and "Falls for 4/14 models." in cpu_like
+    assert "already busy at batch 1" in cpu_like
+    tx1_like = lessons.speedup_summary(_table(_row("C3a", HOLDS, "falls for 14/14 models")))
+    assert "**holds**" in tx1_like and "already busy" not in tx1_like
+
+
+def test_not_measurable_rows_say_why_not_what_was_not_measured():
+    text = lessons.verdict_lines(_table(_row("C4a", NOT_MEASURABLE, "not measured", "no power_net rows: no sensor")),
+                                 ["C4"])
+    assert "No power_net rows: no sensor." in text and "not measured" not in text.split("**")[-1]
+
+
+def test_disagreements_list_every_part_that_does_not_hold_and_only_those():
+    table = _table(_row("C3a", DOES_NOT_HOLD), _row("C5a", HOLDS), _row("C8b", INCONCLUSIVE, basis="our count"))
+    text = lessons.disagreements(table)
+    assert "**C3a**" in text and "**C8b** (our count)" in text and "C5a" not in text
+    assert "too close" in text  # C8b's explanation for inconclusive
+    assert lessons.disagreements(_table(_row("C5a", HOLDS))) == "Every part holds on this run, as in the paper."
+
+
+def test_time_outliers_catch_a_gross_inversion_and_nothing_milder():
+    ops = pd.Series({"ResNet-50": 8.2, "ResNet-152": 23.1, "GoogLeNet": 3.2})
+    quiet = pd.DataFrame({1: {"ResNet-50": 0.0686, "ResNet-152": 0.172, "GoogLeNet": 0.066}})
+    assert "no point contradicts" in lessons.time_outliers(quiet, ops)
+    disturbed = quiet.copy()
+    disturbed.loc["ResNet-50", 1] = 0.348          # the second machine's ResNet-50, slower than ResNet-152
+    text = lessons.time_outliers(disturbed, ops)
+    assert "ResNet-50 takes 348.0 ms per image at batch 1, 2.0x as long as ResNet-152 (172.0 ms)" in text
+    assert "GoogLeNet" not in text                  # 66 ms against ResNet-50's 68.6: a mild inversion, not flagged
+    assert "No per-image times at batch 16" in lessons.time_outliers(quiet, ops, batch_size=16)
