@@ -37,7 +37,7 @@ from helpers.reference import PAPER_MODELS, paper_models, paper_numbers
 
 __all__ = [
     "CANONICAL_UNITS", "AmbiguousDeviceError", "metric_table", "point_table", "batch_sizes",
-    "missing_reason", "paper_counts", "counts_column", "OPS_COLUMNS", "operations", "ops_unit",
+    "missing_reason", "process_baseline_mb", "paper_counts", "counts_column", "OPS_COLUMNS", "operations", "ops_unit",
     "top1_series", "paper_accuracy", "speedups", "memory_knees", "static_vs_parameter_memory",
     "ops_vs_time", "images_per_second", "devices_with", "at_largest_batch", "Device", "Evidence",
     "run_evidence", "paper_evidence", "FLAGS_LEFT_OUT",
@@ -279,6 +279,29 @@ def static_vs_parameter_memory(results: pd.DataFrame | None, counts: pd.DataFram
 
 
 
+def process_baseline_mb(results: pd.DataFrame | None, device_tag: str | None = None) -> pd.Series:
+    """Each model's process baseline (MB) that its memory rows are net of: the
+    interpreter's and libraries' resident memory before the model was built,
+    from the ``details.baseline_mb`` of its status-"ok" ``memory_static`` rows
+    (the last row of a model wins). Indexed by model; empty when none is recorded."""
+    return _baselines(_device_rows(results, device_tag))
+
+
+def _baselines(rows: pd.DataFrame) -> pd.Series:
+    """``details.baseline_mb`` of the status-"ok" ``memory_static`` rows of ``rows``, by model."""
+    if not rows.empty:
+        rows = rows[(rows["metric"] == "memory_static") & (rows["status"] == "ok")]
+    out = {}
+    for model, details in zip(rows.get("model", []), rows.get("details", [])):
+        try:
+            value = json.loads(details or "{}").get("baseline_mb")
+        except (TypeError, ValueError, AttributeError):
+            value = None
+        if value is not None:
+            out[str(model)] = float(value)
+    return pd.Series(out, dtype=float, name="baseline_mb")
+
+
 def ops_vs_time(results: pd.DataFrame | None, counts: pd.DataFrame | None, batch_size: int,
                 ops_column: str = "gops", device_tag: str | None = None) -> "LinearFit":
     """Fig 7's line: operations (billions, ``ops_column`` of ``counts``, else
@@ -458,17 +481,7 @@ class Evidence:
     def baseline_mb(self) -> pd.Series:
         """Each model's process baseline under its static memory (MB): the framework's
         own resident memory before the model was built (``details.baseline_mb``)."""
-        rows = self.results[(self.results["metric"] == "memory_static") & (self.results["status"] == "ok")] \
-            if not self.results.empty else self.results
-        out = {}
-        for model, details in zip(rows.get("model", []), rows.get("details", [])):
-            try:
-                value = json.loads(details or "{}").get("baseline_mb")
-            except (TypeError, ValueError):
-                value = None
-            if value is not None:
-                out[str(model)] = float(value)
-        return pd.Series(out, dtype=float, name="baseline_mb")
+        return _baselines(self.results)
 
     # ---- counts and accuracy
     def ops(self, column: str = "gops") -> pd.Series:

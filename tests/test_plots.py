@@ -1,0 +1,394 @@
+"""Figures a reader does not misread: intervals drawn as given, legends clear of the data,
+blobs inside the axes, model names apart, and axis labels that say where numbers come from."""
+import itertools
+import json
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
+
+from helpers import plots  # noqa: E402
+from helpers.evidence import process_baseline_mb  # noqa: E402
+from helpers.fits import LinearFit, floor_slope_fit  # noqa: E402
+from helpers.reference import paper_models  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+# ------------------------------------------------------------------ helpers of the tests
+
+def _renderer(fig):
+    fig.canvas.draw()
+    return fig.canvas.get_renderer()
+
+
+def _overlapping(texts, renderer):
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    return [(a, b) for (a, p), (b, q) in itertools.combinations(boxes, 2)
+            if min(p.x1, q.x1) - max(p.x0, q.x0) > 0 and min(p.y1, q.y1) - max(p.y0, q.y0) > 0]
+
+
+def _model_labels(ax, names):
+    return [t for t in ax.texts if t.get_text() in set(names)]
+
+
+def _ci_segments(ax):
+    """(x, low, high) of every drawn interval bar, sorted."""
+    out = []
+    for artist in ax.get_children():
+        if artist.get_gid() == plots.CI_GID and hasattr(artist, "get_segments"):
+            for seg in artist.get_segments():
+                (x0, y0), (x1, y1) = seg
+                if x0 == x1:  # the bar itself, not a cap
+                    out.append((float(x0), float(min(y0, y1)), float(max(y0, y1))))
+    return sorted(out)
+
+
+def _blobs(ax, n):
+    """The data blobs: the first scatter with ``n`` points of more than one size or of area > 4."""
+    for coll in ax.collections:
+        if isinstance(coll, PathCollection) and len(coll.get_offsets()) == n and np.max(coll.get_sizes()) > 4:
+            return coll
+    raise AssertionError("no blob collection")
+
+
+def _sweep_table():
+    batches = [1, 2, 4, 8]
+    table = pd.DataFrame({b: [0.010 * (i + 1) / math.sqrt(b) for i in range(3)] for b in batches},
+                         index=pd.Index(["AlexNet", "VGG-16", "ResNet-50"], name="model"))
+    table.loc["VGG-16", 8] = np.nan  # skipped
+    rows = []
+    for model, row in table.iterrows():
+        for b, v in row.dropna().items():
+            rows.append({"model": model, "batch_size": b, "value": v, "ci_low": 0.95 * v, "ci_high": 1.08 * v})
+    intervals = pd.DataFrame(rows)
+    intervals.loc[(intervals["model"] == "AlexNet") & (intervals["batch_size"] == 2), ["ci_low", "ci_high"]] = np.nan
+    return table, intervals
+
+
+def _accuracy(measured: dict[str, tuple[float, float, float, int]], models) -> pd.DataFrame:
+    """A ``top1_for_claims``-shaped frame indexed by model: the paper's top-1, ``measured`` where given."""
+    ref = paper_models()
+    rows = []
+    for m in models:
+        if m in measured:
+            v, lo, hi, n = measured[m]
+            rows.append({"model": m, "top1_pct": v, "ci_low": lo, "ci_high": hi, "n_images": n, "source": "measured"})
+        else:
+            rows.append({"model": m, "top1_pct": float(ref.at[m, "top1_pct"]), "ci_low": np.nan,
+                         "ci_high": np.nan, "n_images": pd.NA, "source": "paper"})
+    frame = pd.DataFrame(rows).set_index("model")
+    frame["n_images"] = frame["n_images"].astype("Int64")
+    return frame
+
+
+def _fig2_table(accuracy=None):
+    ref = paper_models()
+    table = pd.DataFrame({"gops": ref["gops_published"], "params_m": ref["params_m_paper"]})
+    acc = accuracy if accuracy is not None else _accuracy({}, list(ref.index))
+    return table.join(acc[["top1_pct", "ci_low", "ci_high"]])
+
+
+def _crowded(n=18, seed=1):
+    rng = np.random.default_rng(seed)
+    names = [f"Network-{i:02d}" for i in range(n)]
+    frame = pd.DataFrame({"x": 10 + rng.normal(0, 0.3, n), "y": 50 + rng.normal(0, 0.3, n),
+                          "size": rng.uniform(1, 40, n)}, index=names)
+    frame.iloc[:4, :2] = [10.0, 50.0]  # four on exactly the same spot
+    return frame
+
+
+# ------------------------------------------------------------------ Figs 3, 4, 5: sweeps
+
+def test_sweep_chart_draws_every_finite_interval_exactly_as_given():
+    table, intervals = _sweep_table()
+    fig = plots.sweep_chart(table, ylabel="Per-image time [ms]", scale=1000, intervals=intervals)
+    ax = fig.axes[0]
+    expected = sorted((float(r.batch_size), r.ci_low * 1000, r.ci_high * 1000)
+                      for r in intervals.dropna().itertuples())
+    drawn = _ci_segments(ax)
+    assert len(drawn) == len(expected) == 10  # 11 points, one without an interval
+    np.testing.assert_allclose(np.array(drawn), np.array(expected), rtol=1e-12)
+
+
+def test_sweep_chart_colours_each_interval_like_its_line():
+    table, intervals = _sweep_table()
+    ax = plots.sweep_chart(table, intervals=intervals).axes[0]
+    colours = plots.model_colours(table.index)
+    bar_colours = {matplotlib.colors.to_hex(a.get_colors()[0]) for a in ax.get_children()
+                   if a.get_gid() == plots.CI_GID and hasattr(a, "get_colors")}
+    assert bar_colours == {matplotlib.colors.to_hex(c) for c in colours.values()}
+
+
+def test_sweep_chart_without_intervals_draws_no_error_bars():
+    table, _ = _sweep_table()
+    ax = plots.sweep_chart(table * 1000, ylabel="Peak memory [MB]").axes[0]
+    assert _ci_segments(ax) == []
+
+
+def test_sweep_chart_legend_sits_outside_the_axes_clear_of_every_point():
+    table, intervals = _sweep_table()
+    fig = plots.sweep_chart(table, scale=1000, intervals=intervals)
+    ax = fig.axes[0]
+    renderer = _renderer(fig)
+    legend = ax.get_legend().get_window_extent(renderer)
+    area = ax.get_window_extent(renderer)
+    assert legend.x0 >= area.x1, "the legend overlaps the data area"
+    for line in ax.lines:
+        xy = ax.transData.transform(np.column_stack([line.get_xdata(), line.get_ydata()]).astype(float))
+        inside = ((xy[:, 0] >= legend.x0) & (xy[:, 0] <= legend.x1)
+                  & (xy[:, 1] >= legend.y0) & (xy[:, 1] <= legend.y1))
+        assert not inside.any(), f"{line.get_label()} has a point under the legend"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(table.index)
+
+
+def test_sweep_chart_keeps_the_skipped_markers_and_its_labels():
+    table, _ = _sweep_table()
+    skipped = pd.DataFrame({"model": ["VGG-16"], "batch_size": [8]})
+    ax = plots.sweep_chart(table, ylabel="Per-image time [ms]", skipped=skipped).axes[0]
+    crosses = [ln for ln in ax.lines if ln.get_marker() == "x"]
+    assert len(crosses) == 1 and list(crosses[0].get_xdata()) == [8]
+    assert ax.get_xlabel() == "Batch size [images]" and ax.get_ylabel() == "Per-image time [ms]"
+
+
+# ------------------------------------------------------------------ Fig 2 and the blob charts
+
+@pytest.mark.parametrize("composed", [False, True], ids=["alone", "beside-the-paper"])
+def test_blob_chart_limits_hold_every_blob_whole_vgg19_included(composed):
+    table = _fig2_table()
+    draw = lambda ax: plots.blob_chart(table, x="gops", y="top1_pct", size="params_m", ax=ax)  # noqa: E731
+    fig = (plots.side_by_side("paper_fig2_top1_vs_ops", draw, figsize=(15, 6.5)) if composed
+           else draw(plt.figure(figsize=(9, 6)).gca()))
+    ax = fig.axes[-1]
+    _renderer(fig)
+    blobs = _blobs(ax, len(table))
+    centres = ax.transData.transform(blobs.get_offsets())
+    radii = np.sqrt(blobs.get_sizes() / math.pi) * fig.dpi / 72
+    area = ax.get_window_extent()
+    assert (centres[:, 0] - radii >= area.x0).all() and (centres[:, 0] + radii <= area.x1).all()
+    assert (centres[:, 1] + radii <= area.y1).all() and (centres[:, 1] - radii >= area.y0).all()
+    vgg = list(table.dropna(subset=["gops"]).index).index("VGG-19")
+    assert table.at["VGG-19", "gops"] == pytest.approx(39.3, abs=0.1)
+    assert centres[vgg, 0] + radii[vgg] < area.x1 - 5, "VGG-19's blob touches the right edge"
+    assert centres[vgg, 0] == pytest.approx(ax.transData.transform((39.3, 70))[0], abs=1)
+
+
+def test_blob_chart_size_key_sits_below_the_data_with_ticks_in_the_data_area_only():
+    table = _fig2_table()
+    ax = plots.blob_chart(table, x="gops", y="top1_pct", size="params_m",
+                          size_title="blob area: parameters [M]").axes[0]
+    _renderer(ax.figure)
+    blobs = _blobs(ax, len(table))
+    key = [c for c in ax.collections if isinstance(c, PathCollection) and len(c.get_offsets()) == 6][0]
+    np.testing.assert_allclose(key.get_sizes(), np.array([5, 35, 65, 95, 125, 155]) * 40.0)
+    to_px = ax.figure.dpi / 72
+    key_top = ax.transData.transform(key.get_offsets())[:, 1] + np.sqrt(key.get_sizes() / math.pi) * to_px
+    blob_bottom = ax.transData.transform(blobs.get_offsets())[:, 1] - np.sqrt(blobs.get_sizes() / math.pi) * to_px
+    assert key_top.max() < blob_bottom.min(), "a reference blob reaches into the data"
+    ticks_px = ax.transData.transform(np.column_stack([np.zeros(len(ax.get_yticks())), ax.get_yticks()]))[:, 1]
+    assert len(ticks_px) >= 3 and (ticks_px > key_top.max()).all(), "a y tick labels the key's strip"
+    assert "blob area: parameters [M]" in [t.get_text() for t in ax.texts]
+
+
+def test_blob_chart_draws_the_wilson_interval_of_measured_models_only():
+    acc = _accuracy({"ResNet-50": (76.1, 75.7, 76.5, 50000), "AlexNet": (56.5, 56.1, 56.9, 50000)},
+                    list(paper_models().index))
+    table = _fig2_table(acc)
+    ax = plots.blob_chart(table, x="gops", y="top1_pct", size="params_m", ci=("ci_low", "ci_high")).axes[0]
+    expected = sorted((float(table.at[m, "gops"]), acc.at[m, "ci_low"], acc.at[m, "ci_high"])
+                      for m in ("ResNet-50", "AlexNet"))
+    np.testing.assert_allclose(np.array(_ci_segments(ax)), np.array(expected), rtol=1e-12)
+
+
+def test_blob_chart_model_names_do_not_overlap_on_a_crowded_example():
+    frame = _crowded()
+    ax = plots.blob_chart(frame, x="x", y="y", size="size", area_per_unit=10).axes[0]
+    labels = _model_labels(ax, frame.index)
+    assert sorted(t.get_text() for t in labels) == sorted(frame.index)
+    assert _overlapping(labels, _renderer(ax.figure)) == []
+
+
+def test_blob_chart_names_on_fig2_do_not_overlap():
+    table = _fig2_table()
+    fig = plots.side_by_side("paper_fig2_top1_vs_ops",
+                             lambda ax: plots.blob_chart(table, x="gops", y="top1_pct", size="params_m", ax=ax),
+                             figsize=(15, 6.5))
+    labels = _model_labels(fig.axes[-1], table.index)
+    assert len(labels) == len(table)
+    assert _overlapping(labels, _renderer(fig)) == []
+
+
+@pytest.mark.parametrize("shade", [False, True], ids=["line", "bound"])
+def test_blob_chart_line_is_drawn_inside_the_data_area_with_its_label_above_the_axes(shade):
+    frame = _crowded().assign(x=lambda f: f["x"] * 10)
+    line = LinearFit(slope=0.5, intercept=0.0, r2=0.9, n=18)
+    ax = plots.blob_chart(frame, x="x", y="y", size="size", line=line, line_label="fit: slope 0.5",
+                          shade_above=shade, shade_label="above the bound").axes[0]
+    renderer = _renderer(ax.figure)
+    drawn = [ln for ln in ax.lines if ln.get_label() == "fit: slope 0.5"][0]
+    xs, ys = np.asarray(drawn.get_xdata(), float), np.asarray(drawn.get_ydata(), float)
+    ok = np.isfinite(ys)
+    assert ok.any()
+    np.testing.assert_allclose(ys[ok], 0.5 * xs[ok])
+    separator = [ln for ln in ax.lines if ln.get_color() == "0.6"][0].get_ydata()[0]
+    assert (ys[ok] >= separator).all(), "the line runs into the size key's strip"
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert legend.y0 >= ax.get_window_extent(renderer).y1
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == (["fit: slope 0.5", "above the bound"] if shade else ["fit: slope 0.5"])
+    fills = [c for c in ax.collections if type(c).__name__ in ("PolyCollection", "FillBetweenPolyCollection")]
+    assert len(fills) == (1 if shade else 0)
+
+
+# ------------------------------------------------------------------ Fig 7
+
+def test_fig7_sizes_blobs_by_parameters_and_states_the_fit_and_units():
+    ref = paper_models()
+    frame = pd.DataFrame({"time_s": ref["gops_published"] / 150 + 0.002, "ops": ref["gops_published"],
+                          "params_m": ref["params_m_paper"]})
+    fit = LinearFit(slope=150.0, intercept=-0.3, r2=0.987, n=len(frame))
+    ax = plots.fig7_ops_vs_time(frame, fit, batch_size=16).axes[0]
+    blobs = _blobs(ax, len(frame))
+    np.testing.assert_allclose(blobs.get_sizes(), frame["params_m"].to_numpy() * 20)
+    np.testing.assert_allclose(blobs.get_offsets()[:, 0], frame["time_s"].to_numpy() * 1000)
+    assert ax.get_xlabel() == "Per-image time at batch 16 [ms]"
+    assert ax.get_ylabel() == "Operations per image [G-ops, groups honoured]"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["least squares: slope 150 G-ops/s, R\u00b2 0.987 (14 models)"]
+    line = [ln for ln in ax.lines if ln.get_label() == legend[0]][0]
+    xs, ys = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+    ok = np.isfinite(ys)
+    np.testing.assert_allclose(ys[ok], 150.0 * xs[ok] / 1000 - 0.3)
+    assert "blob area: parameters [M]" in [t.get_text() for t in ax.texts]
+    assert _overlapping(_model_labels(ax, frame.index), _renderer(ax.figure)) == []
+
+
+# ------------------------------------------------------------------ Figs 5 and 6: memory
+
+def _memory_results(baselines: dict[str, float]) -> pd.DataFrame:
+    rows = [{"device_tag": "cpu-x", "model": m, "batch_size": 1, "metric": "memory_static", "value": 10.0,
+             "unit": "MB", "status": "ok", "details": json.dumps({"baseline_mb": b})} for m, b in baselines.items()]
+    rows.append({"device_tag": "cpu-x", "model": "ENet", "batch_size": 1, "metric": "memory_static", "value": 1.0,
+                 "unit": "MB", "status": "skipped", "details": json.dumps({"baseline_mb": 999.0})})
+    return pd.DataFrame(rows)
+
+
+def test_process_baseline_mb_reads_the_ok_static_rows_details():
+    base = process_baseline_mb(_memory_results({"AlexNet": 430.0, "VGG-16": 440.0, "ResNet-18": 436.0}))
+    assert base.to_dict() == {"AlexNet": 430.0, "VGG-16": 440.0, "ResNet-18": 436.0}
+    assert process_baseline_mb(None).empty
+
+
+def test_memory_labels_name_the_baseline_and_its_median():
+    base = pd.Series({"AlexNet": 430.0, "VGG-16": 440.0, "ResNet-18": 436.6})
+    label = plots.memory_label("Peak memory [MB]", base, width=200)
+    assert label == ("Peak memory [MB] above the process's baseline: interpreter and libraries, median 437 MB")
+    assert "not recorded" in plots.memory_label("Peak memory [MB]", pd.Series(dtype=float))
+
+
+def test_fig6_draws_the_papers_floor_then_slope_and_this_runs_fit_labelled():
+    params = pd.Series({"ENet": 1.5, "GoogLeNet": 28.0, "ResNet-18": 46.8, "ResNet-50": 102.0, "AlexNet": 244.0,
+                        "VGG-16": 553.0, "VGG-19": 575.0})
+    frame = pd.DataFrame({"param_mb": params, "static_mb": params * 1.01 + 3})
+    fit = floor_slope_fit(frame["param_mb"], frame["static_mb"])
+    base = pd.Series(437.0, index=frame.index)
+    ax = plots.fig6_static_memory(frame, fit, base, floor_mb=200, threshold_mb=100, slope=1.30).axes[0]
+    lines = {ln.get_label(): ln for ln in ax.lines}
+    paper = lines["the paper (TX1): 200 MB floor, then slope 1.30"]
+    xs, ys = np.asarray(paper.get_xdata(), float), np.asarray(paper.get_ydata(), float)
+    np.testing.assert_allclose(ys[xs < 100], 200.0)
+    np.testing.assert_allclose(ys[xs >= 100], 200 + 1.30 * (xs[xs >= 100] - 100))
+    assert xs.max() >= params.max()
+    ours = f"this run: slope {fit.slope:.2f}, R\u00b2 {fit.r2:.3f} (least squares, {fit.n_linear} models \u2265 100 MB)"
+    np.testing.assert_allclose(np.asarray(lines[ours].get_ydata(), float),
+                               fit.slope * np.asarray(lines[ours].get_xdata(), float) + fit.intercept)
+    assert "1.01" in ours and "R\u00b2 1.000" in ours
+    assert ax.get_ylabel().replace("\n", " ") == ("Static memory [MB] above the process's baseline: interpreter and "
+                                                  "libraries, median 437 MB")
+    assert ax.get_xlabel() == "Parameter memory [MB]: parameters x 4 bytes (float32)"
+    renderer = _renderer(ax.figure)
+    assert ax.get_legend().get_window_extent(renderer).y0 >= ax.get_window_extent(renderer).y1
+    assert _overlapping(_model_labels(ax, frame.index), renderer) == []
+
+
+def test_fig6_without_a_fitted_line_draws_only_the_paper_and_the_floor():
+    frame = pd.DataFrame({"param_mb": [1.5, 28.0], "static_mb": [5.0, 31.0]}, index=["ENet", "GoogLeNet"])
+    fit = floor_slope_fit(frame["param_mb"], frame["static_mb"])
+    ax = plots.fig6_static_memory(frame, fit, None).axes[0]
+    labels = [ln.get_label() for ln in ax.lines if not ln.get_label().startswith("_")]
+    assert labels == ["the paper (TX1): 200 MB floor, then slope 1.30",
+                      "this run: median of the 2 models < 100 MB: 18 MB"]
+
+
+# ------------------------------------------------------------------ labels: overlaps
+
+def test_scatter_fit_labels_do_not_overlap_even_on_one_spot():
+    frame = pd.DataFrame({"x": [1.0] * 8, "y": [2.0] * 8}, index=[f"Model {i}" for i in range(8)])
+    ax = plots.scatter_fit(frame, "x", "y").axes[0]
+    labels = _model_labels(ax, frame.index)
+    assert len(labels) == 8 and _overlapping(labels, _renderer(ax.figure)) == []
+
+
+def test_place_labels_ties_a_moved_label_to_its_point():
+    frame = _crowded(n=12)
+    ax = plots.scatter_fit(frame, "x", "y").axes[0]
+    _renderer(ax.figure)
+    leaders = [ln for ln in ax.lines if ln.get_label().startswith("_") and len(ln.get_xdata()) == 2]
+    starts = {(round(float(ln.get_xdata()[0]), 9), round(float(ln.get_ydata()[0]), 9)) for ln in leaders}
+    points = {(round(x, 9), round(y, 9)) for x, y in zip(frame["x"], frame["y"])}
+    assert leaders and starts <= points
+
+
+# ------------------------------------------------------------------ Figs 1, 2, 9, 10: whose top-1
+
+def test_top1_label_says_whose_top1_it_is():
+    models = ["AlexNet", "VGG-16", "ResNet-50"]
+    assert plots.top1_label(_accuracy({}, models), width=200) == "Top-1 accuracy [%]: the paper's"
+    some = _accuracy({"ResNet-50": (76.0, 75.6, 76.4, 50000), "VGG-16": (71.5, 71.1, 71.9, 50000)}, models)
+    assert plots.top1_label(some, width=200) == ("Top-1 accuracy [%]: measured (50,000 images) for 2 models, "
+                                                  "the paper's for the rest")
+    one = _accuracy({"VGG-16": (71.5, 71.1, 71.9, 50000)}, models)
+    assert plots.top1_provenance(one) == "measured (50,000 images) for 1 model, the paper's for the rest"
+    every = _accuracy({m: (70.0, 69.0, 71.0, n) for m, n in zip(models, (1000, 5000, 50000))}, models)
+    assert plots.top1_provenance(every) == "measured (1,000-50,000 images)"
+    assert max(len(line) for line in plots.top1_label(some).split("\n")) <= 48
+
+
+def test_fig1_draws_the_wilson_interval_on_measured_bars_and_says_whose_top1():
+    models = list(paper_models().index)
+    acc = _accuracy({"ResNet-50": (76.0, 75.6, 76.4, 50000)}, models)
+    acc["top1_torchvision"] = acc["top1_pct"] + 1
+    acc.loc["ENet", "top1_torchvision"] = np.nan
+    fig = plots.fig1_top1(acc, {"top1_pct": "this study", "top1_torchvision": "torchvision"},
+                          ci=("ci_low", "ci_high"), ylabel=plots.top1_label(acc))
+    ax = fig.axes[0]
+    segments = _ci_segments(ax)
+    assert len(segments) == 1
+    x = models.index("ResNet-50") - 0.2  # the first of two bars per model
+    np.testing.assert_allclose(segments[0], (x, 75.6, 76.4))
+    assert ax.get_ylabel().replace("\n", " ") == ("Top-1 accuracy [%]: measured (50,000 images) for 1 model, "
+                                                  "the paper's for the rest")
+    renderer = _renderer(fig)
+    assert ax.get_legend().get_window_extent(renderer).y0 >= ax.get_window_extent(renderer).y1
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["this study", "torchvision"]
+    assert "n/a" in [t.get_text() for t in ax.texts]
+    bottom, top = ax.get_ylim()
+    assert bottom <= acc["top1_pct"].min() and top >= acc[["top1_pct", "top1_torchvision"]].max().max()
+
+
+def test_fig10_states_whose_top1_its_density_is_made_of():
+    density = pd.Series({"ENet": 11.7, "GoogLeNet": 10.0, "VGG-19": 0.5})
+    label = plots.top1_label(_accuracy({}, list(density.index)), "Top-1 accuracy density [%/M-params]", width=200)
+    ax = plots.fig10_density(density, ylabel=label).axes[0]
+    assert ax.get_ylabel() == "Top-1 accuracy density [%/M-params]: the paper's"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["VGG-19", "GoogLeNet", "ENet"]
