@@ -15,7 +15,7 @@ import pandas as pd
 
 from helpers.paths import DATA_DIR, NOTEBOOKS_DIR
 
-__all__ = ["Lesson", "LESSONS", "lesson_table", "exercises", "solution", "SOLUTIONS_JSON"]
+__all__ = ["Lesson", "LESSONS", "lesson_table", "exercises", "exercise_markdown", "solution", "SOLUTIONS_JSON"]
 
 SOLUTIONS_JSON = DATA_DIR / "course" / "solutions.json"
 
@@ -78,6 +78,16 @@ def exercises() -> pd.DataFrame:
     """Every exercise with its id (``"<lesson>.<n>"``)."""
     return pd.DataFrame([{"id": f"{l.number}.{i}", "lesson": l.title, "exercise": text}
                          for l in LESSONS for i, text in enumerate(l.exercises, 1)])
+
+
+def exercise_markdown(lesson: int) -> str:
+    """A lesson's "Try this" section (Markdown), from ``LESSONS``: the one place its exercises are written."""
+    found = [l for l in LESSONS if l.number == lesson]
+    if not found:
+        raise KeyError(f"no lesson {lesson!r}; valid: {', '.join(str(l.number) for l in LESSONS)}")
+    items = "\n".join(f"{i}. {text}" for i, text in enumerate(found[0].exercises, 1))
+    return (f"## Try this\n{items}\n\nAfter trying, `from helpers.course import solution; "
+            f"print(solution(\"{lesson}.1\"))` shows the first one's solution.")
 
 
 def _solutions() -> dict[str, str]:
