@@ -42,7 +42,9 @@ LESSONS: tuple[Lesson, ...] = (
            "counters disagree and how to check a counter against an outside reference",
            ("Which torchvision model has the most GMACs per parameter?",
             "Count vit_b_16: where do its matrix products come from, and what would 2016's counter miss?",
-            "Predict how gmacs changes when the input grows from 224 to 448, then check.")),
+            "Predict how gmacs changes when the input grows from 224 to 448, then check.",
+            "Count efficientnet_b0 with `count_model`: why is its `gops_2016` about 39x its `gops`, and which of the "
+            "two belongs on Fig 2?")),
     Lesson(3, "03_parameter_density.ipynb", "Parameter density", "Fig 10",
            "accuracy per parameter as a measure of how well a network uses its capacity",
            ("Do mobilenet_v3_large or efficientnet_b0 beat ENet's density?",
