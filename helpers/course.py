@@ -15,7 +15,7 @@ import pandas as pd
 
 from helpers.paths import DATA_DIR, NOTEBOOKS_DIR
 
-__all__ = ["Lesson", "LESSONS", "lesson_table", "exercises", "exercise_markdown", "solution", "SOLUTIONS_JSON"]
+__all__ = ["Lesson", "LESSONS", "lesson_table", "exercises", "exercise_markdown", "lesson_end", "teacher_table", "solution", "SOLUTIONS_JSON"]
 
 SOLUTIONS_JSON = DATA_DIR / "course" / "solutions.json"
 
@@ -28,6 +28,10 @@ class Lesson:
     paper: str          # the paper's figures or sections it rebuilds
     learn: str          # what a student learns
     exercises: tuple[str, ...]
+    objectives: tuple[str, ...] = ()   # what a student can do after it
+    prerequisites: str = ""
+    summary: str = ""                  # the lesson in one paragraph (no result of any run: those are the lesson's own)
+    recall: tuple[str, ...] = ()       # questions a student answers from memory
 
 
 LESSONS: tuple[Lesson, ...] = (
@@ -36,7 +40,11 @@ LESSONS: tuple[Lesson, ...] = (
            "reading a blob chart of accuracy against cost",
            ("Predict where torchvision's ResNet-50 V2 weights (80.9 %) would sit on Fig 2, then add them.",
             "Plot efficientnet_b0's accuracy against its operations with Lesson 2's counter.",
-            "Why is single-crop accuracy lower than 10-crop accuracy?")),
+            "Why is single-crop accuracy lower than 10-crop accuracy?"),
+           objectives=('say what single-central-crop top-1 measures and what it leaves out', "tell a network's accuracy from its weights' recipe, and name a number's source", 'read a blob chart: position, area and what each encodes'),
+           prerequisites='Python and pandas basics; what an image classifier outputs',
+           summary=('Top-1 accuracy is a protocol as much as a number: the crop, the resize, the validation set and the training recipe of the weights all move it. A figure that compares architectures must say where each number comes from, and a measured one comes with its interval.'),
+           recall=("What does 'single central crop' mean, and why is 10-crop accuracy higher?", 'Why can two checkpoints of one architecture sit at different heights on Fig 2?', "What does a blob's area encode in Fig 2?")),
     Lesson(2, "02_operations.ipynb", "Counting operations and parameters", "Fig 2, Table",
            "multiply-accumulates against the paper's operations; grouped convolutions; why two "
            "counters disagree and how to check a counter against an outside reference",
@@ -44,29 +52,53 @@ LESSONS: tuple[Lesson, ...] = (
             "Count vit_b_16: where do its matrix products come from, and what would 2016's counter miss?",
             "Predict how gmacs changes when the input grows from 224 to 448, then check.",
             "Count efficientnet_b0 with `count_model`: why is its `gops_2016` about 39x its `gops`, and which of the "
-            "two belongs on Fig 2?")),
+            "two belongs on Fig 2?"),
+           objectives=("count multiply-accumulates and the paper's operations for any network, and convert between them", 'explain why grouped and depthwise convolutions break a 2016 counter', 'check a counter against an outside reference'),
+           prerequisites='Lesson 1; what a convolution and a fully connected layer compute',
+           summary=('An operation count is a convention: a multiply and an add are one MAC or two operations, and a counter either honours convolution groups or counts them dense. Stating the convention, and checking the counter against a second one, is what makes a count comparable.'),
+           recall=("How many operations does one multiply-accumulate make in the paper's convention?", 'Why does counting a depthwise convolution as dense overstate its cost, and by about how much?', "How do a convolution's MACs change when the input side doubles?")),
     Lesson(3, "03_parameter_density.ipynb", "Parameter density", "Fig 10",
            "accuracy per parameter as a measure of how well a network uses its capacity",
            ("Do mobilenet_v3_large or efficientnet_b0 beat ENet's density?",
-            "Design a metric that rewards accuracy per operation, and compute it.")),
+            "Design a metric that rewards accuracy per operation, and compute it."),
+           objectives=('compute accuracy density and read its ranking', 'say what density rewards and what it ignores'),
+           prerequisites='Lessons 1 and 2',
+           summary=('Accuracy per parameter rewards networks that reach their accuracy with few weights; it says nothing about operations or time, so a dense network need not be a fast one.'),
+           recall=('What is accuracy density, and in what unit?', 'Which kind of network does density favour, and which does it penalise?')),
     Lesson(4, "04_inference_time.ipynb", "Inference time against batch size", "Figs 3, 7",
            "timing honestly (warm-up, threads, medians and IQR); why batching helps fully connected layers; "
            "operations as a predictor of time",
            ("Predict, then measure with threads=1: does AlexNet's batch speed-up grow or shrink?",
             "Is mobilenet_v3_large faster than ResNet-18 per image here, with 8x fewer GMACs?",
-            "Run `make bench`: how repeatable is a median against a 10-run mean?")),
+            "Run `make bench`: how repeatable is a median against a 10-run mean?"),
+           objectives=('time a network honestly: warm-up, threads, medians, intervals and flags', 'explain why batching helps fully connected layers more than convolutions', 'judge whether operations predict time on a given machine'),
+           prerequisites='Lessons 2 and 3; what a batch is',
+           summary=("Per-image time depends on the batch, the machine and the layers: batching turns a fully connected layer's matrix-vector products into matrix-matrix products, while convolutions may already keep a CPU busy at batch 1. A time is a median with an interval over many passes in fresh processes, and a point flagged contended or unstable is left out of a verdict."),
+           recall=('Why is a timing taken in a fresh process after a warm-up?', 'What does a 95 % interval of a median say, and when is a point flagged imprecise?', 'Why do fully connected layers gain from batching?')),
     Lesson(5, "05_memory.ipynb", "Memory against batch size", "Figs 5, 6",
            "static against activation memory; measuring peak memory in a fresh process; the knee",
            ("Which network has the largest activations per image?",
-            "On the committed run Fig 6's small networks sit on the line, not on a 200 MB floor: where did the paper's floor come from?")),
+            "On the committed run Fig 6's small networks sit on the line, not on a 200 MB floor: where did the paper's floor come from?"),
+           objectives=('separate static memory from activation memory and measure both', 'read a memory curve on log axes without seeing a knee that is a line'),
+           prerequisites='Lesson 4',
+           summary=("Peak memory is the loaded model plus activations that grow with the batch; measured above the process's baseline it is the model's own, while the absolute figure includes the framework's own floor."),
+           recall=('What is static memory, and what is it measured above?', 'Why can a straight line look like a knee on log axes?', "Where did the paper's 200 MB floor come from?")),
     Lesson(6, "06_power.ipynb", "Power and energy", "Figs 4, 8",
            "net power over idle; energy counters against sampled power; why 'no sensor' is not 0 W",
            ("Run `python -m helpers probes`: which sensors does this machine lack, and why is its power 'not measurable here' rather than 0 W?",
-            "Why does energy per image fall with batch size even when power is flat?")),
+            "Why does energy per image fall with batch size even when power is flat?"),
+           objectives=('measure net power over idle with a counter, and say why no sensor is not 0 W', 'relate energy per image to power and time'),
+           prerequisites='Lesson 4',
+           summary=('Power is measured over fixed windows of continuous inference, net of an idle window, from the best sensor the machine has; energy per image is net power times time per image. Without a sensor the figure is missing, never zero.'),
+           recall=('Why is power reported net of idle?', 'Why is an energy counter better than sampled power?', "Why is 'no sensor' not 0 W?")),
     Lesson(7, "07_findings.ipynb", "Findings", "Fig 9, Sec 3.7, claims C1-C11",
            "turning a claim into a statistic and a verdict; why hardware changes some verdicts and not others",
            ("Which part is inconclusive on the committed run, and what measurement would decide it?",
-            "Does efficientnet_b0 break Fig 9's linear bound?")),
+            "Does efficientnet_b0 break Fig 9's linear bound?"),
+           objectives=('turn a claim into parts, each with a statistic, a threshold and a 95 % interval', 'tell a verdict that holds from one that is inconclusive or not measurable, and why each arises', 'explain which verdicts hardware should change and which it should not'),
+           prerequisites='Lessons 1 to 6',
+           summary=("A claim becomes testable once it is split into the statements it makes, each with one statistic, a threshold and an interval; a verdict is then holds, does not hold, inconclusive, not measurable here, or the paper's values, on a named device. The paper's own numbers rule every part they can as holding: the check that the statistics read the paper as the paper reads itself."),
+           recall=("What makes a verdict inconclusive rather than 'does not hold'?", "Why are C1 and C11 'the paper's values' until accuracy is measured?", "Which claims are about a shape, and which about a TX1's absolute numbers?")),
 )
 
 
@@ -82,12 +114,30 @@ def exercises() -> pd.DataFrame:
                          for l in LESSONS for i, text in enumerate(l.exercises, 1)])
 
 
+def _lesson(number: int) -> Lesson:
+    for l in LESSONS:
+        if l.number == number:
+            return l
+    raise KeyError(f"no lesson {number!r}; valid: {', '.join(str(l.number) for l in LESSONS)}")
+
+
+def lesson_end(lesson: int) -> str:
+    """A lesson's closing (Markdown): its summary, recall questions and exercises."""
+    l = _lesson(lesson)
+    recall = "\n".join(f"{i}. {q}" for i, q in enumerate(l.recall, 1))
+    return f"## Summary\n{l.summary}\n\n## Recall\n{recall}\n\n" + exercise_markdown(lesson)
+
+
+def teacher_table() -> pd.DataFrame:
+    """One row per lesson for a teacher: objectives, prerequisites, the paper's figures, exercises."""
+    return pd.DataFrame([{"lesson": l.number, "title": l.title, "paper": l.paper,
+                          "objectives": "; ".join(l.objectives), "prerequisites": l.prerequisites,
+                          "exercises": len(l.exercises)} for l in LESSONS])
+
+
 def exercise_markdown(lesson: int) -> str:
     """A lesson's "Try this" section (Markdown), from ``LESSONS``: the one place its exercises are written."""
-    found = [l for l in LESSONS if l.number == lesson]
-    if not found:
-        raise KeyError(f"no lesson {lesson!r}; valid: {', '.join(str(l.number) for l in LESSONS)}")
-    items = "\n".join(f"{i}. {text}" for i, text in enumerate(found[0].exercises, 1))
+    items = "\n".join(f"{i}. {text}" for i, text in enumerate(_lesson(lesson).exercises, 1))
     return (f"## Try this\n{items}\n\nAfter trying, `from helpers.course import solution; "
             f"print(solution(\"{lesson}.1\"))` shows the first one's solution.")
 

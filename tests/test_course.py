@@ -175,3 +175,18 @@ def test_exercises_are_written_once_and_shown_by_each_lesson():
     assert all(e in text for e in LESSONS[1].exercises) and "solution(\"2.1\")" in text
     with pytest.raises(KeyError, match="valid: 1, 2"):
         course.exercise_markdown(9)
+
+
+def test_every_lesson_has_a_teacher_pack_and_ends_with_it():
+    import json
+
+    for lesson in LESSONS:
+        assert len(lesson.objectives) >= 2 and lesson.prerequisites and len(lesson.summary) > 100
+        assert len(lesson.recall) >= 2 and all(q.endswith("?") for q in lesson.recall)
+        end = course.lesson_end(lesson.number)
+        assert end.index("## Summary") < end.index("## Recall") < end.index("## Try this")
+        cells = json.loads((course.NOTEBOOKS_DIR / lesson.notebook).read_text())["cells"]
+        last = "".join(cells[-1]["source"])
+        assert f"lesson_end({lesson.number})" in last, f"{lesson.notebook} does not end with its summary and exercises"
+    table = course.teacher_table()
+    assert list(table["lesson"]) == [l.number for l in LESSONS] and table["objectives"].str.len().min() > 30
