@@ -34,7 +34,7 @@ from helpers.reference import paper_number, paper_palette
 
 __all__ = [
     "model_colours", "paper_figure", "fig1_top1", "blob_chart", "fig10_density",
-    "sweep_chart", "scatter_fit", "side_by_side", "fig6_static_memory", "fig7_ops_vs_time",
+    "sweep_chart", "paper_speedup_mark", "paper_power_mark", "scatter_fit", "side_by_side", "fig6_static_memory", "fig7_ops_vs_time",
     "place_labels", "fit_limits", "top1_provenance", "top1_label", "baseline_text",
     "memory_label",
 ]
@@ -474,6 +474,29 @@ def sweep_chart(table: pd.DataFrame, ax: Axes | None = None, ylabel: str = "", l
         ax.legend(fontsize=8, **LEGEND_RIGHT)
     ax.figure.tight_layout()
     return ax.figure
+
+
+def paper_speedup_mark(ax: Axes, time_at_1: float, factor: float, b_to: int = 64, label: str = "") -> bool:
+    """Fig 3's reference mark: the paper's stated speed-up (e.g. AlexNet about 3x from batch 1 to 64) drawn
+    as a dotted segment from ``time_at_1`` (the axis' units) at batch 1 to ``time_at_1 / factor`` at ``b_to``.
+    Drawn only when ``b_to`` lies on the axis (a sweep that stops earlier shows no mark); returns
+    whether it was drawn."""
+    lo, hi = ax.get_xlim()
+    if not (np.isfinite(time_at_1) and lo <= b_to <= hi * 1.001):
+        return False
+    ax.plot([1, b_to], [time_at_1, time_at_1 / factor], ":", color="firebrick", lw=1.6, zorder=1,
+            label=label or f"the paper (TX1): {factor:g}x from batch 1 to {b_to}")
+    ax.legend(fontsize=8, **LEGEND_RIGHT)
+    return True
+
+
+def paper_power_mark(ax: Axes, net_w: float, std_w: float, label: str = "") -> None:
+    """Fig 8's reference mark: the paper's net power at full load (e.g. +11.8 W, std 0.7 W on the TX1)
+    as a dotted vertical line with a band of one standard deviation."""
+    ax.axvspan(net_w - std_w, net_w + std_w, color="firebrick", alpha=0.08, zorder=0)
+    ax.axvline(net_w, ls=":", color="firebrick", lw=1.6, zorder=1,
+               label=label or f"the paper (TX1): +{net_w:g} W +- {std_w:g} W over idle")
+    ax.legend(fontsize=8, **LEGEND_RIGHT)
 
 
 # ------------------------------------------------------------------ Figs 6 (and others): points and a line

@@ -392,3 +392,32 @@ def test_fig10_states_whose_top1_its_density_is_made_of():
     ax = plots.fig10_density(density, ylabel=label).axes[0]
     assert ax.get_ylabel() == "Top-1 accuracy density [%/M-params]: the paper's"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["VGG-19", "GoogLeNet", "ENet"]
+
+
+def test_the_papers_speedup_mark_is_drawn_only_where_the_sweep_reaches_its_batch():
+    from helpers.plots import sweep_chart
+    from helpers.plots import paper_speedup_mark
+
+    full = pd.DataFrame({1: {"AlexNet": 0.03}, 16: {"AlexNet": 0.02}, 64: {"AlexNet": 0.015}})
+    fig = sweep_chart(full, scale=1000)
+    assert paper_speedup_mark(fig.gca(), 30.0, 3.0, label="paper 3x")
+    line = [l for l in fig.gca().lines if l.get_label() == "paper 3x"][0]
+    assert list(line.get_xdata()) == [1, 64] and list(line.get_ydata()) == [30.0, 10.0]
+    assert "paper 3x" in [t.get_text() for t in fig.gca().get_legend().get_texts()]
+    short = sweep_chart(full[[1, 16]], scale=1000)
+    assert not paper_speedup_mark(short.gca(), 30.0, 3.0)
+    plt.close("all")
+
+
+def test_the_papers_power_mark_spans_one_standard_deviation():
+    from helpers.plots import paper_power_mark
+
+    fig, ax = plt.subplots()
+    ax.scatter([10.0, 12.0], [1.0, 2.0])
+    paper_power_mark(ax, 11.8, 0.7)
+    line = [l for l in ax.lines if "11.8" in l.get_label()][0]
+    assert list(line.get_xdata()) == [11.8, 11.8]
+    band = ax.patches[-1].get_extents()  # the shaded band, in display units
+    x0, x1 = ax.transData.inverted().transform([[band.x0, 0], [band.x1, 0]])[:, 0]
+    assert x0 == pytest.approx(11.1, abs=1e-6) and x1 == pytest.approx(12.5, abs=1e-6)
+    plt.close(fig)
