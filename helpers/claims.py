@@ -900,7 +900,7 @@ def rule(ev: Evidence, parts: Iterable[str] | None = None) -> pd.DataFrame:
 
 def claims_table(results: pd.DataFrame | str | Path | None = None, device_tag: str | None = None,
                  paper_data: bool = False, counts: pd.DataFrame | None = None,
-                 parts: Iterable[str] | None = None) -> pd.DataFrame:
+                 parts: Iterable[str] | None = None, models: Iterable[str] = PAPER_MODELS) -> pd.DataFrame:
     """The claims table: every part ruled on every device of ``results`` (a results
     frame, or a store root; default ``data/results``), on ``device_tag`` only when
     given, or on the paper's own numbers with ``paper_data=True``.
@@ -916,21 +916,22 @@ def claims_table(results: pd.DataFrame | str | Path | None = None, device_tag: s
     from helpers.results import load_results
 
     frame = results if isinstance(results, pd.DataFrame) else load_results(results)
-    accuracy = top1_for_claims(frame, list(PAPER_MODELS)).set_index("model")
+    models = list(models)
+    accuracy = top1_for_claims(frame, models).set_index("model")
     tags = sorted(frame["device_tag"].astype(str).unique()) if not frame.empty else []
     if device_tag is not None:
         tags = [device_tag]
     if counts is None:
         from helpers.ops import count_table
 
-        counts = count_table(list(PAPER_MODELS), thop=False, progress=False)
+        counts = count_table(models, thop=False, progress=False)
     if not tags:
-        return rule(run_evidence(None, None, counts=counts, accuracy=accuracy), parts)
+        return rule(run_evidence(None, None, counts=counts, accuracy=accuracy, models=models), parts)
     tables = []
     for tag in tags:
         mine = frame[frame["device_tag"].astype(str) == tag] if not frame.empty else frame
-        ev = run_evidence(frame, tag, counts=counts, accuracy=accuracy) if not mine.empty else replace(
-            run_evidence(None, None, counts=counts, accuracy=accuracy), device=_named(tag))
+        ev = run_evidence(frame, tag, counts=counts, accuracy=accuracy, models=models) if not mine.empty else replace(
+            run_evidence(None, None, counts=counts, accuracy=accuracy, models=models), device=_named(tag))
         tables.append(rule(ev, parts))
     return pd.concat(tables, ignore_index=True)
 

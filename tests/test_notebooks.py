@@ -98,3 +98,10 @@ def test_lesson_04_replots_the_committed_run(tmp_path):
     assert run.ok, run.error
     assert (tmp_path / "figures" / "fig3_time_vs_batch.png").is_file()
     assert (tmp_path / "tables" / "latency_per_image_s.csv").read_text().count("\n") >= 15  # 14 models + header
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_cell_has_an_id(path):
+    """nbformat 4.5 cells carry ids; a cell added without one warns now and will fail in later nbformat."""
+    cells = json.loads(path.read_text())["cells"]
+    assert all("id" in c for c in cells), [i for i, c in enumerate(cells) if "id" not in c]
