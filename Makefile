@@ -1,5 +1,5 @@
 # Reproduce Canziani, Paszke and Culurciello (2016) on your own hardware.
-# `make help` lists the targets. Variables: PROFILE=smoke|classroom|quick|full, MODELS, DEVICE, THREADS, RESULTS, TAG (replot a recorded device).
+# `make help` lists the targets. Variables: PROFILE=smoke|classroom|quick|modern|full, MODELS, DEVICE, THREADS, RESULTS, TAG (replot a recorded device).
 
 PYTHON  ?= $(shell command -v python3.11 || command -v python3)
 VENV    ?= .venv
@@ -18,7 +18,7 @@ REPRODUCE_ARGS := --profile $(PROFILE) --device $(DEVICE) $(if $(MODELS),--model
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-18s %s\n", $$1, $$2}'
-	@echo "  variables: PROFILE=smoke|classroom|quick|full (default full), MODELS=a,b DEVICE=auto|cpu|cuda THREADS=N RESULTS=dir TAG=device-tag (replot it)"
+	@echo "  variables: PROFILE=smoke|classroom|quick|modern|full (default full), MODELS=a,b DEVICE=auto|cpu|cuda THREADS=N RESULTS=dir TAG=device-tag (replot it)"
 
 setup: $(STAMP) ## create the local environment (.venv) from pyproject.toml's pinned dependencies
 

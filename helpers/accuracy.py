@@ -1011,7 +1011,26 @@ def measured_accuracy(results: pd.DataFrame | None) -> pd.DataFrame:
     return _typed_measured(rows, index)
 
 
-def top1_for_claims(results: pd.DataFrame | None, models: Iterable[str] | str | None = None) -> pd.DataFrame:
+def library_top1(name: str) -> dict | None:
+    """torchvision's reference top-1 of a non-paper model, from its weights metadata (nothing
+    downloaded): ``{"top1_pct", "weights", "label"}`` for the entry ``torchvision_top1`` picks
+    (the paper-era ``IMAGENET1K_V1`` where there is one, torchvision's default otherwise); None for
+    a paper model, a name torchvision has no weights for (timm models: timm ships no accuracy) or
+    weights without an ImageNet-1K figure."""
+    if name in PAPER_MODELS:
+        return None
+    try:
+        row = torchvision_top1(name)
+    except (KeyError, ValueError):
+        return None
+    if math.isnan(row["acc1"]):
+        return None
+    return {"top1_pct": row["acc1"], "weights": row["weights"],
+            "label": f"library: torchvision {row['weights']} metadata (acc@1, crop {row['crop_size']})"}
+
+
+def top1_for_claims(results: pd.DataFrame | None, models: Iterable[str] | str | None = None,
+                    library: bool = False) -> pd.DataFrame:
     """Top-1 (percent) per model for claims and figures: measured where the store has it,
     the paper's value otherwise.
 
@@ -1022,6 +1041,9 @@ def top1_for_claims(results: pd.DataFrame | None, models: Iterable[str] | str | 
     NaN for the paper's values), ``n_images`` (Int64, NA for the paper's),
     ``source`` (``"measured"`` or ``"paper"``) and ``label`` (``"measured
     (5,000 images)"``, or the paper's ``top1_source`` from paper_models.csv).
+    ``library=True`` also gives a non-paper model without a measured top-1 its
+    torchvision metadata ``acc@1`` (``library_top1``): source ``"library"``, a
+    label naming the weights; models without one (timm's) are still omitted.
     """
     measured = measured_accuracy(results)
     if models is None:
@@ -1050,6 +1072,9 @@ def top1_for_claims(results: pd.DataFrame | None, models: Iterable[str] | str | 
             rows.append({"model": model, "top1_pct": float(paper.at[model, "top1_pct"]), "ci_low": math.nan,
                          "ci_high": math.nan, "n_images": pd.NA, "source": "paper",
                          "label": str(paper.at[model, "top1_source"])})
+        elif library and (ref := library_top1(model)) is not None:
+            rows.append({"model": model, "top1_pct": ref["top1_pct"], "ci_low": math.nan, "ci_high": math.nan,
+                         "n_images": pd.NA, "source": "library", "label": ref["label"]})
     frame = pd.DataFrame(rows, columns=list(CLAIMS_TOP1_COLUMNS))
     for column in ("top1_pct", "ci_low", "ci_high"):
         frame[column] = frame[column].astype("float64")

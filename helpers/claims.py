@@ -10,7 +10,10 @@ findings into verdicts from one vocabulary:
 * ``inconclusive``: the interval straddles the threshold;
 * ``not measurable here``: the evidence lacks what the part needs (with the reason);
 * ``paper's values``: the part rests only on the paper's own top-1 (C1, C11
-  without measured accuracy): computing it would only repeat the paper.
+  without measured accuracy): computing it would only repeat the paper. On a
+  model set beyond the paper's (``claims_table(models=...)``), other models
+  carry torchvision's metadata top-1 (source ``library``): the part then rests
+  only on reference top-1, and its reason says so.
 
 A statistic without an interval (an exact count, a single memory reading, a
 figure the paper states) is decided on its value, and the row says so.
@@ -117,14 +120,16 @@ class Threshold:
 class Finding:
     """One reading of a part: the statistic's ``estimate``, what the evidence shows
     (``this_run``), on which ``basis`` (a batch size, a count), and two ways out:
-    ``papers_values`` (rests only on the paper's top-1) and ``unmeasurable`` (a
-    reason the estimate cannot decide the part, shown with it)."""
+    ``papers_values`` (rests only on reference top-1: the paper's, or also the
+    library's metadata when ``library_values``) and ``unmeasurable`` (a reason
+    the estimate cannot decide the part, shown with it)."""
 
     estimate: Estimate
     this_run: str
     basis: str = ""
     papers_values: bool = False
     unmeasurable: str = ""
+    library_values: bool = False
 
 
 @dataclass(frozen=True)
@@ -213,13 +218,15 @@ def _percentile(draws: np.ndarray) -> tuple[float, float]:
 def _accuracy_estimate(ev: Evidence, models: Sequence[str], statistic: Callable[[pd.Series], float],
                        ) -> tuple[Estimate, bool]:
     """``statistic`` of the top-1 of ``models``; with measured top-1, a Monte Carlo
-    interval from their binomial intervals. Returns (estimate, rests on the paper's values)."""
+    interval from their binomial intervals. Returns (estimate, rests on reference values only:
+    the paper's, or also the library's metadata, ``_library_values``)."""
     acc = ev.accuracy.reindex(list(models))
     top1 = acc["top1_pct"].astype(float)
     value = float(statistic(top1))
     measured = (acc["source"] == "measured")
     if not measured.any():
-        method = "the paper's top-1 (no interval)"
+        method = ("reference top-1: the paper's, or the library's metadata (no interval)"
+                  if _library_values(ev, models) else "the paper's top-1 (no interval)")
         return Estimate(value, method=method), True
     draws = _normal_draws(top1.to_numpy(), acc["ci_low"].astype(float).to_numpy(),
                           acc["ci_high"].astype(float).to_numpy())
@@ -227,8 +234,15 @@ def _accuracy_estimate(ev: Evidence, models: Sequence[str], statistic: Callable[
     low, high = _percentile(stats_)
     n = int(measured.sum())
     method = (f"Monte Carlo over the Wilson intervals of {n} measured top-1"
-              + ("" if measured.all() else f" ({len(models) - n} of the paper's, without interval)"))
+              + ("" if measured.all() else f" ({len(models) - n} reference values"
+                                          f"{'' if _library_values(ev, models) else ' of the paper'}"
+                                          f", without interval)"))
     return Estimate(value, low, high, method), False
+
+
+def _library_values(ev: Evidence, models: Sequence[str]) -> bool:
+    """True when some of ``models`` carry the library's metadata top-1 (source ``library``)."""
+    return bool((ev.accuracy.reindex(list(models))["source"] == "library").any())
 
 
 def _latency(ev: Evidence) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -287,16 +301,22 @@ def _c1(ev: Evidence) -> list[Finding]:
     text = (f"margin {est.text('.2f', 'points')} ({best['ResNet']} {top1[best['ResNet']]:.2f}, "
             f"{best['Inception']} {top1[best['Inception']]:.2f} vs best other {rival} {top1[rival]:.2f}; "
             f"top-1: {_accuracy_source(ev, models)})")
-    return [Finding(est, text, papers_values=papers)]
+    return [Finding(est, text, papers_values=papers, library_values=_library_values(ev, models))]
 
 
 def _accuracy_source(ev: Evidence, models: Sequence[str]) -> str:
     acc = ev.accuracy.reindex(list(models))
     measured = acc[acc["source"] == "measured"]
+    library = int((acc["source"] == "library").sum())
     if measured.empty:
-        return "the paper's"
+        if not library:
+            return "the paper's"
+        papers = int((acc["source"] == "paper").sum())
+        return (f"the paper's for {papers}, torchvision's weights metadata for {library}" if papers
+                else "torchvision's weights metadata")
     n = measured["n_images"].astype(float)
     return (f"measured for {len(measured)}/{len(acc)} models ({int(n.min()):,}-{int(n.max()):,} images)"
+            + (f", torchvision's weights metadata for {library}" if library else "")
             if len(n) else "measured")
 
 
@@ -721,7 +741,7 @@ def _c11a(ev: Evidence) -> list[Finding]:
     top = ", ".join(f"{m} {dens.at[m, 'density_pct_per_m']:.2f}" for m in dens.index[:4])
     text = (f"densest four: {top} % per M parameters; {est.value:.0f}/4 in the paper's places "
             f"(top-1: {_accuracy_source(ev, models)})")
-    return [Finding(est, text, papers_values=papers)]
+    return [Finding(est, text, papers_values=papers, library_values=_library_values(ev, models))]
 
 
 def _c11_ratio(other: str) -> Callable[[Evidence], list[Finding]]:
@@ -737,7 +757,7 @@ def _c11_ratio(other: str) -> Callable[[Evidence], list[Finding]]:
         est, papers = _accuracy_estimate(ev, models, relative)
         text = (f"ENet / {other} density {est.value * paper_ratio:.1f}x vs the paper's {paper_ratio:.1f}x: "
                 f"{est.text('.2f')} of it (top-1: {_accuracy_source(ev, models)})")
-        return [Finding(est, text, papers_values=papers)]
+        return [Finding(est, text, papers_values=papers, library_values=_library_values(ev, models))]
     return evaluate
 
 
@@ -840,7 +860,9 @@ def _decide(p: Part, f: Finding, ev: Evidence) -> tuple[str, str]:
         return NOT_MEASURABLE, f.unmeasurable
     if f.papers_values and ev.source == "run":
         would = HOLDS if p.threshold.met(est.value) else DOES_NOT_HOLD
-        return PAPERS_VALUES, (f"rests only on the paper's top-1 (no measured accuracy in the store: "
+        rests = ("rests only on reference top-1 (the paper's, or the library's metadata)" if f.library_values
+                 else "rests only on the paper's top-1")
+        return PAPERS_VALUES, (f"{rests} (no measured accuracy in the store: "
                                f"`python -m helpers evaluate` measures it); on those values it {would.replace('holds', 'would hold').replace('does not hold', 'would not hold')}")
     if not np.isfinite(est.value):
         return NOT_MEASURABLE, f"the statistic is undefined on this evidence ({est.method})"
@@ -906,8 +928,10 @@ def claims_table(results: pd.DataFrame | str | Path | None = None, device_tag: s
     given, or on the paper's own numbers with ``paper_data=True``.
 
     Each device is ruled on its latest run; accuracy is measured top-1 where the
-    store holds it, the paper's otherwise. ``counts`` (our ``count_table`` of the
-    paper's models) is computed once when not given.
+    store holds it, the paper's otherwise, and torchvision's metadata top-1 for a
+    library model (source ``library``). ``counts`` (our ``count_table`` of the
+    models) is computed once when not given. ``models``: the model set the parts
+    are ruled on (default the paper's 14, whom the claims are about; any names).
     """
     parts = list(parts) if parts is not None else None
     if paper_data:
@@ -917,7 +941,7 @@ def claims_table(results: pd.DataFrame | str | Path | None = None, device_tag: s
 
     frame = results if isinstance(results, pd.DataFrame) else load_results(results)
     models = list(models)
-    accuracy = top1_for_claims(frame, models).set_index("model")
+    accuracy = top1_for_claims(frame, models, library=True).set_index("model")
     tags = sorted(frame["device_tag"].astype(str).unique()) if not frame.empty else []
     if device_tag is not None:
         tags = [device_tag]

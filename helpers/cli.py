@@ -312,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="results folder (default: data/results)")
     p.add_argument("--force", action="store_true", help="measure again what is already stored")
     p.add_argument("--profile", default="full",
-                   help="models, batch sizes and the engine's settings (smoke, quick, full; see helpers/profiles.py)")
+                   help="models, batch sizes and the engine's settings (smoke, classroom, quick, modern, full; see helpers/profiles.py)")
     p.add_argument("--seed", type=int, default=None, help="seed of the shuffled visiting order (default: the profile's)")
     p.add_argument("--power-window", type=float, default=0.0, help="power window length in s")
     p.set_defaults(func=_cmd_measure)
@@ -343,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_claims)
 
     p = sub.add_parser("reproduce", help="execute every notebook in order into reports/<device-tag>/")
-    p.add_argument("--profile", default="full", help="smoke, quick or full (default: full)")
+    p.add_argument("--profile", default="full", help="smoke, classroom, quick, modern or full (default: full)")
     p.add_argument("--models", default="", help="models or presets, comma-separated (default: the profile's)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: every core)")

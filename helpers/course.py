@@ -99,6 +99,31 @@ LESSONS: tuple[Lesson, ...] = (
            prerequisites='Lessons 1 to 6',
            summary=("A claim becomes testable once it is split into the statements it makes, each with one statistic, a threshold and an interval; a verdict is then holds, does not hold, inconclusive, not measurable here, or the paper's values, on a named device. The paper's own numbers rule every part they can as holding: the check that the statistics read the paper as the paper reads itself."),
            recall=("What makes a verdict inconclusive rather than 'does not hold'?", "Why are C1 and C11 'the paper's values' until accuracy is measured?", "Which claims are about a shape, and which about a TX1's absolute numbers?")),
+    Lesson(8, "08_since_2016.ipynb", "Since 2016", "Figs 1, 2, 9, 10; claims C2, C8, C9, C11",
+           "what the families after the paper changed (depthwise and grouped convolutions, compound scaling, "
+           "attention); reading Pareto frontiers of accuracy against operations, parameters and latency; which "
+           "of the paper's claims survive a newer set of networks",
+           ("Predict which network since 2016 has the highest accuracy density, and how many times ENet's it is; "
+            "then read Fig 10.",
+            "C2 says VGG is by far the most expensive network. Which later network breaks it, in which count, and "
+            "does C2 still hold in parameters?",
+            "Predict, then measure: is efficientnet_b0 faster per image on this machine than ResNet-18, with about "
+            "a fifth of its GMACs? (`python -m helpers measure --models efficientnet_b0,ResNet-18 --batch-sizes 1`)"),
+           objectives=("place a network published after 2016 on the paper's figures, with its reference top-1 and "
+                       "our operation count, and say where each number comes from",
+                       "find the Pareto frontier of accuracy against a cost and name the models on it",
+                       "re-rule a claim on a new set of networks and tell a ranking claim from a shape claim"),
+           prerequisites='Lessons 1 to 7',
+           summary=("The paper's trade-offs still frame the networks that came after it, but the networks moved: "
+                    "depthwise and grouped convolutions, compound scaling and attention reach the 2016 networks' "
+                    "accuracy with a fraction of their parameters and operations. A claim about a ranking (VGG the "
+                    "most expensive, ENet the densest) depends on which networks are compared; a claim about a shape "
+                    "(operations linear in time, accuracy bounded by throughput) is re-tested on each device and "
+                    "model set. Fewer operations need not mean less time, so a frontier in operations is not a "
+                    "frontier in latency, and a library's top-1 is a reference value, labelled as such."),
+           recall=("What makes a network Pareto-optimal against a cost?",
+                   "Why can a network sit on the operations frontier and off the latency frontier?",
+                   "Why does a ranking claim (C2, C11) depend on the model set, and a shape claim (C8, C9) on the device?")),
 )
 
 

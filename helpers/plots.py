@@ -18,6 +18,7 @@ import textwrap
 from types import SimpleNamespace
 
 import matplotlib
+import matplotlib.lines
 import matplotlib.patches
 import matplotlib.patheffects
 import matplotlib.pyplot as plt
@@ -36,7 +37,7 @@ __all__ = [
     "model_colours", "paper_figure", "fig1_top1", "blob_chart", "fig10_density",
     "sweep_chart", "paper_speedup_mark", "paper_power_mark", "scatter_fit", "side_by_side", "fig6_static_memory", "fig7_ops_vs_time",
     "place_labels", "fit_limits", "top1_provenance", "top1_label", "baseline_text",
-    "memory_label",
+    "memory_label", "message_panel", "pareto_chart",
 ]
 
 STYLE = {"axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
@@ -92,14 +93,21 @@ def side_by_side(paper_name: str, draw, figsize=(15, 5), ours_title: str = "this
 def top1_provenance(accuracy: pd.DataFrame) -> str:
     """Where the top-1 of the plotted models comes from, in words.
 
-    ``accuracy``: one row per plotted model with ``source`` ("measured" or
-    "paper") and ``n_images`` (``helpers.accuracy.top1_for_claims``). Returns
-    "the paper's", "measured (N images)" or "measured (N images) for k models,
-    the paper's for the rest" (N a range where the counts differ).
+    ``accuracy``: one row per plotted model with ``source`` ("measured",
+    "paper" or "library": torchvision's weights metadata) and ``n_images``
+    (``helpers.accuracy.top1_for_claims``). Returns "the paper's", "measured (N
+    images)" or "measured (N images) for k models, the paper's for the rest" (N
+    a range where the counts differ); library values are named beside them
+    ("the paper's for 14, torchvision metadata for 20").
     """
-    measured = accuracy[accuracy["source"] == "measured"] if len(accuracy) else accuracy
+    sources = accuracy["source"] if len(accuracy) else pd.Series(dtype=object)
+    library = int((sources == "library").sum())
+    papers = int((sources == "paper").sum())
+    measured = accuracy[sources == "measured"] if len(accuracy) else accuracy
     if not len(measured):
-        return "the paper's"
+        if not library:
+            return "the paper's"
+        return f"the paper's for {papers}, torchvision metadata for {library}" if papers else "torchvision metadata"
     n = pd.to_numeric(measured["n_images"], errors="coerce").dropna().astype(int)
     images = ("" if n.empty else f"{n.iloc[0]:,} images" if n.nunique() == 1
               else f"{n.min():,}-{n.max():,} images")
@@ -107,6 +115,8 @@ def top1_provenance(accuracy: pd.DataFrame) -> str:
     if len(measured) == len(accuracy):
         return what
     k = len(measured)
+    if library:
+        return f"{what} for {k} model{'s' if k != 1 else ''}, the paper's for {papers}, torchvision metadata for {library}"
     return f"{what} for {k} model{'s' if k != 1 else ''}, the paper's for the rest"
 
 
@@ -612,3 +622,47 @@ def lesson_map(lessons: pd.DataFrame) -> Figure:
             ax.annotate("", (i + 1.08, 0.5), (i + 0.92, 0.5), arrowprops={"arrowstyle": "->", "color": "0.3"})
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------------ lesson 8: Pareto frontiers
+
+def message_panel(ax: Axes, text: str, width: int = 60) -> Axes:
+    """An empty panel that says why its figure cannot be drawn (never an empty plot that looks like data)."""
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, "\n".join(textwrap.wrap(text, width)), ha="center", va="center", fontsize=9,
+            transform=ax.transAxes)
+    return ax
+
+
+def pareto_chart(frame: pd.DataFrame, ax: Axes | None = None, xlabel: str = "cost", ylabel: str = "Top-1 accuracy [%]",
+                 logx: bool = True, empty_text: str = "nothing to draw") -> Figure:
+    """Accuracy against a cost, one point per model (``helpers.modern.frontier``'s columns
+    ``top1_pct``, ``cost``, ``on_frontier``, ``era``): the paper's networks as circles, later ones
+    as triangles, the Pareto frontier (none both cheaper and more accurate) joined by a step
+    line and its models named. An empty ``frame`` gives a panel saying ``empty_text``."""
+    ax = ax or plt.figure(figsize=(8, 5.5)).gca()
+    if frame is None or not len(frame):
+        message_panel(ax, empty_text)
+        return ax.figure
+    from helpers.modern import ERA_PAPER
+
+    colours = model_colours(frame.index)
+    for era_name, marker in ((ERA_PAPER, "o"), (None, "^")):
+        part = frame[frame["era"] == era_name] if era_name else frame[frame["era"] != ERA_PAPER]
+        if len(part):
+            ax.scatter(part["cost"], part["top1_pct"], marker=marker, s=55, c=[colours[m] for m in part.index],
+                       edgecolors="0.2", linewidths=0.6, zorder=3)
+    front = frame[frame["on_frontier"]].sort_values("cost")
+    line, = ax.step(front["cost"], front["top1_pct"], where="post", ls="--", color="0.25", lw=1.2, zorder=2,
+                    label=f"Pareto frontier ({len(front)} models)")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    handles = [matplotlib.lines.Line2D([], [], ls="", marker=marker, color="0.6", markeredgecolor="0.2", label=name)
+               for name, marker in ((ERA_PAPER, "o"), ("since 2016", "^"))
+               if ((frame["era"] == ERA_PAPER) if marker == "o" else (frame["era"] != ERA_PAPER)).any()]
+    ax.legend(handles=[*handles, line], fontsize=8, ncol=3, **LEGEND_ABOVE)
+    ax.figure.tight_layout()
+    place_labels(ax, front["cost"], front["top1_pct"], front.index, fontsize=8)
+    return ax.figure

@@ -81,6 +81,10 @@ PROFILES: dict[str, Profile] = {
                          "(ENet) and an Inception (GoogLeNet), batches 1, 4 and 16"),
     "quick": Profile("quick", ("paper",), (1, 16), EngineSettings(), 5.0,
                      "all paper models, batches 1 and 16, minutes"),
+    "modern": Profile("modern", ("modern",), (1, 16), EngineSettings(), 5.0,
+                      "20 torchvision networks of the families since 2016 (helpers.zoo.MODERN_MODELS, "
+                      "torchvision's ResNet-50 as the 2016 anchor), batches 1 and 16: under 10 minutes "
+                      "on a 2-core CPU"),
     "full": Profile("full", ("paper",), (1, 2, 4, 8, 16, 32, 64), EngineSettings(), 10.0,
                     "all paper models, batches 1 to 64 (the paper's sweep)"),
 }

@@ -32,11 +32,17 @@ __all__ = [
     "list_presets",
 ]
 
-# A curated set of post-2016 classification networks from torchvision.
+# Post-2016 classification networks from torchvision, one or two of each family (the
+# `modern` profile measures them): mobile (MobileNet V2/V3, ShuffleNet V2, SqueezeNet 1.1,
+# MnasNet), compound-scaled (EfficientNet B0/B1, V2-S), designed spaces (RegNet X/Y),
+# wider and grouped ResNets (ResNeXt, Wide ResNet), dense connections (DenseNet),
+# modernised convolutions (ConvNeXt) and transformers (ViT, Swin, MaxViT); torchvision's
+# ResNet-50 is the 2016 anchor, measured in the same run.
 MODERN_MODELS: tuple[str, ...] = (
-    "squeezenet1_1", "densenet121", "resnext50_32x4d", "mobilenet_v2",
-    "mobilenet_v3_large", "shufflenet_v2_x1_0", "efficientnet_b0",
-    "regnet_y_1_6gf", "convnext_tiny", "vit_b_16", "swin_t",
+    "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "shufflenet_v2_x1_0",
+    "squeezenet1_1", "mnasnet1_0", "efficientnet_b0", "efficientnet_b1", "efficientnet_v2_s",
+    "regnet_x_400mf", "regnet_y_800mf", "regnet_y_1_6gf", "resnext50_32x4d", "wide_resnet50_2",
+    "densenet121", "convnext_tiny", "vit_b_16", "swin_t", "maxvit_t", "resnet50",
 )
 
 # Two small, fast models for smoke runs (CI, seconds).

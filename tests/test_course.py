@@ -5,6 +5,7 @@ import pytest
 
 from helpers import course
 from helpers.course import LESSONS, exercises, lesson_table, notebooks_exist, solution
+from helpers.reference import PAPER_MODELS
 from helpers.reproduce import notebook_paths
 
 # A teacher may remove the solutions file from the students' copy: the course works, and these tests skip.
@@ -45,7 +46,7 @@ def test_solutions_kept_back_by_a_teacher(monkeypatch, tmp_path):
 
 def test_lesson_table_says_what_each_lesson_teaches():
     table = lesson_table()
-    assert list(table["lesson"]) == list(range(1, 8))
+    assert list(table["lesson"]) == list(range(1, 9))
     assert table["you learn"].str.len().min() > 20
 
 
@@ -161,6 +162,48 @@ def test_solutions_5_2_and_7_1_read_the_committed_runs_claims(committed):
     ours = unsure[unsure["basis"] == "our count (gops)"].iloc[0]
     text = solution("7.1")
     _has(text, ours.estimate, ".1f"); _has(text, ours.ci_low, ".1f"); _has(text, ours.ci_high, ".1f")
+
+
+@needs_solutions
+def test_solutions_of_lesson_8_on_counts_library_accuracy_and_the_claims():
+    import pandas as pd
+
+    from helpers.accuracy import library_top1
+    from helpers.claims import DOES_NOT_HOLD, HOLDS, claims_table
+    from helpers.modern import density_ranking, lesson_models, reference_accuracy
+    from helpers.ops import count_model, count_table
+
+    shown = lesson_models("modern")
+    counts = count_table(shown, thop=False, progress=False).set_index("model")
+    accuracy, missing = reference_accuracy(None, shown)
+    assert missing == []
+    ranked = density_ranking(accuracy["top1_pct"], counts["params_m"])
+    text = solution("8.1")
+    top = ranked.index[0]
+    assert top == "squeezenet1_1" and list(ranked.index[:4]) == ["squeezenet1_1", "shufflenet_v2_x1_0",
+                                                                  "mobilenet_v3_small", "mobilenet_v2"]
+    _has(text, library_top1(top)["top1_pct"], ".2f"); _has(text, counts.at[top, "params_m"], ".2f")
+    _has(text, ranked.at[top, "density_pct_per_m"], ".2f"); _has(text, ranked.at["ENet", "density_pct_per_m"], ".2f")
+    _has(text, ranked.at[top, "density_pct_per_m"] / ranked.at["ENet", "density_pct_per_m"], ".1f")
+    since = accuracy[~accuracy.index.isin(PAPER_MODELS)]["top1_pct"]
+    assert since.idxmin() == top
+    below = accuracy.loc[list(PAPER_MODELS), "top1_pct"] < accuracy.at[top, "top1_pct"]
+    assert sorted(below[below].index) == ["AlexNet", "BN-AlexNet"]
+
+    claims = claims_table(pd.DataFrame(), parts=["C2"], models=shown).set_index(["claim", "basis"])
+    text = solution("8.2")
+    vit, vgg16, vgg19 = (counts.loc[m] for m in ("vit_b_16", "VGG-16", "VGG-19"))
+    _has(text, vit["gops"], ".2f"); _has(text, vgg16["gops"], ".2f"); _has(text, vgg19["gops"], ".2f")
+    _has(text, vgg16["gops"] / vit["gops"], ".2f")
+    assert counts["gops"].drop(["VGG-16", "VGG-19"]).idxmax() == "vit_b_16"
+    assert claims.loc[("C2a", "our count (gops)"), "verdict"] == DOES_NOT_HOLD
+    _has(text, vgg16["params_m"], ".2f"); _has(text, vit["params_m"], ".2f"); _has(text, vgg16["params_m"] / vit["params_m"], ".2f")
+    assert claims.loc[("C2b", "our count (params_m)"), "verdict"] == HOLDS
+    assert claims.loc[("C2a", "the paper's published count (gops_published)"), "verdict"] == HOLDS
+
+    eff, r18 = count_model("efficientnet_b0"), count_model("ResNet-18")
+    text = solution("8.3")
+    _has(text, eff["gmacs"], ".2f"); _has(text, r18["gmacs"], ".2f"); _has(text, r18["gmacs"] / eff["gmacs"], ".1f")
 
 
 def test_the_course_works_without_the_solutions_file(monkeypatch, tmp_path):

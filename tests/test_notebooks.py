@@ -105,3 +105,28 @@ def test_every_cell_has_an_id(path):
     """nbformat 4.5 cells carry ids; a cell added without one warns now and will fail in later nbformat."""
     cells = json.loads(path.read_text())["cells"]
     assert all("id" in c for c in cells), [i for i, c in enumerate(cells) if "id" not in c]
+
+
+#: Library models through ``models`` (no paper model among them): mobilenet_v3_small has torchvision's top-1 only.
+LIBRARY_MODELS = "mobilenet_v3_small,resnet18"
+#: The lessons that use accuracy (01, 03, 07) and one that measures (04, into the store 07 then reads).
+LIBRARY_LESSONS = ("01", "03", "04", "07")
+
+
+def test_lessons_run_with_library_models(tmp_path, smoke_parameters):
+    """Any torchvision (or timm) name through ``models`` reaches the end of every lesson: plotted where no
+    accuracy is needed, with torchvision's reference top-1 (or left out with a note) where it is. Lessons
+    02, 05 and 06 read ``models`` the same way (count_table, the same sweep) and are left to the smoke run."""
+    params = dict(smoke_parameters, models=LIBRARY_MODELS, output_dir=str(tmp_path))
+    for path in [p for p in NOTEBOOKS if p.stem[:2] in LIBRARY_LESSONS]:
+        run = execute_notebook(path, tmp_path, params, progress=False)
+        assert run.ok, f"{path.name}: {run.error}"
+        executed = nbformat.read(run.output, as_version=4)
+        assert not [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                    if o.get("output_type") == "error"], path.name
+    saved = {p.stem for p in (tmp_path / "figures").glob("*.png")}
+    assert {"fig1_top1", "fig10_accuracy_density", "fig3_time_vs_batch", "fig9_accuracy_vs_throughput_batch1"} <= saved
+    density = (tmp_path / "tables" / "accuracy_density.csv").read_text()
+    assert "mobilenet_v3_small" in density  # torchvision's top-1 puts it on Fig 10
+    latency = (tmp_path / "tables" / "latency_per_image_s.csv").read_text()
+    assert "mobilenet_v3_small" in latency and "resnet18" in latency
