@@ -413,6 +413,10 @@ def _worker(task: dict, conn) -> None:
             static = (torch.cuda.memory_allocated(device) - base) / MB
             memory = {"static_mb": static, "baseline_b": base}
         else:
+            # The worker builds on one thread: a parallel region here (e.g. trunc_normal_ over a large weight)
+            # would start OpenMP's thread pool, and a child forked from a process whose pool has started can
+            # wait forever on it (libgomp is not fork-safe). Each point child sets its own threads.
+            torch.set_num_threads(1)
             # Building once on the meta device pages in the code that building runs (shapes only, no memory).
             zoo.build_model(spec, device="meta")
             gc.collect()

@@ -190,3 +190,21 @@ def test_the_readme_states_the_engine_settings_as_they_are():
             assert m.group(1).strip() == str(f.default), (f.name, m.group(1), f.default)
         else:
             assert float(m.group(1)) == float(f.default), (f.name, m.group(1), f.default)
+
+
+def test_a_model_whose_initialisation_runs_in_parallel_does_not_hang_its_point(tmp_path):
+    """convnext_tiny's trunc_normal_ initialisation starts OpenMP's pool if the worker builds on several threads,
+    and a point child forked from it then waits forever (libgomp is not fork-safe): the worker builds on one."""
+    import subprocess
+    import sys
+
+    from helpers.paths import REPO_ROOT
+    from helpers.results import load_results
+
+    proc = subprocess.run([sys.executable, "-m", "helpers", "measure", "--models", "convnext_tiny", "--batch-sizes",
+                           "1", "--metrics", "time", "--profile", "smoke", "--threads", "2", "--out", str(tmp_path)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = load_results(tmp_path)
+    row = rows[rows["metric"] == "latency_per_image"].iloc[0]
+    assert row["status"] == "ok" and row["value"] > 0
