@@ -178,8 +178,10 @@ def test_killed_half_way_then_rerun_loses_and_repeats_nothing(tmp_path):
 def test_ctrl_c_says_what_was_kept_in_one_line_and_the_same_command_resumes(tmp_path):
     cmd = CLI + ["--out", str(tmp_path)]
     store = ResultsStore.for_device(device_tag("cpu"), root=tmp_path)
+    # A shell that starts the suite in the background ignores SIGINT, and the ignore is inherited: give the
+    # sweep the default disposition a terminal's foreground process has, so Ctrl-C means what it means there.
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     _wait_for_visits(store, 2)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground process group
     out, err = proc.communicate(timeout=120)
