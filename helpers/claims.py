@@ -32,9 +32,9 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from helpers.evidence import (Evidence, operations, paper_evidence, run_evidence)
-from helpers.fits import (CONFIDENCE, RESAMPLES, Estimate, bootstrap_models, energy_accuracy_bound,
-                          accuracy_density, linear_fit, linear_upper_bound, lognormal_draws, r2_of,
+from helpers.evidence import Device, Evidence, at_largest_batch, paper_evidence, run_evidence
+from helpers.fits import (RESAMPLES, Estimate, bootstrap_models, energy_accuracy_bound, accuracy_density,
+                          linear_fit, linear_upper_bound, lognormal_draws, normal_draws, percentile_interval, r2_of,
                           spearman, wilson_share)
 from helpers.reference import PAPER_MODELS, paper_models, paper_number, paper_numbers
 
@@ -198,23 +198,6 @@ def _left_out_note(ev: Evidence, metric: str) -> str:
     return f"; {len(gone)} flagged point(s) left out: {', '.join(gone)}" if gone else ""
 
 
-def _normal_draws(value: np.ndarray, low: np.ndarray, high: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Draws (RESAMPLES x points) around values with 95 % intervals (normal; exact where none)."""
-    z = 1.959963984540054
-    sd = np.where(np.isfinite(low) & np.isfinite(high), (high - low) / (2 * z), 0.0)
-    rng = np.random.default_rng(seed)
-    return value + rng.standard_normal((RESAMPLES, value.size)) * sd
-
-
-def _percentile(draws: np.ndarray) -> tuple[float, float]:
-    draws = np.asarray(draws, dtype=float)
-    draws = draws[np.isfinite(draws)]
-    if draws.size < RESAMPLES / 2:
-        return math.nan, math.nan
-    low, high = np.quantile(draws, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
-    return float(low), float(high)
-
-
 def _accuracy_estimate(ev: Evidence, models: Sequence[str], statistic: Callable[[pd.Series], float],
                        ) -> tuple[Estimate, bool]:
     """``statistic`` of the top-1 of ``models``; with measured top-1, a Monte Carlo
@@ -228,10 +211,10 @@ def _accuracy_estimate(ev: Evidence, models: Sequence[str], statistic: Callable[
         method = ("reference top-1: the paper's, or the library's metadata (no interval)"
                   if _library_values(ev, models) else "the paper's top-1 (no interval)")
         return Estimate(value, method=method), True
-    draws = _normal_draws(top1.to_numpy(), acc["ci_low"].astype(float).to_numpy(),
+    draws = normal_draws(top1.to_numpy(), acc["ci_low"].astype(float).to_numpy(),
                           acc["ci_high"].astype(float).to_numpy())
     stats_ = [statistic(pd.Series(row, index=top1.index)) for row in draws]
-    low, high = _percentile(stats_)
+    low, high = percentile_interval(stats_)
     n = int(measured.sum())
     method = (f"Monte Carlo over the Wilson intervals of {n} measured top-1"
               + ("" if measured.all() else f" ({len(models) - n} reference values"
@@ -245,12 +228,19 @@ def _library_values(ev: Evidence, models: Sequence[str]) -> bool:
     return bool((ev.accuracy.reindex(list(models))["source"] == "library").any())
 
 
+def _measured(ev: Evidence, metric: str, what: str) -> pd.DataFrame:
+    """``ev.table(metric)``; not measurable on the paper's numbers (it publishes ``what`` only as a plot)
+    or when this run has no usable point (the store's reason)."""
+    _paper_only(ev, what)
+    table = ev.table(metric)
+    if table.empty:
+        raise NotMeasurable(ev.missing(metric))
+    return table
+
+
 def _latency(ev: Evidence) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Per-image time (s), and its interval's low and high, of the points not left out."""
-    _paper_only(ev, "per-image times (Figs 3, 7, 9)")
-    t = ev.table("latency_per_image")
-    if t.empty:
-        raise NotMeasurable(ev.missing("latency_per_image"))
+    t = _measured(ev, "latency_per_image", "per-image times (Figs 3, 7, 9)")
     return t, ev.table("latency_per_image", "ci_low"), ev.table("latency_per_image", "ci_high")
 
 
@@ -387,7 +377,7 @@ def _c3b(ev: Evidence) -> list[Finding]:
     rng = np.random.default_rng(3)
     pick = rng.integers(0, len(conv), (RESAMPLES, len(conv)))
     medians = np.median(np.take_along_axis(conv_draws, pick, axis=1), axis=1)
-    low, high = _percentile(alex / medians)
+    low, high = percentile_interval(alex / medians)
     est = Estimate(value, low, high, f"Monte Carlo over the points' intervals, bootstrap over "
                                      f"{len(conv)} convolution-only models")
     text = (f"AlexNet speed-up {sp['AlexNet']:.2f}x (the paper: about "
@@ -416,11 +406,7 @@ def _c3c(ev: Evidence) -> list[Finding]:
 # ================================================================== C4, C7, C10: power and energy
 
 def _power(ev: Evidence, metric: str = "power_net") -> pd.DataFrame:
-    _paper_only(ev, "net power per model and batch size (Figs 4, 8)")
-    table = ev.table(metric)
-    if table.empty:
-        raise NotMeasurable(ev.missing(metric))
-    return table
+    return _measured(ev, metric, "net power per model and batch size (Figs 4, 8)")
 
 
 def _c4a(ev: Evidence) -> list[Finding]:
@@ -441,16 +427,12 @@ def _c4a(ev: Evidence) -> list[Finding]:
     return [Finding(est, text)]
 
 
-def _full_load_power(table: pd.DataFrame) -> pd.Series:
-    return table.apply(lambda row: row.dropna().iloc[-1] if row.notna().any() else np.nan, axis=1).dropna()
-
-
 def _c7a(ev: Evidence) -> list[Finding]:
     if ev.source == "paper":
         mean, std = ev.stated["net_power_w"], ev.stated["net_power_std_w"]
         return [Finding(Estimate(std / mean, method="stated by the paper (no interval)"),
                         f"+{mean:g} W +- {std:g} W over {ev.stated['idle_power_w']:g} W idle: CV {std / mean:.3f}")]
-    full = _full_load_power(_power(ev))
+    full = at_largest_batch(_power(ev)).dropna()
     if len(full) < 3:
         raise NotMeasurable(f"needs net power of >= 3 models; this run has {len(full)}")
 
@@ -504,11 +486,7 @@ def _c10b(ev: Evidence) -> list[Finding]:
 # ================================================================== C5, C6: memory
 
 def _memory(ev: Evidence, metric: str) -> pd.DataFrame:
-    _paper_only(ev, "memory per model and batch size (Figs 5, 6)")
-    table = ev.table(metric)
-    if table.empty:
-        raise NotMeasurable(ev.missing(metric))
-    return table
+    return _measured(ev, metric, "memory per model and batch size (Figs 5, 6)")
 
 
 def _c5a(ev: Evidence) -> list[Finding]:
@@ -678,8 +656,7 @@ def _c9a(ev: Evidence) -> list[Finding]:
                                 f"fewer than 3 says nothing about linearity")
         draws = 1.0 / lognormal_draws(times[common], lo.loc[common, b], hi.loc[common, b], seed=4)
         r2s = [linear_upper_bound(top1[common], pd.Series(d, index=common)).r2 for d in draws[:500]]
-        low, high = np.quantile(np.asarray(r2s)[np.isfinite(r2s)], [0.025, 0.975]) if np.isfinite(r2s).sum() > 250 \
-            else (math.nan, math.nan)
+        low, high = percentile_interval(r2s, min_finite=251)
         est = (Estimate(bound.r2, float(low), float(high),
                         "Monte Carlo (500) over the points' intervals; top-1 as given") if bound.slope < 0 else
                Estimate(-1.0, method="the bound's slope is not negative: no trade-off to bound (no interval)"))
@@ -706,7 +683,7 @@ def _c9b(ev: Evidence) -> list[Finding]:
     gains = (1 / t.loc[alex, b2] - 1 / t.loc[alex, b1])
     d1 = lognormal_draws(t.loc[alex, b1], lo.loc[alex, b1], hi.loc[alex, b1], seed=5)
     d2 = lognormal_draws(t.loc[alex, b2], lo.loc[alex, b2], hi.loc[alex, b2], seed=6)
-    low, high = _percentile((1 / d2 - 1 / d1).min(axis=1))
+    low, high = percentile_interval((1 / d2 - 1 / d1).min(axis=1))
     est = Estimate(float(gains.min()), low, high, "Monte Carlo over the points' intervals")
     text = (", ".join(f"{m} {g:+.0f} images/s" for m, g in gains.items())
             + f" from batch {b1} to {b2} (the paper: about +{paper_number('alexnet_gain_hz'):g} on the TX1)")
@@ -859,11 +836,11 @@ def _decide(p: Part, f: Finding, ev: Evidence) -> tuple[str, str]:
     if f.unmeasurable:
         return NOT_MEASURABLE, f.unmeasurable
     if f.papers_values and ev.source == "run":
-        would = HOLDS if p.threshold.met(est.value) else DOES_NOT_HOLD
+        would = "would hold" if p.threshold.met(est.value) else "would not hold"
         rests = ("rests only on reference top-1 (the paper's, or the library's metadata)" if f.library_values
                  else "rests only on the paper's top-1")
         return PAPERS_VALUES, (f"{rests} (no measured accuracy in the store: "
-                               f"`python -m helpers evaluate` measures it); on those values it {would.replace('holds', 'would hold').replace('does not hold', 'would not hold')}")
+                               f"`python -m helpers evaluate` measures it); on those values it {would}")
     if not np.isfinite(est.value):
         return NOT_MEASURABLE, f"the statistic is undefined on this evidence ({est.method})"
     need = p.threshold.text()
@@ -955,15 +932,9 @@ def claims_table(results: pd.DataFrame | str | Path | None = None, device_tag: s
     for tag in tags:
         mine = frame[frame["device_tag"].astype(str) == tag] if not frame.empty else frame
         ev = run_evidence(frame, tag, counts=counts, accuracy=accuracy, models=models) if not mine.empty else replace(
-            run_evidence(None, None, counts=counts, accuracy=accuracy, models=models), device=_named(tag))
+            run_evidence(None, None, counts=counts, accuracy=accuracy, models=models), device=Device(tag))
         tables.append(rule(ev, parts))
     return pd.concat(tables, ignore_index=True)
-
-
-def _named(tag: str):
-    from helpers.evidence import Device
-
-    return Device(tag)
 
 
 def agreement(table: pd.DataFrame) -> pd.DataFrame:

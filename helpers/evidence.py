@@ -431,6 +431,8 @@ class Evidence:
     device: Device | None = None
     source: str = "run"
     stated: Mapping[str, float] = field(default_factory=dict)
+    # point_table per metric, read once: every part asks for the same few (not part of the evidence's identity)
+    _points: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.source not in ("run", "paper"):
@@ -450,9 +452,11 @@ class Evidence:
     def points(self, metric: str) -> pd.DataFrame:
         """``point_table`` of this device, with a boolean ``left_out`` column
         (flagged ``FLAGS_LEFT_OUT``)."""
-        pts = point_table(self.results, metric, None if self.results.empty else self.tag)
-        pts["left_out"] = [_left_out(f) for f in pts["flags"]]
-        return pts
+        if metric not in self._points:
+            pts = point_table(self.results, metric, None if self.results.empty else self.tag)
+            pts["left_out"] = [_left_out(f) for f in pts["flags"]]
+            self._points[metric] = pts
+        return self._points[metric].copy()
 
     def table(self, metric: str, column: str = "value") -> pd.DataFrame:
         """Model x batch_size table of ``column`` (value, ci_low or ci_high) of the

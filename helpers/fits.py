@@ -18,7 +18,8 @@ import pandas as pd
 from scipy import optimize, stats
 
 __all__ = [
-    "CONFIDENCE", "Estimate", "bootstrap_models", "wilson_share", "lognormal_draws",
+    "CONFIDENCE", "Estimate", "bootstrap_models", "wilson_share", "lognormal_draws", "normal_draws",
+    "percentile_interval",
     "LinearFit", "linear_fit", "r2_of", "spearman", "Knee", "memory_knee", "FloorSlope",
     "floor_slope_fit", "pareto_mask", "UpperBound", "linear_upper_bound", "HyperbolicFit",
     "hyperbolic_fit", "energy_accuracy_bound", "accuracy_density", "density_ratio",
@@ -103,6 +104,30 @@ def lognormal_draws(value: Any, ci_low: Any, ci_high: Any, size: int = RESAMPLES
     sd = np.where(np.isfinite(sd) & (sd > 0), sd, 0.0)
     rng = np.random.default_rng(seed)
     return v * np.exp(rng.standard_normal((size, v.size)) * sd)
+
+
+def normal_draws(value: Any, ci_low: Any, ci_high: Any, size: int = RESAMPLES, seed: int = 0) -> np.ndarray:
+    """Draws (size x points) around values measured with 95 % intervals, normal with the
+    interval's half-width as 1.96 sd (a measured top-1 and its Wilson interval); a point
+    without an interval is drawn at its value."""
+    v = np.asarray(value, dtype=float).ravel()
+    lo = np.asarray(ci_low, dtype=float).ravel()
+    hi = np.asarray(ci_high, dtype=float).ravel()
+    z = stats.norm.ppf((1 + CONFIDENCE) / 2)
+    sd = np.where(np.isfinite(lo) & np.isfinite(hi), (hi - lo) / (2 * z), 0.0)
+    rng = np.random.default_rng(seed)
+    return v + rng.standard_normal((size, v.size)) * sd
+
+
+def percentile_interval(draws: Any, min_finite: int = RESAMPLES // 2) -> tuple[float, float]:
+    """The central 95 % of Monte Carlo ``draws`` of a statistic (its undefined draws dropped);
+    NaN when fewer than ``min_finite`` are defined."""
+    d = np.asarray(draws, dtype=float).ravel()
+    d = d[np.isfinite(d)]
+    if d.size < min_finite:
+        return math.nan, math.nan
+    low, high = np.quantile(d, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
+    return float(low), float(high)
 
 
 @dataclass(frozen=True)
