@@ -245,9 +245,10 @@ def _cmd_hardware(args: argparse.Namespace) -> int:
                          matmul_size=args.matmul_size or None,
                          array_bytes=int(args.array_mib * 2**20) if args.array_mib else None,
                          measure=not args.facts_only)
-    if args.out is not None:
+    if not args.facts_only and not args.no_save:
         path = save_characterisation(frame, args.out)
-        print(f"wrote {path}", file=sys.stderr)
+        print(f"stored in {path} (fingerprint {frame['fingerprint'].iloc[0]}, beside the device's results)",
+              file=sys.stderr)
     if args.csv:
         frame[COLUMNS].to_csv(sys.stdout, index=False, float_format="%.6g")
         return 0
@@ -331,7 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--array-mib", type=float, default=0.0,
                    help="MiB per bandwidth array (default: 4x the last-level cache, at least 256)")
     p.add_argument("--facts-only", action="store_true", help="report the facts, measure nothing")
-    p.add_argument("--out", type=Path, default=None, help="also write OUT/hardware.csv")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder of hardware.csv (default: data/results/<device-tag>/, beside the results)")
+    p.add_argument("--no-save", action="store_true", help="print only, store nothing")
     p.set_defaults(func=_cmd_hardware)
 
     p = sub.add_parser("claims", help="rule every part of the paper's claims with a 95 %% interval, per recorded device")

@@ -36,7 +36,9 @@ from typing import Any, Callable
 
 import pandas as pd
 
-COLUMNS = ["quantity", "dtype", "value", "unit", "ci_low", "ci_high", "n", "method", "status", "note", "device"]
+COLUMNS = ["quantity", "dtype", "value", "unit", "ci_low", "ci_high", "n", "method", "status", "note", "device",
+           "fingerprint", "timestamp"]
+FILENAME = "hardware.csv"
 # ok: a fact found or a number measured; unknown: a fact this machine does not
 # reveal (value "unknown"); unavailable: does not apply here (no CUDA);
 # not native: a dtype the device has no native arithmetic for (not measured).
@@ -94,7 +96,8 @@ def _row(quantity: str, value: Any, *, unit: str = "", method: str = "", status:
     if status not in STATUSES:
         raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
     return {"quantity": quantity, "dtype": dtype, "value": value, "unit": unit, "ci_low": ci_low,
-            "ci_high": ci_high, "n": n, "method": method, "status": status, "note": note, "device": ""}
+            "ci_high": ci_high, "n": n, "method": method, "status": status, "note": note, "device": "",
+            "fingerprint": "", "timestamp": ""}
 
 
 def _fact(quantity: str, value: Any, *, unit: str = "", method: str, note: str = "") -> dict:
@@ -605,16 +608,23 @@ def characterise(device: str = "auto", threads: int | None = None, *, matmul_siz
                       matmul_size=matmul_size or DEFAULT_MATMUL_SIZE[kind],
                       array_bytes=array_bytes or default_array_bytes(device, caches),
                       min_run_time=min_run_time, min_measurements=min_measurements)
+    from helpers.results import environment_fingerprint
+
+    env = environment_fingerprint(device, threads)
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["device"] = device
+    frame["fingerprint"] = env["fingerprint"]  # the results store's run id for this machine and threads
+    frame["timestamp"] = env["timestamp"]
     return frame
 
 
 def save_characterisation(frame: pd.DataFrame, folder: Path | str | None = None) -> Path:
-    """Write ``frame`` to ``folder/hardware.csv`` and return that path.
+    """Store ``frame`` in ``folder/hardware.csv`` and return that path.
 
     ``folder`` defaults to ``data/results/<device-tag>/`` of the frame's device
     (:func:`helpers.results.device_tag`), beside that device's results store.
+    The file keeps one characterisation per fingerprint: rows of the frame's
+    fingerprint already there are replaced, other fingerprints' rows are kept.
     """
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
@@ -630,6 +640,59 @@ def save_characterisation(frame: pd.DataFrame, folder: Path | str | None = None)
         folder = results_dir(device_tag(device))
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "hardware.csv"
-    frame[COLUMNS].to_csv(path, index=False)
+    path = folder / FILENAME
+    frame = frame[COLUMNS]
+    if path.is_file():
+        old = pd.read_csv(path, dtype={"fingerprint": str, "value": str}, keep_default_na=False)
+        if list(old.columns) == COLUMNS:
+            old = old[~old["fingerprint"].isin(set(frame["fingerprint"]))]
+            frame = pd.concat([old, frame.astype({"value": str})], ignore_index=True)
+    frame.to_csv(path, index=False)
     return path
+
+
+def load_characterisation(device_tag: str, root: Path | str | None = None,
+                          fingerprint: str | None = None) -> pd.DataFrame | None:
+    """The stored characterisation of ``device_tag`` (``<root>/<tag>/hardware.csv``, root
+    default data/results): the rows of ``fingerprint``, or of the latest one; ``None``
+    where the device has none stored (or none of that fingerprint)."""
+    from helpers.paths import results_dir
+
+    path = results_dir(device_tag, Path(root) if root is not None else None) / FILENAME
+    if not path.is_file():
+        return None
+    frame = pd.read_csv(path, dtype={"fingerprint": str, "value": str, "dtype": str, "note": str, "unit": str},
+                        keep_default_na=False, na_values={"ci_low": [""], "ci_high": [""], "n": [""]})
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path} is not a characterisation: columns {missing} are missing; "
+                         f"write it again with python -m helpers hardware")
+    if fingerprint is None:
+        fingerprint = frame.sort_values("timestamp", kind="stable")["fingerprint"].iloc[-1]
+    frame = frame[frame["fingerprint"] == fingerprint].reset_index(drop=True)
+    return frame if len(frame) else None
+
+
+@dataclass(frozen=True)
+class Peak:
+    """A measured peak: value with its 95 % interval and n (GFLOP/s or GB/s, as ``unit``)."""
+
+    quantity: str
+    dtype: str
+    value: float
+    ci_low: float
+    ci_high: float
+    n: int
+    unit: str
+
+
+def measured_peak(frame: pd.DataFrame, quantity: str, dtype: str = "fp32") -> Peak | None:
+    """The ``quantity`` row (``matmul_peak``, ``memory_bandwidth_triad``, ...) of ``dtype`` in a
+    characterisation, when it was measured (status ok); ``None`` otherwise."""
+    rows = frame[(frame["quantity"] == quantity) & (frame["dtype"].fillna("") == dtype)
+                 & (frame["status"] == "ok")]
+    if rows.empty:
+        return None
+    r = rows.iloc[-1]
+    return Peak(quantity, dtype, float(r["value"]), float(r["ci_low"]), float(r["ci_high"]), int(float(r["n"])),
+                str(r["unit"]))

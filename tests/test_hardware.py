@@ -331,6 +331,32 @@ def test_save_characterisation(tmp_path, monkeypatch):
         hw.save_characterisation(mixed)
 
 
+def test_stored_characterisation_keeps_one_per_fingerprint_and_loads_the_latest(tmp_path):
+    frame = hw.characterise("cpu", 1, matmul_size=16, array_bytes=4096, min_run_time=0.01, min_measurements=6)
+    assert frame["fingerprint"].nunique() == 1 and frame["fingerprint"].iloc[0]
+    folder = tmp_path / "cpu-test"
+    hw.save_characterisation(frame, folder)
+    hw.save_characterisation(frame, folder)  # the same fingerprint again replaces its rows
+    older = frame.assign(fingerprint="0123456789", timestamp="2000-01-01T00:00:00Z")
+    hw.save_characterisation(older, folder)
+    stored = pd.read_csv(folder / "hardware.csv", dtype=str, keep_default_na=False)
+    assert len(stored) == 2 * len(frame)
+    latest = hw.load_characterisation("cpu-test", tmp_path)
+    assert set(latest["fingerprint"]) == set(frame["fingerprint"]) and len(latest) == len(frame)
+    assert len(hw.load_characterisation("cpu-test", tmp_path, fingerprint="0123456789")) == len(frame)
+    assert hw.load_characterisation("cpu-test", tmp_path, fingerprint="ffffffffff") is None
+    assert hw.load_characterisation("no-such-device", tmp_path) is None
+    peak = hw.measured_peak(latest, "matmul_peak", "fp32")
+    row = frame[(frame["quantity"] == "matmul_peak") & (frame["dtype"] == "fp32")].iloc[0]
+    assert peak.value == pytest.approx(row["value"]) and peak.unit == "GFLOP/s" and peak.n == row["n"]
+    assert peak.ci_low <= peak.value <= peak.ci_high
+    assert hw.measured_peak(latest, "memory_bandwidth_triad").unit == "GB/s"
+    assert hw.measured_peak(latest, "matmul_peak", "int4") is None
+    (folder / "hardware.csv").write_text("quantity,value\nx,1\n")
+    with pytest.raises(ValueError, match="python -m helpers hardware"):
+        hw.load_characterisation("cpu-test", tmp_path)
+
+
 # --------------------------------------------------------------------------- command line
 
 
@@ -341,7 +367,7 @@ def run_cli(*args):
 
 def test_cli_hardware_csv_columns():
     result = run_cli("hardware", "--device", "cpu", "--csv", "--threads", "1", "--min-run-time", "0.05",
-                     "--matmul-size", "64", "--array-mib", "1")
+                     "--matmul-size", "64", "--array-mib", "1", "--no-save")
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(io.StringIO(result.stdout), keep_default_na=False)
     assert list(table.columns) == hw.COLUMNS
