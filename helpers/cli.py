@@ -8,6 +8,8 @@
     measure --models M... --batch-sizes 1,2 --metrics time,memory,power --device D --threads N --out DIR [--force] [--seed S]
     probes  [--device D]                    which power sensors exist here, and why not the others
     hardware [--device D] [--csv] [--threads N]  this machine's facts and measured peaks (GFLOP/s, GB/s)
+    threads  [--models M...] [--batch-sizes B] [--threads 1,2]  time against CPU threads (speed-up, efficiency)
+    precision [--models M...] [--batch-sizes B] [--precisions fp32,bf16,fp16,int8]  time and memory per type
     reproduce [--profile P] [--device D]    execute every notebook into reports/<device-tag>/
 """
 from __future__ import annotations
@@ -158,6 +160,51 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     print(f"{store.path.parent}: this run's rows (fingerprint {store.fingerprint}):")
     for line in summarise(table).lines():
         print(f"  {line}")
+    return 0
+
+
+def _cmd_study(args: argparse.Namespace) -> int:
+    from helpers.profiles import get_profile, parse_batch_sizes
+    from helpers.results import device_tag
+    from helpers.studies import (dtype_table, measure_precisions, measure_threads, parse_thread_counts,
+                                 study_results, threads_table)
+    from helpers.timing import resolve_device
+
+    profile = get_profile(args.profile)
+    study = args.command
+    models = args.models or list(profile.threads_models if study == "threads" else profile.precision_models)
+    sizes = parse_batch_sizes(args.batch_sizes) if args.batch_sizes else list(profile.study_batch_sizes)
+    device = resolve_device(args.device)
+    try:
+        if study == "threads":
+            counts = parse_thread_counts(args.threads) if args.threads else None
+            measure_threads(models, sizes, counts, device=device, results_root=args.out, settings=profile.engine)
+        else:
+            measure_precisions(models, sizes, args.precisions.split(","), device=device,
+                               threads=args.cpu_threads or None, results_root=args.out, settings=profile.engine)
+    except KeyboardInterrupt:
+        _interrupted(args)
+        return 130
+    tag = device_tag(device)
+    rows = study_results(study, args.out, tag)
+    table = threads_table(rows, tag) if study == "threads" else dtype_table(rows, tag)
+    names = {s.name for s in resolve_models(models)}
+    table = table[table["model"].isin(names) & table["batch_size"].isin(sizes)]
+    if args.csv:
+        table.to_csv(sys.stdout, index=False, float_format="%.6g")
+        return 0
+    print(f"{study} study on {tag} ({'accuracy not re-measured; ' if study == 'precision' else ''}"
+          f"times in ms per image, 95 % intervals):")
+    for r in table.itertuples():
+        setting = f"{r.threads} thread(s)" if study == "threads" else r.precision
+        if study == "precision" and r.status != "ok":
+            print(f"  {r.model:<14} b={r.batch_size:<3} {setting:<12} {r.status}: {r.reason}")
+            continue
+        ci = (f" [{r.speedup_ci_low:.2f}, {r.speedup_ci_high:.2f}]" if r.speedup_ci_low == r.speedup_ci_low else "")
+        print(f"  {r.model:<14} b={r.batch_size:<3} {setting:<12} {1000 * r.time_s:8.2f} ms  "
+              f"speed-up {r.speedup:.2f}x{ci}"
+              + (f"  efficiency {100 * r.efficiency:.0f} %" if study == "threads" else
+                 f"  peak {r.peak_mb:.0f} MB"))
     return 0
 
 
@@ -336,6 +383,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder of hardware.csv (default: data/results/<device-tag>/, beside the results)")
     p.add_argument("--no-save", action="store_true", help="print only, store nothing")
     p.set_defaults(func=_cmd_hardware)
+
+    for study, text in (("threads", "time and memory against CPU threads: speed-up and parallel efficiency"),
+                        ("precision", "time and memory in fp32, bf16, fp16 and int8 where the device runs them")):
+        p = sub.add_parser(study, help=f"{text} (resumable; stored in data/results/<device-tag>/{study}.csv)")
+        p.add_argument("--models", nargs="+", metavar="MODEL_OR_PRESET",
+                       help="default: the profile's models for this study")
+        p.add_argument("--batch-sizes", default="", help="comma-separated (default: the profile's, 1,16)")
+        p.add_argument("--device", default="cpu" if study == "threads" else "auto",
+                       help="cpu" if study == "threads" else "auto, cpu, cuda or cuda:N (default: auto)")
+        if study == "threads":
+            p.add_argument("--threads", default="", help="comma-separated counts (default: 1, 2, 4, ... and every core)")
+        else:
+            p.add_argument("--precisions", default="fp32,bf16,fp16,int8", help="comma-separated: fp32, bf16, fp16, int8")
+            p.add_argument("--threads", dest="cpu_threads", type=int, default=0, help="CPU threads (default: every core)")
+        p.add_argument("--out", type=Path, default=None, help="results folder (default: data/results)")
+        p.add_argument("--profile", default="full", help="the engine's settings and default models (see helpers/profiles.py)")
+        p.add_argument("--csv", action="store_true", help="print the table as CSV")
+        p.set_defaults(func=_cmd_study)
 
     p = sub.add_parser("claims", help="rule every part of the paper's claims with a 95 %% interval, per recorded device")
     p.add_argument("--results", type=Path, default=None, help="results store root (default: data/results)")

@@ -234,12 +234,13 @@ def _reset_peak() -> bool:
 # --------------------------------------------------------------------------- one visit
 def _visit(model, spec, device: str, threads: int, batch: int, budget_s: float, min_samples: int,
            min_samples_slow: int, settings: EngineSettings, memory: dict | None, protocol: str = "engine",
-           expected_pass_s: float | None = None) -> dict:
+           expected_pass_s: float | None = None, precision: str = "fp32") -> dict:
     """Warm-up (peak memory when ``memory``), then timed samples; runs in the point child (CPU) or worker (CUDA)."""
     import torch
     from torch.utils import benchmark
 
     from helpers import zoo
+    from helpers.precision import input_dtype
     from helpers.timing import _time_block
 
     out: dict[str, Any] = {"batch": batch, "status": "ok"}
@@ -255,7 +256,7 @@ def _visit(model, spec, device: str, threads: int, batch: int, budget_s: float, 
             reset = _reset_peak()
         elif memory is not None:
             torch.cuda.reset_peak_memory_stats(device)
-        x = zoo.example_input(spec, batch, device=device)  # the input is part of the batch's peak
+        x = zoo.example_input(spec, batch, device=device, dtype=input_dtype(precision))  # part of the peak
         before = read_cpu()
         sync()
         t0 = time.perf_counter()
@@ -401,6 +402,7 @@ def _worker(task: dict, conn) -> None:
         settings = EngineSettings(**task["settings"])
         spec = zoo.get_spec(task["model"])
         device, threads = task["device"], task["threads"]
+        precision = task.get("precision", "fp32")
         cuda = device.startswith("cuda")
         memory = None
         gc.collect()
@@ -408,6 +410,10 @@ def _worker(task: dict, conn) -> None:
             torch.set_num_threads(threads)
             model = zoo.build_model(spec, device="cpu").eval()
             base = torch.cuda.memory_allocated(device)
+            if precision != "fp32":
+                from helpers.precision import TORCH_DTYPES
+
+                model.to(TORCH_DTYPES[precision])
             model.to(device)
             torch.cuda.synchronize(device)
             static = (torch.cuda.memory_allocated(device) - base) / MB
@@ -422,12 +428,23 @@ def _worker(task: dict, conn) -> None:
             gc.collect()
             reset = _reset_peak()
             baseline, file_before = _rss(), _rss_file()
-            model = zoo.build_model(spec, device="cpu").eval()
+            if precision == "fp32":
+                model = zoo.build_model(spec, device="cpu").eval()
+            else:
+                from helpers.precision import prepare_model
+
+                model = prepare_model(spec, precision, "cpu")
+                gc.collect()
+                _malloc_trim()  # the freed fp32 network's heap, kept by malloc, is not the converted model's
             gc.collect()
             code = (_rss_file() - file_before) / MB
             memory = {"static_mb": (_hwm() - baseline) / MB - code,
                       "resident_after_build_mb": (_rss() - baseline) / MB - code,
                       "baseline_mb": baseline / MB, "reset": reset, "code_paged_in_mb": code}
+            if precision != "fp32":
+                # The fp32 network built (and, for int8, calibrated) on the way is freed: the converted
+                # model's memory is what stays resident, not the high-water mark of the conversion.
+                memory["static_mb"] = memory["resident_after_build_mb"]
         from helpers.memory import parameter_memory_mb
 
         conn.send({"kind": "static", "static_mb": memory["static_mb"], "param_mb": parameter_memory_mb(model),
@@ -438,7 +455,7 @@ def _worker(task: dict, conn) -> None:
             def run(visit=visit, want_memory=want_memory) -> dict:
                 return _visit(model, spec, device, threads, visit["batch"], visit["budget_s"],
                               visit["min_samples"], visit["min_samples_slow"], settings, want_memory,
-                              task.get("protocol", "engine"), visit.get("expected_pass_s"))
+                              task.get("protocol", "engine"), visit.get("expected_pass_s"), precision)
 
             if cuda:
                 try:
@@ -584,9 +601,11 @@ class PointState:
         return sorted(clean)[len(clean) // 2] if clean else None
 
 
-def journal_path(folder: Path, fingerprint_id: str) -> Path:
-    """Where a sweep of ``fingerprint_id`` journals its visits, beside the store's files."""
-    return folder / f".partial-{fingerprint_id}.jsonl"
+def journal_path(folder: Path, fingerprint_id: str, store: str = "results") -> Path:
+    """Where a sweep of ``fingerprint_id`` into the store file named ``store`` (its stem)
+    journals its visits, beside the store's files."""
+    prefix = "" if store == "results" else f"{store}-"
+    return folder / f".partial-{prefix}{fingerprint_id}.jsonl"
 
 
 def load_journal(path: Path) -> list[dict]:
@@ -605,13 +624,14 @@ def load_journal(path: Path) -> list[dict]:
 def run_sweep(points: list[tuple[str, int]], *, device: str, threads: int, settings: EngineSettings,
               journal: Path, on_point_done: Callable[[PointState], None],
               progress: bool = True,
-              desc: str = "measuring", protocol: str = "engine") -> list[PointState]:
+              desc: str = "measuring", protocol: str = "engine", precision: str = "fp32") -> list[PointState]:
     """Measure ``points`` ((model, batch) pairs) in rounds; call ``on_point_done`` as each one is final.
 
     ``journal`` keeps every visit of this fingerprint so an interrupted sweep
     resumes without repeating them. ``protocol`` other than "engine" times
     each visit as a comparison protocol does ("bianco": 10 dry and 10 timed
     passes; "bare": one ``blocked_autorange`` median), for the benchmark.
+    ``precision`` (helpers.precision) is the numeric type of the model and input.
     Returns every point's state.
     """
     if protocol not in ("engine", "bianco", "bare"):
@@ -659,7 +679,7 @@ def run_sweep(points: list[tuple[str, int]], *, device: str, threads: int, setti
                     bar.total += len(visits)
                     bar.refresh()
                 _run_worker(model, visits, device, threads, settings, states, statics, record, bar, round_index,
-                            protocol)
+                            protocol, precision)
             for key, state in states.items():
                 if key not in done and state.next_visit(settings, round_index + 1) is None:
                     done.add(key)
@@ -672,11 +692,11 @@ def run_sweep(points: list[tuple[str, int]], *, device: str, threads: int, setti
 
 
 def _run_worker(model, visits, device, threads, settings, states, statics, record, bar, round_index,
-                protocol: str = "engine") -> None:
+                protocol: str = "engine", precision: str = "fp32") -> None:
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
     task = {"model": model, "device": device, "threads": threads, "visits": visits,
-            "settings": vars(settings), "protocol": protocol}
+            "settings": vars(settings), "protocol": protocol, "precision": precision}
     proc = ctx.Process(target=_worker, args=(task, child), daemon=True)
     proc.start()
     child.close()

@@ -54,13 +54,13 @@ def parse_metrics(text: str | Iterable[str]) -> list[str]:
 class _Recorder:
     """Appends rows for one device with this run's fingerprint, and answers 'already stored?'."""
 
-    def __init__(self, store: ResultsStore, device: str, threads: int, force: bool):
+    def __init__(self, store: ResultsStore, device: str, threads: int, force: bool, dtype: str = "float32"):
         self.store, self.force = store, force
         self.tag = store.device_tag
-        self.env = environment_fingerprint(device, threads)
+        self.env = environment_fingerprint(device, threads, dtype)
         self.env.pop("timestamp", None)
         self.fingerprint = self.env["fingerprint"]
-        self.journal = journal_path(store.path.parent, self.fingerprint)
+        self.journal = journal_path(store.path.parent, self.fingerprint, store.path.stem)
         self.written = 0
 
     def done(self, model: str, batch_size: int, metrics: Iterable[str]) -> bool:
@@ -137,17 +137,30 @@ def _memory_rows(rec: "_Recorder", state, common: dict, device: str) -> None:
 
 
 def _engine(rec: "_Recorder", specs, sizes, metrics, device: str, threads: int, settings: EngineSettings,
-            progress: bool) -> None:
+            progress: bool, precision: str = "fp32") -> None:
     from helpers.engine import run_sweep
+    from helpers.precision import dtype_name, support
 
     want_time, want_memory = "time" in metrics, "memory" in metrics
     names = [m for k in ("time", "memory") if k in metrics for m in METRIC_NAMES[k]]
-    points = [(spec.name, b) for spec in specs for b in sizes if not rec.done(spec.name, b, names)]
+    common = dict(unit="s", device=device, threads=threads, dtype=dtype_name(precision))
+    points = []
+    for spec in specs:
+        reason = support(precision, device, spec.name) if precision != "fp32" else None
+        for b in sizes:
+            if rec.done(spec.name, b, names):
+                continue
+            if reason:  # said, never measured through an emulated fallback
+                for metric in names:
+                    rec.add(spec.name, b, metric, method="not measured",
+                            **_not_ok("unavailable", f"{precision}: {reason}"),
+                            **{**common, "unit": "s" if metric == "latency_per_image" else "MB"})
+                continue
+            points.append((spec.name, b))
     journal = rec.journal
     if not points:
         journal.unlink(missing_ok=True)
         return
-    common = dict(unit="s", device=device, threads=threads, dtype="float32")
 
     def finished(state) -> None:
         if want_time and not rec.done(state.model, state.batch, METRIC_NAMES["time"]):
@@ -156,7 +169,8 @@ def _engine(rec: "_Recorder", specs, sizes, metrics, device: str, threads: int, 
             _memory_rows(rec, state, {**common, "unit": "MB"}, device)
 
     run_sweep(points, device=device, threads=threads, settings=settings, journal=journal,
-               on_point_done=finished, progress=progress, desc=f"measuring on {rec.tag}")
+               on_point_done=finished, progress=progress, precision=precision,
+               desc=f"measuring on {rec.tag}" + (f" ({precision})" if precision != "fp32" else ""))
     journal.unlink(missing_ok=True)
 
 
@@ -223,7 +237,7 @@ def _open_power(device: str, window_s: float):
 def measure(models: Iterable[str] | str, batch_sizes: Iterable[int], metrics: Iterable[str] = ("time", "memory"),
             device: str = "auto", threads: int | None = None, results_root: Path | None = None,
             force: bool = False, settings: EngineSettings | None = None, power_window_s: float = 10.0,
-            progress: bool = True) -> ResultsStore:
+            progress: bool = True, precision: str = "fp32", study: str = "batch") -> ResultsStore:
     """Measure every (model, batch size, metric) not yet stored for this fingerprint; return the device's store.
 
     ``results_root`` defaults to data/results; the store is
@@ -231,8 +245,12 @@ def measure(models: Iterable[str] | str, batch_sizes: Iterable[int], metrics: It
     (helpers.engine) with ``settings`` (default: the full profile's); power
     windows last ``power_window_s`` seconds. Rows of another fingerprint
     (other hardware, threads, dtype or torch) are never reused. A second run
-    on the same store at the same time is refused (StoreBusy).
+    on the same store at the same time is refused (StoreBusy). ``precision``
+    (helpers.precision: fp32, bf16, fp16, int8) is the numeric type of model
+    and input; a model or device without native support gets "unavailable"
+    rows saying why. ``study`` picks the store (helpers.results.STUDY_FILES).
     """
+    from helpers.precision import dtype_name, parse_precisions
     from tqdm.auto import tqdm
 
     from helpers.profiles import get_profile, parse_batch_sizes
@@ -245,13 +263,16 @@ def measure(models: Iterable[str] | str, batch_sizes: Iterable[int], metrics: It
     settings = settings or get_profile("full").engine
     if power_window_s <= 0:
         raise ValueError(f"power_window_s must be positive, got {power_window_s}")
-    store = ResultsStore.for_device(make_device_tag(device), root=results_root)
+    precision = parse_precisions([precision])[0]
+    if precision != "fp32" and "power" in metrics:
+        raise ValueError(f"power is measured in fp32 only, not {precision}: leave power out of the metrics")
+    store = ResultsStore.for_device(make_device_tag(device), root=results_root, study=study)
     with store.exclusive():
-        rec = _Recorder(store, device, threads, force)
+        rec = _Recorder(store, device, threads, force, dtype_name(precision))
         if force:
             rec.journal.unlink(missing_ok=True)
         if "time" in metrics or "memory" in metrics:
-            _engine(rec, specs, sizes, metrics, device, threads, settings, progress)
+            _engine(rec, specs, sizes, metrics, device, threads, settings, progress, precision)
         if "power" in metrics:
             torch.set_num_threads(threads)
             total = len(specs) * len(sizes)

@@ -69,22 +69,32 @@ class Profile:
     engine: EngineSettings
     power_window: float       # length of each power window (active and idle)
     description: str
+    # the hardware lesson's studies (helpers.studies): models and batch sizes of the threads and precision
+    # sweeps, and seconds per blocked_autorange call of the peaks (helpers.hardware)
+    threads_models: tuple[str, ...] = ("AlexNet", "VGG-16", "GoogLeNet", "ResNet-50")
+    precision_models: tuple[str, ...] = ("paper",)
+    study_batch_sizes: tuple[int, ...] = (1, 16)
+    peak_run_time_s: float = 1.0
 
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", ("smoke",), (1, 2),
                      EngineSettings(round_time_s=0.05, point_cap_s=0.5, max_rounds=2, rounds_fast=2), 0.5,
-                     "CI: two small models, batches 1 and 2, seconds"),
+                     "CI: two small models, batches 1 and 2, seconds", threads_models=("smoke",),
+                     precision_models=("smoke",), study_batch_sizes=(1, 2), peak_run_time_s=0.05),
     "classroom": Profile("classroom", ("AlexNet", "VGG-16", "ResNet-50", "ENet", "GoogLeNet"), (1, 4, 16),
                          EngineSettings(), 5.0,
                          "a class's worth: a fully connected net (AlexNet), a VGG, a ResNet, an efficient net "
-                         "(ENet) and an Inception (GoogLeNet), batches 1, 4 and 16"),
+                         "(ENet) and an Inception (GoogLeNet), batches 1, 4 and 16",
+                         threads_models=("AlexNet", "ResNet-50"),
+                         precision_models=("AlexNet", "VGG-16", "ResNet-50", "ENet", "GoogLeNet")),
     "quick": Profile("quick", ("paper",), (1, 16), EngineSettings(), 5.0,
                      "all paper models, batches 1 and 16, minutes"),
     "modern": Profile("modern", ("modern",), (1, 16), EngineSettings(), 5.0,
                       "20 torchvision networks of the families since 2016 (helpers.zoo.MODERN_MODELS, "
                       "torchvision's ResNet-50 as the 2016 anchor), batches 1 and 16: under 10 minutes "
-                      "on a 2-core CPU"),
+                      "on a 2-core CPU", threads_models=("mobilenet_v3_large", "resnet50", "vit_b_16"),
+                      precision_models=("modern",)),
     "full": Profile("full", ("paper",), (1, 2, 4, 8, 16, 32, 64), EngineSettings(), 10.0,
                     "all paper models, batches 1 to 64 (the paper's sweep)"),
 }

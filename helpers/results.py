@@ -61,6 +61,19 @@ import pandas as pd
 from helpers.paths import RESULTS_DIR, results_dir
 
 FILENAME = "results.csv"
+#: The stores of a device folder: the batch-size sweep (the paper's figures) and the two studies of
+#: why the hardware behaves as it does, each holding several settings (thread counts, precisions).
+STUDY_FILES = {"batch": FILENAME, "threads": "threads.csv", "precision": "precision.csv"}
+#: What tells a study's runs apart besides the machine: a threads or precision study keeps the latest
+#: run of every setting, the batch sweep only the device's latest run.
+STUDY_SETTINGS = {"batch": (), "threads": ("threads",), "precision": ("dtype",)}
+
+
+def study_file(study: str) -> str:
+    """The file name of ``study``'s store; an unknown study -> ValueError naming the valid ones."""
+    if study not in STUDY_FILES:
+        raise ValueError(f"unknown study {study!r}: valid studies are {', '.join(STUDY_FILES)}")
+    return STUDY_FILES[study]
 
 SCHEMA_VERSION = "2"
 COLUMNS: tuple[str, ...] = (
@@ -418,10 +431,11 @@ class ResultsStore:
             lock.release()
 
     @classmethod
-    def for_device(cls, device_tag: str, root: Path | str | None = None) -> "ResultsStore":
-        """Store of ``device_tag`` under ``root`` (default ``helpers.paths.RESULTS_DIR``)."""
+    def for_device(cls, device_tag: str, root: Path | str | None = None, study: str = "batch") -> "ResultsStore":
+        """Store of ``device_tag``'s ``study`` (:data:`STUDY_FILES`) under ``root`` (default
+        ``helpers.paths.RESULTS_DIR``)."""
         folder = results_dir(device_tag, Path(root) if root is not None else None)
-        return cls(folder / FILENAME, device_tag=device_tag)
+        return cls(folder / study_file(study), device_tag=device_tag)
 
     def __repr__(self) -> str:
         return f"ResultsStore({str(self.path)!r})"
@@ -644,16 +658,17 @@ def _frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
 RUN_INDEPENDENT_METRICS: tuple[str, ...] = ("top1", "top5")
 
 
-def latest_run(df: pd.DataFrame) -> pd.DataFrame:
-    """Per device tag, only the rows of its most recent fingerprint (the run written last),
-    plus that tag's ``RUN_INDEPENDENT_METRICS`` rows of any run (accuracy is the checkpoint's,
-    not the run's; the latest of each key still wins)."""
+def latest_run(df: pd.DataFrame, per: Iterable[str] = ()) -> pd.DataFrame:
+    """Per device tag (and per value of the ``per`` columns: a study's settings), only the rows of
+    its most recent fingerprint (the run written last), plus that tag's ``RUN_INDEPENDENT_METRICS``
+    rows of any run (accuracy is the checkpoint's, not the run's; the latest of each key still wins)."""
     if df.empty:
         return df
     independent = df["metric"].isin(RUN_INDEPENDENT_METRICS)
     runs = df[~independent]
-    last = runs.groupby(["device_tag", "fingerprint"])["timestamp"].max().reset_index()
-    keep = last.sort_values("timestamp").groupby("device_tag").tail(1)
+    group = ["device_tag", *per]
+    last = runs.groupby(group + ["fingerprint"], dropna=False)["timestamp"].max().reset_index()
+    keep = last.sort_values("timestamp").groupby(group, dropna=False).tail(1)
     pairs = set(zip(keep["device_tag"], keep["fingerprint"]))
     mask = [(t, f) in pairs or ind for t, f, ind in zip(df["device_tag"], df["fingerprint"], independent)]
     kept = df[mask]
@@ -664,29 +679,33 @@ def latest_run(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_results(root: Path | str | None = None,
-                 device_tags: Iterable[str] | None = None, fingerprint: str | None = "latest") -> pd.DataFrame:
+                 device_tags: Iterable[str] | None = None, fingerprint: str | None = "latest",
+                 study: str = "batch") -> pd.DataFrame:
     """Every device's rows under ``root`` (default ``RESULTS_DIR``) in one frame.
 
     ``device_tags`` restricts to those folders (a tag without results adds no
     rows). ``fingerprint``: ``"latest"`` (default) keeps, per device tag, the
     rows of the run written last (one machine and setting per tag, so tables
     never mix thread counts or torch versions); a fingerprint id keeps that
-    one run; ``None`` keeps every row. Same columns and types as
-    ``ResultsStore.read``; an empty frame with ``COLUMNS`` when nothing is recorded.
+    one run; ``None`` keeps every row. ``study`` picks the store
+    (:data:`STUDY_FILES`); for the threads and precision studies "latest"
+    keeps the latest run of each thread count or dtype. Same columns and types
+    as ``ResultsStore.read``; an empty frame with ``COLUMNS`` when nothing is recorded.
     """
     base = Path(root) if root is not None else RESULTS_DIR
+    name = study_file(study)
     if device_tags is None:
         tags = sorted(p.name for p in base.iterdir()
-                      if (p / FILENAME).is_file()) if base.is_dir() else []
+                      if (p / name).is_file()) if base.is_dir() else []
     else:
         tags = list(device_tags)
-    frames = [ResultsStore.for_device(t, base).read() for t in tags]
+    frames = [ResultsStore.for_device(t, base, study).read() for t in tags]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return _frame([])
     df = pd.concat(frames, ignore_index=True).astype(_DTYPES)
     if fingerprint == "latest":
-        return latest_run(df)
+        return latest_run(df, STUDY_SETTINGS[study])
     if fingerprint is not None:
         return df[df["fingerprint"] == fingerprint].reset_index(drop=True)
     return df

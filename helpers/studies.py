@@ -1,0 +1,210 @@
+"""Two studies of why the hardware behaves as it does: threads and numeric precision.
+
+Each is measured by the same engine as the batch sweep (helpers.engine) into
+its own store beside the device's results (``threads.csv``,
+``precision.csv``; helpers.results.STUDY_FILES), one run per setting:
+
+* **threads**: per-image time at 1 thread up to every core (the powers of two
+  and the maximum, :func:`thread_counts`), with the speed-up over 1 thread and
+  the parallel efficiency (speed-up / threads);
+* **precision**: fp32 against bf16 and fp16 where the device computes them
+  natively, and int8 where torch offers it (helpers.precision): per-image time,
+  speed-up over fp32 and peak memory. Accuracy is not re-measured.
+
+Ratios carry a 95 % interval from log-normal draws of both points' own
+intervals (helpers.fits). Units: seconds per image, MB (10**6 bytes).
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from helpers.evidence import FLAGS_LEFT_OUT, point_table
+from helpers.fits import lognormal_draws, percentile_interval
+
+__all__ = ["thread_counts", "parse_thread_counts", "measure_threads", "measure_precisions", "threads_table", "dtype_table",
+           "study_results"]
+
+
+def thread_counts(cores: int | None = None) -> list[int]:
+    """1, 2, 4, ... up to ``cores`` (default: the cores this process may use), and ``cores`` itself."""
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if not isinstance(cores, int) or cores < 1:
+        raise ValueError(f"cores must be a positive integer, got {cores!r}")
+    counts = [2**k for k in range(int(math.log2(cores)) + 1)]
+    return sorted(set(counts + [cores]))
+
+
+def parse_thread_counts(text: str) -> list[int]:
+    """``"1,2"`` -> ``[1, 2]``; anything but positive integers -> ValueError naming the bad item."""
+    counts = []
+    for item in [t.strip() for t in str(text).split(",") if t.strip()]:
+        if not item.isdigit() or int(item) < 1:
+            raise ValueError(f"bad thread count {item!r}: give positive integers, e.g. 1,2,4")
+        counts.append(int(item))
+    if not counts:
+        raise ValueError(f"no thread counts in {text!r}: give positive integers, e.g. 1,2,4")
+    return sorted(set(counts))
+
+
+def measure_threads(models, batch_sizes, counts: Iterable[int] | None = None, device: str = "cpu",
+                    results_root: Path | None = None, settings=None, progress: bool = True) -> list[str]:
+    """Time and memory of ``models`` at ``batch_sizes`` with each thread count into the threads store;
+    returns the runs' fingerprints. Only a CPU has threads to sweep."""
+    from helpers.measure import measure
+
+    if device != "cpu":
+        raise ValueError(f"the threads study sweeps CPU threads: device must be 'cpu', not {device!r}")
+    counts = list(counts) if counts is not None else thread_counts()
+    bad = [n for n in counts if not isinstance(n, int) or n < 1]
+    if bad or not counts:
+        raise ValueError(f"thread counts must be positive integers, got {counts!r}")
+    return [measure(models, batch_sizes, ["time", "memory"], device=device, threads=n,
+                    results_root=results_root, settings=settings, progress=progress, study="threads").fingerprint
+            for n in counts]
+
+
+def measure_precisions(models, batch_sizes, precisions: Iterable[str] = ("fp32", "bf16", "fp16", "int8"),
+                       device: str = "cpu", threads: int | None = None, results_root: Path | None = None,
+                       settings=None, progress: bool = True) -> list[str]:
+    """Time and memory of ``models`` at ``batch_sizes`` in each precision into the precision store
+    (unsupported combinations stored as "unavailable" with the reason); returns the fingerprints."""
+    from helpers.measure import measure
+    from helpers.precision import parse_precisions
+
+    return [measure(models, batch_sizes, ["time", "memory"], device=device, threads=threads,
+                    results_root=results_root, settings=settings, progress=progress, precision=p,
+                    study="precision").fingerprint
+            for p in parse_precisions(list(precisions))]
+
+
+def study_results(study: str, root: Path | str | None = None, device_tag: str | None = None) -> pd.DataFrame:
+    """The latest run of every setting of ``study`` ("threads" or "precision") for ``device_tag``."""
+    from helpers.results import load_results
+
+    if study not in ("threads", "precision"):
+        raise ValueError(f"unknown study {study!r}: valid studies are threads, precision")
+    return load_results(root, [device_tag] if device_tag else None, study=study)
+
+
+def _ratio(num: pd.DataFrame, den: pd.DataFrame, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """den/num of per-image times, with the 95 % interval of log-normal draws of both."""
+    a = lognormal_draws(den["value"], den["ci_low"], den["ci_high"], seed=seed)
+    b = lognormal_draws(num["value"], num["ci_low"], num["ci_high"], seed=seed + 1)
+    ratio = a / b
+    bounds = [percentile_interval(ratio[:, j]) for j in range(ratio.shape[1])]
+    est = den["value"].to_numpy(float) / num["value"].to_numpy(float)
+    return est, np.array([lo for lo, _ in bounds]), np.array([hi for _, hi in bounds])
+
+
+def _points_by(results: pd.DataFrame, column: str, device_tag: str | None) -> pd.DataFrame:
+    frames = []
+    for setting, rows in results.groupby(column):
+        t = point_table(rows, "latency_per_image", device_tag)
+        m = point_table(rows, "memory_peak", device_tag)[["model", "batch_size", "value"]]
+        t = t.merge(m.rename(columns={"value": "peak_mb"}), on=["model", "batch_size"], how="left")
+        frames.append(t.assign(**{column: setting}))
+    if not frames:
+        return pd.DataFrame(columns=["model", "batch_size", "value", "ci_low", "ci_high", "n", "flags",
+                                     "peak_mb", column])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _left_out(flags) -> bool:
+    return any(f in FLAGS_LEFT_OUT for f in str(flags).split(";"))
+
+
+def threads_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.DataFrame:
+    """Per model, batch size and thread count: per-image time (s) with its interval, speed-up over
+    1 thread with its interval, parallel efficiency (speed-up / threads) and peak memory (MB).
+
+    Points flagged contended or unstable are left out (``left_out`` names them).
+    """
+    points = _points_by(results, "threads", device_tag)
+    columns = ["model", "batch_size", "threads", "time_s", "time_ci_low", "time_ci_high", "n", "speedup",
+               "speedup_ci_low", "speedup_ci_high", "efficiency", "peak_mb", "flags"]
+    if points.empty:
+        return pd.DataFrame(columns=columns)
+    points["threads"] = points["threads"].astype(int)
+    points = points[~points["flags"].map(_left_out)]
+    out = []
+    for (model, batch), rows in points.groupby(["model", "batch_size"]):
+        one = rows[rows["threads"] == 1]
+        rows = rows.sort_values("threads")
+        if one.empty:
+            est = lo = hi = np.full(len(rows), np.nan)
+        else:
+            base = pd.concat([one.iloc[[0]]] * len(rows), ignore_index=True)
+            est, lo, hi = _ratio(rows.reset_index(drop=True), base)
+            single = rows["threads"].to_numpy() == 1  # the reference itself: exactly 1, no interval
+            est, lo, hi = np.where(single, 1.0, est), np.where(single, np.nan, lo), np.where(single, np.nan, hi)
+        out.append(pd.DataFrame({
+            "model": model, "batch_size": int(batch), "threads": rows["threads"].to_numpy(),
+            "time_s": rows["value"].to_numpy(), "time_ci_low": rows["ci_low"].to_numpy(),
+            "time_ci_high": rows["ci_high"].to_numpy(), "n": rows["n"].to_numpy(), "speedup": est,
+            "speedup_ci_low": lo, "speedup_ci_high": hi, "efficiency": est / rows["threads"].to_numpy(),
+            "peak_mb": rows["peak_mb"].to_numpy(), "flags": rows["flags"].to_numpy()}))
+    if not out:  # every point left out
+        return pd.DataFrame(columns=columns)
+    return pd.concat(out, ignore_index=True)[columns].sort_values(["model", "batch_size", "threads"],
+                                                                     ignore_index=True)
+
+
+PRECISION_ORDER = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "int8": "int8"}
+
+
+def dtype_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.DataFrame:
+    """Per model, batch size and precision: status (ok, or why not measured), per-image time (s) with
+    its interval, speed-up over fp32 with its interval, peak memory (MB) and its ratio to fp32.
+
+    Every row says "accuracy not re-measured": a faster type may be a less accurate network.
+    """
+    from helpers.precision import NOT_RE_MEASURED
+
+    columns = ["model", "batch_size", "precision", "status", "reason", "time_s", "time_ci_low", "time_ci_high",
+               "n", "speedup", "speedup_ci_low", "speedup_ci_high", "peak_mb", "memory_ratio", "flags", "accuracy"]
+    if results.empty:
+        return pd.DataFrame(columns=columns)
+    rows = results[results["metric"] == "latency_per_image"]
+    if device_tag is not None:
+        rows = rows[rows["device_tag"] == device_tag]
+    status = rows.drop_duplicates(["model", "batch_size", "dtype"], keep="last")[
+        ["model", "batch_size", "dtype", "status", "reason"]].copy()
+    status["batch_size"] = status["batch_size"].astype(int)
+    points = _points_by(results, "dtype", device_tag)
+    table = status.merge(points, on=["model", "batch_size", "dtype"], how="left")
+    table["flags"] = table["flags"].fillna("").astype(str)
+    left = table["flags"].map(_left_out) & (table["status"] == "ok")
+    table.loc[left, ["value", "ci_low", "ci_high"]] = np.nan
+    table.loc[left, "status"] = "left out"
+    table.loc[left, "reason"] = "flagged " + table.loc[left, "flags"]
+    table["precision"] = table["dtype"].map(PRECISION_ORDER).fillna(table["dtype"])
+    fp32 = table[table["precision"] == "fp32"].set_index(["model", "batch_size"])
+    est, lo, hi, mem = [], [], [], []
+    for r in table.itertuples(index=False):
+        key = (r.model, r.batch_size)
+        if key not in fp32.index or not np.isfinite(r.value) or not np.isfinite(fp32.loc[key, "value"]):
+            est.append(np.nan), lo.append(np.nan), hi.append(np.nan), mem.append(np.nan)
+            continue
+        base = fp32.loc[[key]].reset_index()
+        if r.precision == "fp32":  # the reference itself: exactly 1, no interval
+            est.append(1.0), lo.append(np.nan), hi.append(np.nan)
+        else:
+            e, low, high = _ratio(pd.DataFrame([r._asdict()]), base)
+            est.append(e[0]), lo.append(low[0]), hi.append(high[0])
+        mem.append(r.peak_mb / fp32.loc[key, "peak_mb"])
+    table = table.assign(time_s=table["value"], time_ci_low=table["ci_low"], time_ci_high=table["ci_high"],
+                         speedup=est, speedup_ci_low=lo, speedup_ci_high=hi, memory_ratio=mem,
+                         accuracy=NOT_RE_MEASURED)
+    table["reason"] = table["reason"].fillna("").astype(str).where(table["status"] != "ok", "")
+    table["reason"] = table["reason"].replace({"<NA>": "", "nan": ""})
+    order = {p: i for i, p in enumerate(PRECISION_ORDER.values())}
+    table = table.sort_values(["model", "batch_size", "precision"], key=lambda s: s.map(order)
+                              if s.name == "precision" else s, ignore_index=True)
+    return table[columns]

@@ -1,0 +1,196 @@
+"""The threads and precision studies: native support only, their own stores, speed-ups with intervals."""
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from helpers import hardware, precision, studies
+from helpers.paths import REPO_ROOT
+from helpers.profiles import EngineSettings
+from helpers.results import ResultsStore, device_tag, load_results, make_row
+
+FAST = EngineSettings(round_time_s=0.02, point_cap_s=0.3, rounds=2, rounds_fast=2, max_rounds=2)
+SKYLAKE_FLAGS = "fpu avx2 avx512f avx512bw"
+SAPPHIRE_FLAGS = "fpu avx2 avx512f avx512_bf16 avx512_fp16 amx_tile amx_bf16"
+
+
+def cpu(flags: str) -> hardware.CpuInfo:
+    return hardware.CpuInfo(arch="x86", model_name="test", vendor="Intel", flags=frozenset(flags.split()))
+
+
+# --------------------------------------------------------------------------- precision
+def test_support_is_native_only_and_says_why_not():
+    assert precision.support("fp32", "cpu", cpuinfo=cpu(SKYLAKE_FLAGS)) is None
+    assert "avx512_bf16" in precision.support("bf16", "cpu", cpuinfo=cpu(SKYLAKE_FLAGS))
+    assert "avx512_fp16" in precision.support("fp16", "cpu", cpuinfo=cpu(SKYLAKE_FLAGS))
+    assert precision.support("bf16", "cpu", cpuinfo=cpu(SAPPHIRE_FLAGS)) is None
+    assert precision.support("fp16", "cpu", cpuinfo=cpu(SAPPHIRE_FLAGS)) is None
+    assert "CPU only" in precision.support("int8", "cuda:0", "ResNet-18")
+    assert "no quantisable version of AlexNet" in precision.support("int8", "cpu", "AlexNet")
+    with pytest.raises(ValueError, match="'int4'.*fp32, bf16, fp16, int8"):
+        precision.support("int4", "cpu")
+
+
+def test_parse_precisions_and_dtype_names():
+    assert precision.parse_precisions("fp32, bf16,fp32") == ["fp32", "bf16"]
+    assert [precision.dtype_name(p) for p in precision.PRECISIONS] == ["float32", "bfloat16", "float16", "int8"]
+    with pytest.raises(ValueError, match="'tf32'"):
+        precision.parse_precisions("fp32,tf32")
+
+
+def test_prepare_model_refuses_an_unsupported_type_instead_of_emulating_it(monkeypatch):
+    from helpers.zoo import get_spec
+
+    monkeypatch.setattr(hardware, "read_cpuinfo", lambda path=None: cpu(SKYLAKE_FLAGS))
+    with pytest.raises(ValueError, match="ResNet-18 in bf16 on cpu: .*avx512_bf16"):
+        precision.prepare_model(get_spec("ResNet-18"), "bf16")
+    monkeypatch.setattr(hardware, "read_cpuinfo", lambda path=None: cpu(SAPPHIRE_FLAGS))
+    model = precision.prepare_model(get_spec("ENet"), "bf16")
+    assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+
+
+@pytest.mark.skipif(precision.int8_engine() is None, reason="torch offers no quantised engine here")
+def test_int8_model_is_quantised_and_runs():
+    from helpers.zoo import get_spec
+
+    model = precision.prepare_model(get_spec("ResNet-18"), "int8")
+    kinds = {type(m).__module__ for m in model.modules()}
+    assert any("quantized" in k for k in kinds)  # converted modules, not the fp32 ones
+    with torch.inference_mode():
+        out = model(torch.randn(1, 3, 224, 224))
+    assert out.shape == (1, 1000) and out.dtype == torch.float32
+
+
+# --------------------------------------------------------------------------- measuring
+def test_precision_study_rows_in_their_own_store_with_unsupported_types_said(tmp_path, monkeypatch):
+    monkeypatch.setattr(hardware, "read_cpuinfo", lambda path=None: cpu(SKYLAKE_FLAGS))  # no bf16, no fp16
+    prints = studies.measure_precisions(["ENet"], [1], ["fp32", "bf16", "int8"], device="cpu", threads=1,
+                                        results_root=tmp_path, settings=FAST, progress=False)
+    assert len(set(prints)) == 3  # the dtype is part of the fingerprint
+    tag = device_tag("cpu")
+    assert not (tmp_path / tag / "results.csv").exists()  # the batch sweep's store is untouched
+    rows = load_results(tmp_path, study="precision")
+    assert set(rows["dtype"]) == {"float32", "bfloat16", "int8"}
+    table = studies.dtype_table(rows, tag).set_index("precision")
+    measured = rows[(rows["dtype"] == "float32") & (rows["metric"] == "latency_per_image")].iloc[0]
+    assert measured["status"] == "ok" and measured["value"] > 0
+    if table.loc["fp32", "status"] == "ok":  # (a busy machine may flag it contended: "left out")
+        assert table.loc["fp32", "speedup"] == 1.0
+        assert math.isnan(table.loc["fp32", "speedup_ci_low"])  # the reference has no interval of its own
+    assert table.loc["bf16", "status"] == "unavailable" and "avx512_bf16" in table.loc["bf16", "reason"]
+    assert math.isnan(table.loc["bf16", "time_s"])  # never a number for what was not measured
+    assert "no quantisable version of ENet" in table.loc["int8", "reason"]
+    assert (table["accuracy"] == "accuracy not re-measured").all()
+    unavailable = rows[rows["dtype"] == "bfloat16"]
+    assert set(unavailable["metric"]) == {"latency_per_image", "memory_static", "memory_peak"}
+    assert unavailable["value"].isna().all()
+
+
+@pytest.mark.skipif(not precision.int8_engine() or precision.support("bf16", "cpu") is not None,
+                    reason="needs a CPU with native bf16 and a quantised engine")
+def test_bf16_and_int8_are_measured_where_native(tmp_path):
+    studies.measure_precisions(["ResNet-18"], [1], ["fp32", "bf16", "int8"], device="cpu", threads=1,
+                               results_root=tmp_path, settings=FAST, progress=False)
+    table = studies.dtype_table(load_results(tmp_path, study="precision"), device_tag("cpu")).set_index("precision")
+    # measured ("left out" only where a busy machine flagged the point contended)
+    assert set(table.loc[["fp32", "bf16", "int8"], "status"]) <= {"ok", "left out"}
+    ok = table[table["status"] == "ok"]
+    assert (ok["time_s"] > 0).all()
+    ok = ok.drop(index="fp32", errors="ignore")
+    assert ((ok["speedup_ci_low"] <= ok["speedup"]) & (ok["speedup"] <= ok["speedup_ci_high"])).all()
+    # half the bytes per parameter: bf16's resident model is well under fp32's (ResNet-18: 46.8 MB of fp32)
+    static = load_results(tmp_path, study="precision").query("metric == 'memory_static'").set_index("dtype")
+    assert static.loc["bfloat16", "value"] < 0.7 * static.loc["float32", "value"]
+
+
+def test_threads_study_keeps_every_thread_count_and_the_batch_store_keeps_its_latest_run(tmp_path):
+    prints = studies.measure_threads(["ENet"], [1], [1, 2], results_root=tmp_path, settings=FAST, progress=False)
+    assert len(set(prints)) == 2
+    rows = load_results(tmp_path, study="threads")
+    assert sorted(rows["threads"].unique()) == [1, 2]  # "latest" keeps the latest run of each setting
+    table = studies.threads_table(rows, device_tag("cpu"))
+    assert list(table["threads"]) == [1, 2]
+    one, two = table.iloc[0], table.iloc[1]
+    assert one["speedup"] == 1.0 and one["efficiency"] == 1.0 and math.isnan(one["speedup_ci_low"])
+    assert two["speedup"] == pytest.approx(one["time_s"] / two["time_s"])
+    assert two["efficiency"] == pytest.approx(two["speedup"] / 2)
+    assert two["speedup_ci_low"] <= two["speedup"] <= two["speedup_ci_high"]
+    with pytest.raises(ValueError, match="device must be 'cpu'"):
+        studies.measure_threads(["ENet"], [1], [1], device="cuda")
+    with pytest.raises(ValueError, match="positive integers"):
+        studies.measure_threads(["ENet"], [1], [0], results_root=tmp_path)
+
+
+def _row(tag, fp, model, threads, value, low, high, dtype="float32", metric="latency_per_image", flags=""):
+    return make_row(device_tag=tag, fingerprint=fp, model=model, batch_size=16, metric=metric, value=value,
+                    median=value, ci_low=low, ci_high=high, n=10, unit="s", status="ok", threads=threads,
+                    dtype=dtype, flags=flags)
+
+
+def test_threads_table_on_exact_numbers_leaves_flagged_points_out(tmp_path):
+    store = ResultsStore.for_device("cpu-test", tmp_path, study="threads")
+    store.append(_row("cpu-test", "a" * 10, "VGG-16", 1, 0.40, 0.39, 0.41))
+    store.append(_row("cpu-test", "b" * 10, "VGG-16", 2, 0.25, 0.24, 0.26))
+    store.append(_row("cpu-test", "c" * 10, "VGG-16", 4, 0.20, 0.10, 0.30, flags="contended"))
+    table = studies.threads_table(load_results(tmp_path, study="threads"), "cpu-test")
+    assert list(table["threads"]) == [1, 2]  # the contended 4-thread point is left out
+    store.append(_row("cpu-test", "d" * 10, "VGG-16", 1, 0.40, 0.39, 0.41, flags="unstable"))
+    store.append(_row("cpu-test", "e" * 10, "VGG-16", 2, 0.25, 0.24, 0.26, flags="contended"))
+    assert studies.threads_table(load_results(tmp_path, study="threads"), "cpu-test").empty  # all left out
+    assert table["speedup"].iloc[1] == pytest.approx(1.6)
+    assert table["efficiency"].iloc[1] == pytest.approx(0.8)
+    assert 1.45 < table["speedup_ci_low"].iloc[1] < 1.6 < table["speedup_ci_high"].iloc[1] < 1.75
+
+
+def test_load_results_keeps_the_latest_run_of_each_setting_only_in_a_study(tmp_path):
+    for study in ("batch", "threads"):
+        store = ResultsStore.for_device("cpu-test", tmp_path, study=study)
+        store.append(_row("cpu-test", "a" * 10, "VGG-16", 1, 0.40, 0.39, 0.41))
+        store.append(_row("cpu-test", "b" * 10, "VGG-16", 2, 0.25, 0.24, 0.26))
+    assert list(load_results(tmp_path)["threads"]) == [2]  # the batch sweep: the device's latest run
+    assert sorted(load_results(tmp_path, study="threads")["threads"]) == [1, 2]
+    with pytest.raises(ValueError, match="'speed'.*batch, threads, precision"):
+        load_results(tmp_path, study="speed")
+
+
+def test_dtype_table_on_exact_numbers(tmp_path):
+    store = ResultsStore.for_device("cpu-test", tmp_path, study="precision")
+    store.append(_row("cpu-test", "a" * 10, "ResNet-50", 2, 0.060, 0.058, 0.062))
+    store.append(_row("cpu-test", "b" * 10, "ResNet-50", 2, 0.030, 0.029, 0.031, dtype="bfloat16"))
+    for metric, fp, dtype, mb in (("memory_peak", "a" * 10, "float32", 200.0), ("memory_peak", "b" * 10,
+                                                                                "bfloat16", 110.0)):
+        store.append(make_row(device_tag="cpu-test", fingerprint=fp, model="ResNet-50", batch_size=16,
+                              metric=metric, value=mb, unit="MB", status="ok", threads=2, dtype=dtype))
+    table = studies.dtype_table(load_results(tmp_path, study="precision"), "cpu-test").set_index("precision")
+    assert list(table.index) == ["fp32", "bf16"]
+    assert table.loc["bf16", "speedup"] == pytest.approx(2.0)
+    assert table.loc["bf16", "speedup_ci_low"] < 2.0 < table.loc["bf16", "speedup_ci_high"]
+    assert table.loc["bf16", "memory_ratio"] == pytest.approx(0.55)
+
+
+def test_thread_counts_are_powers_of_two_and_every_core():
+    assert studies.thread_counts(1) == [1]
+    assert studies.thread_counts(2) == [1, 2]
+    assert studies.thread_counts(6) == [1, 2, 4, 6]
+    assert studies.thread_counts(16) == [1, 2, 4, 8, 16]
+    assert studies.parse_thread_counts("2,1,2") == [1, 2]
+    with pytest.raises(ValueError, match="'x'"):
+        studies.parse_thread_counts("1,x")
+    with pytest.raises(ValueError):
+        studies.thread_counts(0)
+
+
+def test_cli_precision_prints_unavailable_types_with_their_reason(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "helpers", "precision", "--models", "ENet", "--batch-sizes", "1",
+                             "--precisions", "fp32,int8", "--device", "cpu", "--threads", "1", "--profile", "smoke",
+                             "--out", str(tmp_path)], capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "accuracy not re-measured" in result.stdout
+    assert "int8         unavailable: int8: torchvision ships no quantisable version of ENet" in result.stdout
+    bad = subprocess.run([sys.executable, "-m", "helpers", "threads", "--threads", "1,-2", "--out", str(tmp_path)],
+                         capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert bad.returncode == 2 and "'-2'" in bad.stderr
