@@ -22,6 +22,42 @@
 
 All counts are taken at batch 1 on the ``meta`` device: shapes only, no memory
 and no arithmetic, so the whole torchvision zoo is counted in seconds.
+
+Bytes that must move (``count_bytes``, ``count_traffic``), counted in the same
+pass under an explicit model of unfused, op-by-op execution:
+
+- every ATen operator (after the same decomposition as the operation count)
+  reads each of its tensor inputs once and writes each of its tensor outputs
+  once; a tensor's bytes are its distinct elements x its element size (numel,
+  except that a broadcast dimension of stride 0 is one element wide).
+- an in-place operator (``relu_``) reads and writes its tensor; ``out=``
+  arguments and the destination of ``copy_``, ``fill_`` and ``zero_`` are
+  written, not read.
+- a batch norm in inference writes its normalised tensor only (the
+  statistics it returns for training are empty).
+- views and aliases move nothing: every operator whose schema marks its
+  outputs as aliases of an input (``func.is_view``: ``view``, ``t``,
+  ``expand``, ``permute``, ``detach``, ``split``, ...) and ``_unsafe_view``;
+  nor do allocations without a write (``empty``, ``empty_like``, ...) or
+  operators that return no tensor (metadata queries). Copies count in full:
+  ``clone`` (a reshape of a non-contiguous tensor), ``contiguous``,
+  ``_to_copy``, ``cat``.
+- bytes read from a tensor whose storage is a parameter's or buffer's (a view
+  of a weight, like ``t(weight)`` in a linear layer, included) are parameter
+  bytes, counted once per operator that reads them, whatever the batch; every
+  other byte (the input, activations read and written, the output) is an
+  activation byte. ``bytes = param_bytes + activation_bytes``.
+- the working set of an operator is the bytes of the distinct tensors it
+  touches, inputs and outputs, parameters included (an in-place operator's
+  tensor once); ``largest_op_bytes`` is the largest over the pass.
+- the final log-softmax that ``gops`` adds reads and writes the class scores once.
+
+Within an operator nothing is counted twice (a convolution's tiling may re-read
+its weights from cache), and between operators nothing is assumed to stay in
+a cache: the count is the traffic of op-by-op execution with every tensor
+touched once per operator, neither a lower bound on DRAM traffic (caches keep
+small activations) nor an upper bound (tiling re-reads). Operations per byte of
+this traffic is the arithmetic ``intensity`` (op/B) of the roofline model.
 """
 from __future__ import annotations
 
@@ -34,6 +70,7 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
 from helpers.zoo import ModelSpec, build_model, example_input, resolve_models
@@ -47,6 +84,8 @@ __all__ = [
     "OpCounter",
     "count_model",
     "count_table",
+    "count_bytes",
+    "count_traffic",
     "COUNTERS_TOLERANCE_PCT",
 ]
 
@@ -185,6 +224,41 @@ _RULES: dict[object, tuple[str, Callable]] = {
 _RULES_2016: dict[object, tuple[str, Callable]] = {**_RULES, aten.convolution: ("convolution", _conv_2016)}
 
 
+# ---- traffic: what each operator reads and writes (see the module docstring)
+#: Operators that move no data beyond the views (``func.is_view``) already skipped:
+#: a view that the schema does not mark as one, and allocations without a write.
+_NO_TRAFFIC = frozenset({aten._unsafe_view, aten.empty, aten.empty_strided, aten.empty_like, aten.new_empty,
+                         aten.new_empty_strided})
+#: In-place operators that write their first argument without reading it.
+_WRITE_ONLY = frozenset({aten.copy_, aten.fill_, aten.zero_})
+#: Batch norms in inference write the normalised tensor only: the statistics they return for
+#: training are empty on the CPU (the ``meta`` kernel gives them one element per channel).
+_INFERENCE_BATCH_NORM = frozenset({aten._native_batch_norm_legit_no_training, aten.native_batch_norm})
+
+
+def _tensor_bytes(t: torch.Tensor) -> int:
+    """Bytes of ``t``'s distinct elements: numel x element size, a stride-0 (broadcast) dimension counted once."""
+    if t.numel() == 0:
+        return 0
+    try:
+        distinct = _numel(size for size, stride in zip(t.shape, t.stride()) if stride != 0)
+    except (RuntimeError, NotImplementedError):  # layouts without strides
+        distinct = t.numel()
+    return distinct * t.element_size()
+
+
+def _storage_key(t: torch.Tensor) -> int | None:
+    """The address of ``t``'s storage (shared by every view of it, set on ``meta`` tensors too); None without one."""
+    try:
+        return t.untyped_storage()._cdata
+    except (RuntimeError, NotImplementedError, AttributeError):
+        return None
+
+
+def _tensors(tree) -> list[torch.Tensor]:
+    return [t for t in tree_leaves(tree) if isinstance(t, torch.Tensor)]
+
+
 class OpCounter(TorchDispatchMode):
     """Count, in one pass, operations per category under the paper's convention
     with groups honoured (``by_category``, the default ``gops``) and under the
@@ -196,13 +270,31 @@ class OpCounter(TorchDispatchMode):
     an operator that neither convention knows is decomposed first (fused
     attention becomes matrix products), so ``flops`` equals FlopCounterMode's
     total without its per-module bookkeeping. Use under ``torch.no_grad()``.
+
+    The same pass counts bytes under the traffic model of the module docstring:
+    ``read_bytes``, ``write_bytes``, ``param_bytes`` (the part of the reads from
+    ``params``), and the largest working set of one operator (``largest_op_bytes``,
+    its operator's name in ``largest_op``). ``params``: a module (its parameters
+    and buffers) or the tensors whose reads are parameter bytes; tensors are told
+    apart by their storage, so views of a weight count as the weight and meta
+    tensors (no data pointer) work. Without ``params`` every byte is an
+    activation byte.
     """
 
-    def __init__(self):
+    def __init__(self, params: nn.Module | Iterable[torch.Tensor] | None = None):
         super().__init__()
         self.by_category: Counter[str] = Counter()
         self.by_category_2016: Counter[str] = Counter()
         self.flops = 0
+        if isinstance(params, nn.Module):
+            params = [*params.parameters(), *params.buffers()]
+        self._params = list(params or [])  # held, so that no other storage takes their addresses
+        self._param_storages = {key for key in map(_storage_key, self._params) if key is not None}
+        self.read_bytes = 0
+        self.write_bytes = 0
+        self.param_bytes = 0
+        self.largest_op_bytes = 0
+        self.largest_op = ""
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -220,7 +312,50 @@ class OpCounter(TorchDispatchMode):
             self.by_category[category] += count(args, kwargs, out)
             category, count = _RULES_2016[packet]
             self.by_category_2016[category] += count(args, kwargs, out)
+        self._count_traffic(func, args, kwargs, out)
         return out
+
+    def _count_traffic(self, func, args, kwargs, out) -> None:
+        """Add one operator's reads and writes (bytes) under the module's traffic model."""
+        packet = func.overloadpacket
+        if func.is_view or packet in _NO_TRAFFIC:
+            return
+        outputs = _tensors(out)
+        if not outputs:  # metadata queries
+            return
+        if packet in _INFERENCE_BATCH_NORM:
+            # native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)
+            training = packet is aten.native_batch_norm and (args[5] if len(args) > 5 else kwargs.get("training"))
+            outputs = outputs if training else outputs[:1]
+        written_only = {a.name for a in func._schema.arguments if a.is_out}
+        inputs = _tensors(args[1:] if packet in _WRITE_ONLY else args)
+        inputs += _tensors([v for k, v in kwargs.items() if k not in written_only])
+        reads = params = 0
+        for t in inputs:
+            n = _tensor_bytes(t)
+            reads += n
+            if self._param_storages and _storage_key(t) in self._param_storages:
+                params += n
+        writes = sum(_tensor_bytes(t) for t in outputs)
+        touched = sum(_tensor_bytes(t) for t in {id(t): t for t in inputs + outputs}.values())
+        self._add_traffic(str(packet), reads, writes, params, touched)
+
+    def _add_traffic(self, name: str, reads: int, writes: int, params: int, touched: int) -> None:
+        self.read_bytes += reads
+        self.write_bytes += writes
+        self.param_bytes += params
+        if touched > self.largest_op_bytes:
+            self.largest_op_bytes, self.largest_op = touched, name
+
+    @property
+    def bytes(self) -> int:
+        """Bytes read and written so far (parameters and activations), in bytes."""
+        return self.read_bytes + self.write_bytes
+
+    @property
+    def activation_bytes(self) -> int:
+        """Bytes read and written so far that are not parameter reads, in bytes."""
+        return self.bytes - self.param_bytes
 
     @property
     def total(self) -> int:
@@ -234,12 +369,14 @@ class OpCounter(TorchDispatchMode):
 
 
 def _count_all(model: nn.Module, x: torch.Tensor, log_softmax: bool) -> OpCounter:
-    counter = OpCounter()
+    counter = OpCounter(model)
     with counter, torch.no_grad():
         out = model(x)
     if log_softmax:
         counter.by_category["log-softmax"] += 3 * out.numel()
         counter.by_category_2016["log-softmax"] += 3 * out.numel()
+        scores = _tensor_bytes(out)  # read and written once
+        counter._add_traffic("log_softmax", scores, scores, 0, 2 * scores)
     return counter
 
 
@@ -268,6 +405,54 @@ def count_gops_2016(model: nn.Module, x: torch.Tensor, log_softmax: bool = True,
     published G-ops. Arguments as :func:`count_gops`.
     """
     return _giga(_count_all(model, x, log_softmax).by_category_2016, breakdown)
+
+
+# --------------------------------------------------------------------------- bytes that must move
+def count_bytes(model: nn.Module, x: torch.Tensor, log_softmax: bool = True) -> dict:
+    """Operations and bytes of one forward pass of ``x`` (the whole batch), under the
+    traffic model of the module docstring.
+
+    Returns ``gops`` (G-ops, as :func:`count_gops`), ``bytes``, ``read_bytes``,
+    ``write_bytes``, ``param_bytes``, ``activation_bytes``, ``largest_op_bytes``
+    (bytes), ``largest_op`` (that operator's name) and ``intensity``
+    (operations per byte, op/B). ``log_softmax`` adds the final layer's 3
+    operations per class score and its read and write of the scores.
+    """
+    counter = _count_all(model, x, log_softmax)
+    total = counter.bytes
+    return {
+        "gops": counter.total / 1e9,
+        "bytes": total,
+        "read_bytes": counter.read_bytes,
+        "write_bytes": counter.write_bytes,
+        "param_bytes": counter.param_bytes,
+        "activation_bytes": counter.activation_bytes,
+        "largest_op_bytes": counter.largest_op_bytes,
+        "largest_op": counter.largest_op,
+        "intensity": counter.total / total if total else math.nan,
+    }
+
+
+def count_traffic(spec_or_name: ModelSpec | str, batch_size: int, log_softmax: bool = True,
+                  model: nn.Module | None = None) -> dict:
+    """Operations and bytes of one model's forward pass at ``batch_size``, on the ``meta`` device.
+
+    One row: ``model``, ``batch_size``, ``input_size``, the whole batch's
+    :func:`count_bytes` (``gops`` in G-ops, bytes in bytes, ``intensity`` in
+    op/B), and per image ``gops_per_image`` (G-ops), ``bytes_per_image`` and
+    ``activation_bytes_per_image`` (bytes). Parameter bytes do not grow with the
+    batch, so intensity does. ``model``: the spec's network already built on
+    ``meta`` (to count several batch sizes without building it again).
+    """
+    spec = spec_or_name if isinstance(spec_or_name, ModelSpec) else resolve_models(spec_or_name)[0]
+    model = model if model is not None else build_model(spec, device="meta")
+    x = example_input(spec, batch_size, device="meta")
+    row = {"model": spec.name, "batch_size": int(batch_size), "input_size": spec.input_size,
+           **count_bytes(model, x, log_softmax=log_softmax)}
+    row["gops_per_image"] = row["gops"] / batch_size
+    row["bytes_per_image"] = row["bytes"] / batch_size
+    row["activation_bytes_per_image"] = row["activation_bytes"] / batch_size
+    return row
 
 
 # --------------------------------------------------------------------------- thop

@@ -666,3 +666,122 @@ def pareto_chart(frame: pd.DataFrame, ax: Axes | None = None, xlabel: str = "cos
     ax.figure.tight_layout()
     place_labels(ax, front["cost"], front["top1_pct"], front.index, fontsize=8)
     return ax.figure
+
+
+# ------------------------------------------------------------------ the roofline and the cache explanation
+
+__all__ += ["roofline_chart", "cache_chart", "ROOF_GID"]
+
+#: gid of the roof line (memory slope, then the flat compute peak) of ``roofline_chart``.
+ROOF_GID = "roof"
+
+
+def _value_interval(x) -> tuple[float, float, float]:
+    """(value, ci_low, ci_high) of a ``helpers.hardware.Peak`` or a plain number (no interval)."""
+    if hasattr(x, "value"):
+        return float(x.value), float(x.ci_low), float(x.ci_high)
+    return float(x), math.nan, math.nan
+
+
+def _batch_area(batch) -> np.ndarray:
+    """Marker area (points^2) growing with the batch size: 12 at batch 1, +12 per doubling."""
+    return 12.0 * (1 + np.log2(np.asarray(batch, dtype=float)))
+
+
+def roofline_chart(roofline: pd.DataFrame, peak, bandwidth, ax: Axes | None = None) -> Figure:
+    """The roofline, log-log: achieved G-ops/s (y, with 95 % intervals) against arithmetic
+    intensity [op/B] (x) of every (model, batch size) of ``helpers.roofline.roofline_table``.
+
+    The roof is ``min(peak, bandwidth x intensity)``: ``peak`` the fp32 matmul peak
+    (GFLOP/s) and ``bandwidth`` the triad bandwidth (GB/s), each a
+    ``helpers.hardware.Peak`` (its 95 % interval shaded) or a number. The ridge
+    point (peak / bandwidth) is marked. Each model's batch sizes are joined by a
+    line in its colour, the marker's area growing with the batch size; the
+    legend (models, roof, batch sizes) sits to the right of the axes.
+    """
+    ax = ax or plt.figure(figsize=(10.5, 6)).gca()
+    if roofline is None or not len(roofline):
+        message_panel(ax, "no measured point with a traffic count: nothing to place on the roofline")
+        return ax.figure
+    p, p_low, p_high = _value_interval(peak)
+    b, b_low, b_high = _value_interval(bandwidth)
+    ridge = p / b
+    data = roofline
+    intensity = data["intensity"].astype(float)
+    lo = min(float(intensity.min()), ridge) / 2
+    hi = max(float(intensity.max()), ridge) * 2
+    roof, = ax.plot([lo, ridge, hi], [b * lo, p, p], "-", color="0.15", lw=2.2, zorder=4,
+                    label=f"roof: min({p:.3g} GFLOP/s fp32 peak, {b:.3g} GB/s triad x intensity)")
+    roof.set_gid(ROOF_GID)
+    handles = [roof]
+    if np.isfinite(p_low) and np.isfinite(p_high):
+        handles.append(ax.fill_between([ridge, hi], p_low, p_high, color="0.5", alpha=0.2, lw=0, zorder=1,
+                                       label=f"peak 95 % interval [{p_low:.3g}, {p_high:.3g}]"))
+    if np.isfinite(b_low) and np.isfinite(b_high):
+        xs = np.geomspace(lo, ridge, 50)
+        ax.fill_between(xs, np.minimum(b_low * xs, p), np.minimum(b_high * xs, p), color="0.5", alpha=0.2, lw=0,
+                        zorder=1)
+    ridge_mark, = ax.plot([ridge], [p], "D", color="0.15", ms=7, zorder=5, ls="",
+                          label=f"ridge point: {ridge:.3g} op/B (memory-bound left of it)")
+    ax.axvline(ridge, ls=":", color="0.4", lw=1.0, zorder=1)
+    handles.append(ridge_mark)
+    models = list(dict.fromkeys(data["model"]))
+    colours = model_colours(models)
+    lines = []
+    for model in models:
+        mine = data[data["model"] == model].sort_values("batch_size")
+        line, = ax.plot(mine["intensity"], mine["achieved_gops"], "-", color=colours[model], lw=1.3, zorder=3,
+                        label=model)
+        ax.scatter(mine["intensity"], mine["achieved_gops"], s=_batch_area(mine["batch_size"]),
+                   color=colours[model], edgecolors="0.2", linewidths=0.5, zorder=4)
+        if {"achieved_ci_low", "achieved_ci_high"} <= set(mine.columns):
+            _interval_bars(ax, mine["intensity"], mine["achieved_ci_low"], mine["achieved_ci_high"],
+                           colours[model], lw=0.8)
+        lines.append(line)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_xlabel("Arithmetic intensity [op/B]: operations / bytes read and written (op by op)")
+    ax.set_ylabel("Achieved [G-ops/s]: operations per image / time per image")
+    batches = sorted({int(x) for x in data["batch_size"]})
+    keys = [matplotlib.lines.Line2D([], [], ls="", marker="o", color="0.7", markeredgecolor="0.2",
+                                    markersize=math.sqrt(float(_batch_area(k))), label=f"batch {k}")
+            for k in (batches if len(batches) <= 3 else [batches[0], batches[len(batches) // 2], batches[-1]])]
+    ax.legend(handles=[*lines, *handles, *keys], fontsize=8, **LEGEND_RIGHT)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def cache_chart(points: pd.DataFrame, traffic: pd.DataFrame, llc_bytes: int, ax: Axes | None = None) -> Figure:
+    """The cache explanation: per-image time relative to the model's fastest batch (y) against
+    its largest per-operator working set over the last-level cache (x, log), one line per model
+    across batch sizes, and a vertical line at 1 where the working set leaves the cache.
+
+    ``points``: ``helpers.roofline.roofline_table`` or ``helpers.evidence.point_table``
+    of ``latency_per_image`` (left-out points dropped); ``traffic``:
+    ``helpers.roofline.traffic_table`` (``largest_op_bytes``); ``llc_bytes`` in bytes.
+    """
+    from helpers.roofline import latency_points
+
+    ax = ax or plt.figure(figsize=(10.5, 5.5)).gca()
+    times = latency_points(points) if points is not None and len(points) else pd.DataFrame()
+    data = times.merge(traffic[["model", "batch_size", "largest_op_bytes"]].astype({"batch_size": int}),
+                       on=["model", "batch_size"], how="inner") if len(times) else times
+    if not len(data) or not llc_bytes:
+        message_panel(ax, "no per-image time with a working set (or no last-level cache size): "
+                          "nothing to compare with the cache")
+        return ax.figure
+    models = list(dict.fromkeys(data["model"]))
+    colours = model_colours(models)
+    for model in models:
+        mine = data[data["model"] == model].sort_values("batch_size")
+        ax.plot(mine["largest_op_bytes"] / llc_bytes, mine["value"] / mine["value"].min(), "o-",
+                color=colours[model], ms=4, lw=1.4, label=model)
+    ax.axvline(1.0, ls="--", color="firebrick", lw=1.4,
+               label=f"leaves the last-level cache ({llc_bytes / 2**20:.3g} MiB)")
+    ax.set_xscale("log")
+    ax.set_xlabel("Largest per-operator working set / last-level cache (inputs + outputs + weights of one op)")
+    ax.set_ylabel("Per-image time / the model's fastest batch")
+    ax.legend(fontsize=8, **LEGEND_RIGHT)
+    ax.figure.tight_layout()
+    return ax.figure

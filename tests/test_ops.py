@@ -239,3 +239,155 @@ def test_one_pass_gmacs_equal_flop_counter_mode(name):
     model = build_model(spec, "meta")
     reference = count_gmacs(model, example_input(spec, 1, "meta"))  # torch's FlopCounterMode itself
     assert count_model(spec, thop=False)["gmacs"] == pytest.approx(reference, rel=1e-12)
+
+
+# ------------------------------------------------------------------ bytes that must move
+
+def _tiny(inplace: bool = True) -> nn.Module:
+    # 3 -> 4 channels, 3x3, no padding: 8x8 -> 6x6; flatten (a view) and 144 -> 5
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(inplace=inplace), nn.Flatten(), nn.Linear(4 * 6 * 6, 5)).eval()
+
+
+def test_traffic_of_a_tiny_network_by_hand():
+    from helpers.ops import count_bytes
+
+    got = count_bytes(_tiny(), torch.empty(2, 3, 8, 8), log_softmax=False)
+    f = 4  # bytes per float32
+    x, conv_w, conv_b, act = 2 * 3 * 64, 4 * 3 * 9, 4, 2 * 4 * 36
+    fc_w, fc_b, scores = 144 * 5, 5, 2 * 5
+    # conv reads x, weight, bias and writes act; relu_ reads and writes act; flatten and t(weight) move
+    # nothing; addmm reads its bias, the flat activations and the transposed weight and writes the scores
+    reads = (x + conv_w + conv_b) + act + (fc_b + act + fc_w)
+    writes = act + act + scores
+    params = conv_w + conv_b + fc_w + fc_b
+    assert got["read_bytes"] == f * reads
+    assert got["write_bytes"] == f * writes
+    assert got["bytes"] == f * (reads + writes)
+    assert got["param_bytes"] == f * params  # t(weight) counts as the weight: its storage is the parameter's
+    assert got["activation_bytes"] == got["bytes"] - got["param_bytes"]
+    assert got["largest_op_bytes"] == f * (fc_b + act + fc_w + scores) and got["largest_op"] == "aten.addmm"
+    conv_ops = 4 * 36 * 2 * (2 * 27 + 1)
+    linear_ops = 2 * (2 * 144 * 5 + 5)
+    relu_ops = act
+    assert got["gops"] * 1e9 == pytest.approx(conv_ops + relu_ops + linear_ops)
+    assert got["intensity"] == pytest.approx((conv_ops + relu_ops + linear_ops) / (f * (reads + writes)))
+    # the log-softmax that gops adds reads and writes the scores once
+    with_ls = count_bytes(_tiny(), torch.empty(2, 3, 8, 8))
+    assert with_ls["bytes"] - got["bytes"] == 2 * f * scores
+
+
+def test_in_place_op_reads_and_writes_its_tensor_but_touches_it_once():
+    from helpers.ops import count_bytes
+
+    x = torch.empty(2, 4, 5, 5)
+    n = 4 * x.numel()
+    inplace = count_bytes(nn.ReLU(inplace=True), x, log_softmax=False)
+    copy = count_bytes(nn.ReLU(), x, log_softmax=False)
+    assert inplace["read_bytes"] == inplace["write_bytes"] == n
+    assert copy["read_bytes"] == copy["write_bytes"] == n
+    assert inplace["largest_op_bytes"] == n  # one tensor, read and written in place
+    assert copy["largest_op_bytes"] == 2 * n  # input and a new output
+
+
+class _Views(nn.Module):
+    def forward(self, x):
+        return x.flatten(1).t().unsqueeze(0).expand(3, -1, -1).permute(2, 0, 1).detach()
+
+
+class _Copy(nn.Module):
+    def forward(self, x):
+        return x.t().contiguous()  # a transposed tensor made contiguous: a real copy
+
+
+class _Broadcast(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.shift = nn.Parameter(torch.empty(4, 1, 1))
+
+    def forward(self, x):
+        return x + self.shift.expand_as(x)
+
+
+def test_views_move_no_bytes_and_copies_do():
+    from helpers.ops import count_bytes
+
+    views = count_bytes(_Views(), torch.empty(2, 3, 4, 4), log_softmax=False)
+    assert views["bytes"] == views["largest_op_bytes"] == 0
+    copy = count_bytes(_Copy(), torch.empty(6, 7), log_softmax=False)
+    assert copy["read_bytes"] == copy["write_bytes"] == 4 * 42
+
+
+def test_a_broadcast_parameter_counts_its_distinct_elements():
+    from helpers.ops import count_bytes
+
+    x = torch.empty(2, 4, 3, 3)
+    got = count_bytes(_Broadcast(), x, log_softmax=False)
+    assert got["param_bytes"] == 4 * 4  # the 4 shifts, not 72 expanded elements
+    assert got["read_bytes"] == 4 * (x.numel() + 4)
+    assert got["write_bytes"] == 4 * x.numel()
+
+
+class _Tied(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+
+    def forward(self, x):
+        return self.fc(self.fc(x))
+
+
+def test_a_weight_is_read_once_per_op_that_uses_it():
+    from helpers.ops import count_bytes
+
+    got = count_bytes(_Tied(), torch.empty(3, 6), log_softmax=False)
+    assert got["param_bytes"] == 2 * 4 * (36 + 6)
+
+
+def test_counting_bytes_leaves_the_operation_counts_unchanged():
+    x = torch.empty(1, 3, 8, 8)
+    model = _tiny()
+    plain = OpCounter()
+    with plain, torch.no_grad():
+        model(x)
+    with_params = OpCounter(model)
+    with with_params, torch.no_grad():
+        model(x)
+    assert plain.by_category == with_params.by_category and plain.flops == with_params.flops
+    assert plain.bytes == with_params.bytes and plain.param_bytes == 0 < with_params.param_bytes
+
+
+def test_parameters_are_read_once_per_batch_so_intensity_grows_with_batch():
+    from helpers.ops import count_traffic
+
+    one, four = count_traffic("ResNet-18", 1), count_traffic("ResNet-18", 4)
+    model = build_model("ResNet-18", "meta")
+    # every weight, bias and BatchNorm running statistic is read exactly once per pass
+    used = [*model.parameters(), *(b for name, b in model.named_buffers() if name.endswith(("running_mean",
+                                                                                            "running_var")))]
+    assert one["param_bytes"] == four["param_bytes"] == sum(4 * t.numel() for t in used)
+    assert four["activation_bytes"] == 4 * one["activation_bytes"]
+    assert four["gops"] == pytest.approx(4 * one["gops"], rel=1e-12)
+    assert one["gops"] == pytest.approx(count_model("ResNet-18", thop=False)["gops"], rel=1e-12)
+    assert four["intensity"] > one["intensity"]
+    assert four["bytes_per_image"] < one["bytes_per_image"]
+    assert one["largest_op_bytes"] < four["largest_op_bytes"] < 4 * one["largest_op_bytes"] + one["param_bytes"]
+
+
+def test_batchnorm_in_inference_reads_its_statistics_and_writes_one_tensor_on_meta_as_on_cpu():
+    from helpers.ops import count_bytes
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.MaxPool2d(2)).eval()
+    x = torch.empty(2, 3, 8, 8)
+    cpu = count_bytes(net, x, log_softmax=False)
+    meta = count_bytes(net.to("meta"), x.to("meta"), log_softmax=False)
+    assert cpu == meta
+    act = 2 * 4 * 6 * 6
+    pooled = 2 * 4 * 3 * 3
+    # batch norm: reads act and weight, bias, running mean and variance, writes act (no saved statistics);
+    # max pooling writes its output and its int64 indices
+    bn_reads, bn_writes = 4 * (act + 4 * 4), 4 * act
+    conv_reads, conv_writes = 4 * (2 * 3 * 64 + 4 * 27 + 4), 4 * act
+    pool_reads, pool_writes = 4 * act, 4 * pooled + 8 * pooled
+    assert cpu["read_bytes"] == conv_reads + bn_reads + pool_reads
+    assert cpu["write_bytes"] == conv_writes + bn_writes + pool_writes
+    assert cpu["param_bytes"] == 4 * (4 * 27 + 4 + 4 * 4)

@@ -421,3 +421,72 @@ def test_the_papers_power_mark_spans_one_standard_deviation():
     x0, x1 = ax.transData.inverted().transform([[band.x0, 0], [band.x1, 0]])[:, 0]
     assert x0 == pytest.approx(11.1, abs=1e-6) and x1 == pytest.approx(12.5, abs=1e-6)
     plt.close(fig)
+
+
+# ------------------------------------------------------------------ the roofline and the cache explanation
+
+def _roofline_frame():
+    """Two models at batches 1, 4, 16: intensity (op/B) and achieved G-ops/s with 95 % intervals."""
+    rows = []
+    for model, base in (("AlexNet", 5.0), ("ResNet-50", 20.0)):
+        for i, b in enumerate((1, 4, 16)):
+            achieved = 30.0 * (i + 1)
+            rows.append({"model": model, "batch_size": b, "intensity": base * (i + 1), "achieved_gops": achieved,
+                         "achieved_ci_low": 0.9 * achieved, "achieved_ci_high": 1.1 * achieved,
+                         "latency_s": 1.0 / achieved, "latency_ci_low": 0.95 / achieved,
+                         "latency_ci_high": 1.05 / achieved})
+    return pd.DataFrame(rows)
+
+
+def test_roofline_chart_draws_the_roof_ridge_and_one_line_per_model():
+    from helpers.hardware import Peak
+
+    peak = Peak("matmul_peak", "fp32", 150.0, 140.0, 160.0, 10, "GFLOP/s")
+    triad = Peak("memory_bandwidth_triad", "fp32", 20.0, 19.0, 21.0, 10, "GB/s")
+    frame = _roofline_frame()
+    fig = plots.roofline_chart(frame, peak, triad)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    roof = [line for line in ax.lines if line.get_gid() == plots.ROOF_GID]
+    assert len(roof) == 1
+    xs, ys = np.asarray(roof[0].get_xdata(), float), np.asarray(roof[0].get_ydata(), float)
+    ridge = 150.0 / 20.0
+    assert xs[1] == pytest.approx(ridge) and ys[1] == pytest.approx(150.0)
+    assert ys[-1] == pytest.approx(150.0) and ys[0] == pytest.approx(20.0 * xs[0])  # flat peak, memory slope
+    assert xs[0] < frame["intensity"].min() and xs[-1] > frame["intensity"].max()
+    model_lines = [line for line in ax.lines if line.get_label() in ("AlexNet", "ResNet-50")]
+    assert len(model_lines) == 2
+    assert sorted(np.asarray(model_lines[0].get_xdata(), float)) == [5.0, 10.0, 15.0]
+    assert len(_ci_segments(ax)) == len(frame)
+    assert any(np.allclose(line.get_xdata(), [ridge]) for line in ax.lines if line.get_marker() == "D")
+    legend = ax.get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert {"AlexNet", "ResNet-50", "batch 1", "batch 16"} <= set(labels)
+    renderer = _renderer(fig)
+    assert legend.get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1  # outside the axes
+
+
+def test_roofline_chart_of_nothing_says_so():
+    fig = plots.roofline_chart(_roofline_frame().iloc[:0], 150.0, 20.0)
+    ax = fig.axes[0]
+    assert not ax.axison and "nothing to place" in ax.texts[0].get_text()
+
+
+def test_cache_chart_lines_relative_to_the_fastest_batch_and_the_cache_line():
+    frame = _roofline_frame()
+    traffic = pd.DataFrame({"model": frame["model"], "batch_size": frame["batch_size"],
+                            "largest_op_bytes": [50, 100, 400, 20, 80, 320]})
+    fig = plots.cache_chart(frame, traffic, llc_bytes=100)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    lines = {line.get_label(): line for line in ax.lines}
+    assert set(lines) >= {"AlexNet", "ResNet-50"}
+    for model in ("AlexNet", "ResNet-50"):
+        ys = np.asarray(lines[model].get_ydata(), float)
+        assert ys.min() == pytest.approx(1.0)  # relative to the fastest batch
+    assert np.asarray(lines["AlexNet"].get_xdata(), float).tolist() == [0.5, 1.0, 4.0]
+    assert np.asarray(lines["AlexNet"].get_ydata(), float).tolist() == pytest.approx([3.0, 1.5, 1.0])
+    cache = [line for label, line in lines.items() if label.startswith("leaves the last-level cache")]
+    assert len(cache) == 1 and np.allclose(cache[0].get_xdata(), [1.0, 1.0])
+    empty = plots.cache_chart(frame.iloc[:0], traffic, llc_bytes=100)
+    assert not empty.axes[0].axison
