@@ -49,7 +49,9 @@ pass under an explicit model of unfused, op-by-op execution:
   activation byte. ``bytes = param_bytes + activation_bytes``.
 - the working set of an operator is the bytes of the distinct tensors it
   touches, inputs and outputs, parameters included (an in-place operator's
-  tensor once); ``largest_op_bytes`` is the largest over the pass.
+  tensor once); ``largest_op_bytes`` is the largest over the pass, and
+  ``largest_activation_op_bytes`` the largest without the parameters (the
+  activation working set: what grows with the batch).
 - the final log-softmax that ``gops`` adds reads and writes the class scores once.
 
 Within an operator nothing is counted twice (a convolution's tiling may re-read
@@ -274,7 +276,8 @@ class OpCounter(TorchDispatchMode):
     The same pass counts bytes under the traffic model of the module docstring:
     ``read_bytes``, ``write_bytes``, ``param_bytes`` (the part of the reads from
     ``params``), and the largest working set of one operator (``largest_op_bytes``,
-    its operator's name in ``largest_op``). ``params``: a module (its parameters
+    its operator's name in ``largest_op``; without parameters
+    ``largest_activation_op_bytes``). ``params``: a module (its parameters
     and buffers) or the tensors whose reads are parameter bytes; tensors are told
     apart by their storage, so views of a weight count as the weight and meta
     tensors (no data pointer) work. Without ``params`` every byte is an
@@ -295,6 +298,7 @@ class OpCounter(TorchDispatchMode):
         self.param_bytes = 0
         self.largest_op_bytes = 0
         self.largest_op = ""
+        self.largest_activation_op_bytes = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -334,18 +338,26 @@ class OpCounter(TorchDispatchMode):
         for t in inputs:
             n = _tensor_bytes(t)
             reads += n
-            if self._param_storages and _storage_key(t) in self._param_storages:
+            if self._is_param(t):
                 params += n
         writes = sum(_tensor_bytes(t) for t in outputs)
-        touched = sum(_tensor_bytes(t) for t in {id(t): t for t in inputs + outputs}.values())
-        self._add_traffic(str(packet), reads, writes, params, touched)
+        distinct = {id(t): t for t in inputs + outputs}.values()
+        touched = sum(_tensor_bytes(t) for t in distinct)
+        activations = sum(_tensor_bytes(t) for t in distinct if not self._is_param(t))
+        self._add_traffic(str(packet), reads, writes, params, touched, activations)
 
-    def _add_traffic(self, name: str, reads: int, writes: int, params: int, touched: int) -> None:
+    def _is_param(self, t) -> bool:
+        return bool(self._param_storages) and _storage_key(t) in self._param_storages
+
+    def _add_traffic(self, name: str, reads: int, writes: int, params: int, touched: int,
+                     activations: int | None = None) -> None:
         self.read_bytes += reads
         self.write_bytes += writes
         self.param_bytes += params
         if touched > self.largest_op_bytes:
             self.largest_op_bytes, self.largest_op = touched, name
+        activations = touched - params if activations is None else activations
+        self.largest_activation_op_bytes = max(self.largest_activation_op_bytes, activations)
 
     @property
     def bytes(self) -> int:
@@ -413,8 +425,9 @@ def count_bytes(model: nn.Module, x: torch.Tensor, log_softmax: bool = True) -> 
     traffic model of the module docstring.
 
     Returns ``gops`` (G-ops, as :func:`count_gops`), ``bytes``, ``read_bytes``,
-    ``write_bytes``, ``param_bytes``, ``activation_bytes``, ``largest_op_bytes``
-    (bytes), ``largest_op`` (that operator's name) and ``intensity``
+    ``write_bytes``, ``param_bytes``, ``activation_bytes``, ``largest_op_bytes``,
+    ``largest_activation_op_bytes`` (bytes), ``largest_op`` (the operator of
+    ``largest_op_bytes``) and ``intensity``
     (operations per byte, op/B). ``log_softmax`` adds the final layer's 3
     operations per class score and its read and write of the scores.
     """
@@ -429,6 +442,7 @@ def count_bytes(model: nn.Module, x: torch.Tensor, log_softmax: bool = True) -> 
         "activation_bytes": counter.activation_bytes,
         "largest_op_bytes": counter.largest_op_bytes,
         "largest_op": counter.largest_op,
+        "largest_activation_op_bytes": counter.largest_activation_op_bytes,
         "intensity": counter.total / total if total else math.nan,
     }
 

@@ -752,20 +752,22 @@ def roofline_chart(roofline: pd.DataFrame, peak, bandwidth, ax: Axes | None = No
     return ax.figure
 
 
-def cache_chart(points: pd.DataFrame, traffic: pd.DataFrame, llc_bytes: int, ax: Axes | None = None) -> Figure:
+def cache_chart(points: pd.DataFrame, traffic: pd.DataFrame, llc_bytes: int, ax: Axes | None = None,
+                working_set: str = "largest_activation_op_bytes") -> Figure:
     """The cache explanation: per-image time relative to the model's fastest batch (y) against
-    its largest per-operator working set over the last-level cache (x, log), one line per model
-    across batch sizes, and a vertical line at 1 where the working set leaves the cache.
+    its working set over the last-level cache (x, log), one line per model across batch sizes,
+    and a vertical line at 1 where the working set leaves the cache.
 
     ``points``: ``helpers.roofline.roofline_table`` or ``helpers.evidence.point_table``
     of ``latency_per_image`` (left-out points dropped); ``traffic``:
-    ``helpers.roofline.traffic_table`` (``largest_op_bytes``); ``llc_bytes`` in bytes.
+    ``helpers.roofline.traffic_table``; ``working_set``: its column (by default the
+    largest operator's activations, as ``helpers.roofline.cache_table``); ``llc_bytes`` in bytes.
     """
     from helpers.roofline import latency_points
 
     ax = ax or plt.figure(figsize=(10.5, 5.5)).gca()
     times = latency_points(points) if points is not None and len(points) else pd.DataFrame()
-    data = times.merge(traffic[["model", "batch_size", "largest_op_bytes"]].astype({"batch_size": int}),
+    data = times.merge(traffic[["model", "batch_size", working_set]].astype({"batch_size": int}),
                        on=["model", "batch_size"], how="inner") if len(times) else times
     if not len(data) or not llc_bytes:
         message_panel(ax, "no per-image time with a working set (or no last-level cache size): "
@@ -775,12 +777,14 @@ def cache_chart(points: pd.DataFrame, traffic: pd.DataFrame, llc_bytes: int, ax:
     colours = model_colours(models)
     for model in models:
         mine = data[data["model"] == model].sort_values("batch_size")
-        ax.plot(mine["largest_op_bytes"] / llc_bytes, mine["value"] / mine["value"].min(), "o-",
+        ax.plot(mine[working_set] / llc_bytes, mine["value"] / mine["value"].min(), "o-",
                 color=colours[model], ms=4, lw=1.4, label=model)
     ax.axvline(1.0, ls="--", color="firebrick", lw=1.4,
                label=f"leaves the last-level cache ({llc_bytes / 2**20:.3g} MiB)")
     ax.set_xscale("log")
-    ax.set_xlabel("Largest per-operator working set / last-level cache (inputs + outputs + weights of one op)")
+    ax.set_xlabel("Largest per-operator working set / last-level cache "
+                  + ("(activations read and written by one op)" if working_set == "largest_activation_op_bytes"
+                     else "(inputs + outputs + weights of one op)"))
     ax.set_ylabel("Per-image time / the model's fastest batch")
     ax.legend(fontsize=8, **LEGEND_RIGHT)
     ax.figure.tight_layout()

@@ -37,7 +37,8 @@ __all__ = [
 
 #: Columns of :func:`traffic_table` (``helpers.ops.count_traffic``'s row).
 TRAFFIC_COLUMNS = ["model", "batch_size", "input_size", "gops", "bytes", "read_bytes", "write_bytes",
-                   "param_bytes", "activation_bytes", "largest_op_bytes", "largest_op", "intensity",
+                   "param_bytes", "activation_bytes", "largest_op_bytes", "largest_op",
+                   "largest_activation_op_bytes", "intensity",
                    "gops_per_image", "bytes_per_image", "activation_bytes_per_image"]
 
 
@@ -232,16 +233,20 @@ def _first_rise(batches: list[int], low: np.ndarray, high: np.ndarray) -> float:
     return math.nan
 
 
-def cache_table(roofline_or_points: pd.DataFrame, traffic: pd.DataFrame, llc_bytes: int | None) -> pd.DataFrame:
+def cache_table(roofline_or_points: pd.DataFrame, traffic: pd.DataFrame, llc_bytes: int | None,
+                working_set: str = "largest_activation_op_bytes") -> pd.DataFrame:
     """Per model, does per-image time turn up where one operator's data leaves the last-level cache?
 
     ``roofline_or_points``: per-image times (see :func:`latency_points`);
-    ``traffic``: :func:`traffic_table` (``largest_op_bytes``); ``llc_bytes``: the
+    ``traffic``: :func:`traffic_table`; ``working_set``: its column compared with
+    the cache, by default the activation working set (the largest over operators
+    of the activations one operator reads and writes: what grows with the batch;
+    ``"largest_op_bytes"`` adds the operator's weights); ``llc_bytes``: the
     last-level cache in bytes (``helpers.hardware.last_level_cache_bytes``).
     Only batch sizes both measured and counted are used, in ascending order.
 
     Columns: ``model``; ``batches`` (how many); ``leaves_llc_batch``: the first
-    batch whose largest per-operator working set exceeds ``llc_bytes`` (NaN if
+    batch whose working set exceeds ``llc_bytes`` (NaN if
     none does); ``fastest_batch``: the lowest per-image time; ``turn_up_batch``:
     the first batch whose per-image time rises significantly above the
     previous measured batch's (its 95 % interval lies wholly above that one's;
@@ -263,7 +268,10 @@ def cache_table(roofline_or_points: pd.DataFrame, traffic: pd.DataFrame, llc_byt
         raise ValueError(f"the last-level cache size is unknown ({llc_bytes!r}): pass llc_bytes "
                          f"(helpers.hardware.last_level_cache_bytes(read_caches()))")
     points = latency_points(roofline_or_points)
-    working = traffic.astype({"batch_size": int}).set_index(["model", "batch_size"])["largest_op_bytes"]
+    if working_set not in traffic.columns:
+        raise ValueError(f"working_set {working_set!r} is not a traffic column: use largest_activation_op_bytes "
+                         f"or largest_op_bytes")
+    working = traffic.astype({"batch_size": int}).set_index(["model", "batch_size"])[working_set]
     rows = []
     for model in dict.fromkeys(points["model"]):
         mine = points[points["model"] == model].sort_values("batch_size")
@@ -293,6 +301,7 @@ def cache_table(roofline_or_points: pd.DataFrame, traffic: pd.DataFrame, llc_byt
                                         "verdict", "agrees"])
     table["agrees"] = table["agrees"].astype(object)
     table.attrs["llc_bytes"] = int(llc_bytes)
+    table.attrs["working_set"] = working_set
     return table
 
 
@@ -304,7 +313,9 @@ def cache_summary(cache_table: pd.DataFrame) -> str:
     count = {v: int((verdict == v).sum()) for v in VERDICTS}
     testable = count["coincides"] + count["turns up while it still fits"] + count["turns up after it left"]
     leaves_no_rise = int(((verdict == "no turn-up") & cache_table["leaves_llc_batch"].notna()).sum())
-    return (f"Per-image time turns up where the largest per-operator working set leaves the last-level cache "
+    what = ("the largest operator's activations" if cache_table.attrs.get("working_set", "largest_activation_op_bytes")
+            == "largest_activation_op_bytes" else "the largest per-operator working set")
+    return (f"Per-image time turns up where {what} leave the last-level cache "
             f"(at that batch or the next measured one) in {count['coincides']} of {testable} models that turn up "
             f"({count['turns up while it still fits']} while it still fits, {count['turns up after it left']} "
             f"later); {count['no turn-up']} show no turn-up ({leaves_no_rise} of them leave the cache); "

@@ -266,6 +266,8 @@ def test_traffic_of_a_tiny_network_by_hand():
     assert got["param_bytes"] == f * params  # t(weight) counts as the weight: its storage is the parameter's
     assert got["activation_bytes"] == got["bytes"] - got["param_bytes"]
     assert got["largest_op_bytes"] == f * (fc_b + act + fc_w + scores) and got["largest_op"] == "aten.addmm"
+    # without weights the largest is the convolution's input and output (x + act), above addmm's act + scores
+    assert got["largest_activation_op_bytes"] == f * max(x + act, act + act, act + scores)
     conv_ops = 4 * 36 * 2 * (2 * 27 + 1)
     linear_ops = 2 * (2 * 144 * 5 + 5)
     relu_ops = act

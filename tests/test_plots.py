@@ -475,7 +475,7 @@ def test_roofline_chart_of_nothing_says_so():
 def test_cache_chart_lines_relative_to_the_fastest_batch_and_the_cache_line():
     frame = _roofline_frame()
     traffic = pd.DataFrame({"model": frame["model"], "batch_size": frame["batch_size"],
-                            "largest_op_bytes": [50, 100, 400, 20, 80, 320]})
+                            "largest_activation_op_bytes": [50, 100, 400, 20, 80, 320]})
     fig = plots.cache_chart(frame, traffic, llc_bytes=100)
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"

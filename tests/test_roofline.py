@@ -40,7 +40,8 @@ def _traffic(rows) -> pd.DataFrame:
     for m, b, gops, nbytes, largest in rows:
         out.append({"model": m, "batch_size": b, "input_size": 224, "gops": gops * b, "bytes": nbytes * b,
                     "read_bytes": nbytes * b / 2, "write_bytes": nbytes * b / 2, "param_bytes": 0,
-                    "activation_bytes": nbytes * b, "largest_op_bytes": largest, "largest_op": "aten.convolution",
+                    "activation_bytes": nbytes * b, "largest_op_bytes": largest + 7, "largest_op": "aten.convolution",
+                    "largest_activation_op_bytes": largest,
                     "intensity": gops * 1e9 / nbytes, "gops_per_image": gops, "bytes_per_image": nbytes,
                     "activation_bytes_per_image": nbytes})
     return pd.DataFrame(out, columns=TRAFFIC_COLUMNS)
@@ -235,3 +236,16 @@ def test_traffic_table_rows_and_growth_with_batch():
     # AlexNet's largest operator is its first fully connected layer: 9216 x 4096 fp32 weights and more
     alex = table[table["model"] == "AlexNet"].iloc[0]
     assert alex["largest_op_bytes"] > 4 * 9216 * 4096 and alex["largest_op"] == "aten.addmm"
+
+
+def test_the_cache_test_compares_the_activation_working_set_unless_told_otherwise():
+    points, traffic = CASES["coincides"]  # activations 40, 80, 160, 320 bytes against a 100-byte cache
+    frame = _traffic(traffic)
+    frame["largest_op_bytes"] = frame["largest_activation_op_bytes"] + 1000  # weights alone exceed the cache
+    times = point_table(_results(points), "latency_per_image", TAG)
+    assert cache_table(times, frame, LLC).loc[0, "leaves_llc_batch"] == 4
+    with_weights = cache_table(times, frame, LLC, working_set="largest_op_bytes")
+    assert with_weights.loc[0, "verdict"] == "outside the LLC at every batch"
+    assert "largest operator's activations" in cache_summary(cache_table(times, frame, LLC))
+    with pytest.raises(ValueError, match="'bytes_moved'.*largest_activation_op_bytes"):
+        cache_table(times, frame, LLC, working_set="bytes_moved")
