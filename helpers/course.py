@@ -124,6 +124,38 @@ LESSONS: tuple[Lesson, ...] = (
            recall=("What makes a network Pareto-optimal against a cost?",
                    "Why can a network sit on the operations frontier and off the latency frontier?",
                    "Why does a ranking claim (C2, C11) depend on the model set, and a shape claim (C8, C9) on the device?")),
+    Lesson(9, "09_hardware.ipynb", "Why the hardware behaves as it does", "Figs 3, 7 (the why); no figure of the paper",
+           "a device's measured peaks (matrix-multiply GFLOP/s, memory GB/s) and caches; the roofline: arithmetic "
+           "intensity, achieved throughput and its fraction of the peak per model and batch; testing the cache "
+           "explanation of a rising per-image time; threads and parallel efficiency; fp32 against bf16, fp16 and "
+           "int8, said where a device cannot run them",
+           ("Predict, then read the roofline: which paper network gets closest to the fp32 peak at batch 1, and "
+            "which is furthest? Explain the furthest with its operations per byte.",
+            "Is AlexNet memory-bound at batch 1 on this machine? Give its arithmetic intensity and the ridge point "
+            "from the lesson's tables.",
+            "Predict, then measure: is ResNet-18's parallel efficiency with 2 threads at batch 1 above or below "
+            "ResNet-50's? (`python -m helpers threads --models ResNet-18`; compare with the lesson's table.)",
+            "bf16 halves every parameter's bytes. From the precision table, is peak memory at batch 16 half of "
+            "fp32's for every network, and why not?"),
+           objectives=("read a device's characterisation: caches, instruction-set features and measured peaks "
+                       "with their intervals",
+                       "place a network at a batch size on the roofline and say whether it is memory- or "
+                       "compute-bound and what fraction of the peak it reaches",
+                       "test an explanation (the cache) against the data instead of repeating it",
+                       "compare thread counts and numeric types with intervals, and say what a type was not "
+                       "measured for"),
+           prerequisites="Lessons 2, 4 and 5",
+           summary=("A measured time is the device's as much as the network's. The device's peaks (arithmetic "
+                    "and memory bandwidth) bound what any network can reach: an operation per byte moved below "
+                    "the ridge point leaves the network waiting on memory, above it on arithmetic. Batching raises "
+                    "operations per byte, which helps a device far from its peak and does little for one already "
+                    "near it. An explanation such as 'the working set leaves the cache' is a prediction: a batch "
+                    "size where time turns up, to be checked network by network. Threads and narrower types are "
+                    "further levers, each measured with its interval, and a type the device cannot run natively "
+                    "is said, not emulated."),
+           recall=("What is a roofline's ridge point, and what does it mean for a network to sit left of it?",
+                   "Why does batching help a GPU at batch 1 more than a CPU already near its peak?",
+                   "What would make a precision comparison unfair if the device lacked native bf16?")),
 )
 
 

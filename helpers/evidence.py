@@ -40,7 +40,7 @@ __all__ = [
     "missing_reason", "process_baseline_mb", "paper_counts", "counts_column", "OPS_COLUMNS", "operations", "ops_unit",
     "top1_series", "paper_accuracy", "speedups", "memory_knees", "static_vs_parameter_memory",
     "ops_vs_time", "images_per_second", "devices_with", "at_largest_batch", "Device", "Evidence",
-    "run_evidence", "paper_evidence", "FLAGS_LEFT_OUT",
+    "run_evidence", "paper_evidence", "FLAGS_LEFT_OUT", "is_left_out",
 ]
 
 #: Float32 parameters: 4 bytes each.
@@ -367,7 +367,8 @@ def point_table(results: pd.DataFrame | None, metric: str,
     return out.sort_values(["model", "batch_size"]).reset_index(drop=True)
 
 
-def _left_out(flags: str) -> bool:
+def is_left_out(flags: str) -> bool:
+    """Whether a point with these ``;``-separated flags is left out of every statistic (contended, unstable)."""
     return any(f in FLAGS_LEFT_OUT for f in str(flags).split(";"))
 
 
@@ -454,7 +455,7 @@ class Evidence:
         (flagged ``FLAGS_LEFT_OUT``)."""
         if metric not in self._points:
             pts = point_table(self.results, metric, None if self.results.empty else self.tag)
-            pts["left_out"] = [_left_out(f) for f in pts["flags"]]
+            pts["left_out"] = [is_left_out(f) for f in pts["flags"]]
             self._points[metric] = pts
         return self._points[metric].copy()
 

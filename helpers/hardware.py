@@ -696,3 +696,37 @@ def measured_peak(frame: pd.DataFrame, quantity: str, dtype: str = "fp32") -> Pe
     r = rows.iloc[-1]
     return Peak(quantity, dtype, float(r["value"]), float(r["ci_low"]), float(r["ci_high"]), int(float(r["n"])),
                 str(r["unit"]))
+
+
+def stored_caches(frame: pd.DataFrame) -> dict[str, CacheFact]:
+    """The cache levels of a stored characterisation (its ``cache_*`` rows) as :func:`read_caches`
+    gives them for this machine: a recorded device's caches, read on any machine."""
+    facts = {}
+    for name in CACHE_LEVELS:
+        rows = frame[(frame["quantity"] == f"cache_{name}") & (frame["status"] == "ok")]
+        if rows.empty:
+            facts[name] = CacheFact(None, None, "not in the characterisation")
+            continue
+        row = rows.iloc[-1]
+        match = re.match(r"(\d+) instance", str(row["note"]))
+        facts[name] = CacheFact(int(float(row["value"])), int(match.group(1)) if match else None, str(row["method"]))
+    return facts
+
+
+def characterisation_for_run(device_tag: str, fingerprint: str | None,
+                             root: Path | str | None = None) -> tuple[pd.DataFrame | None, str]:
+    """The stored characterisation of the run ``fingerprint`` of ``device_tag``, and "" ; or ``None`` and
+    why not (none stored, or only of another fingerprint: the peaks of other hardware or threads are
+    never used for this run's roofline)."""
+    if fingerprint is None:
+        return None, f"{device_tag} has no measured run to place on a roofline"
+    frame = load_characterisation(device_tag, root, fingerprint=fingerprint)
+    if frame is not None:
+        return frame, ""
+    other = load_characterisation(device_tag, root)
+    if other is None:
+        return None, (f"no hardware characterisation is stored for {device_tag}: "
+                      f"python -m helpers hardware measures it")
+    return None, (f"the stored characterisation of {device_tag} is of run {other['fingerprint'].iloc[0]}, not of "
+                  f"this run ({fingerprint}): its peaks are another setting's; python -m helpers hardware "
+                  f"--threads N measures this one")

@@ -789,3 +789,82 @@ def cache_chart(points: pd.DataFrame, traffic: pd.DataFrame, llc_bytes: int, ax:
     ax.legend(fontsize=8, **LEGEND_RIGHT)
     ax.figure.tight_layout()
     return ax.figure
+
+
+# ------------------------------------------------------------------ threads and precision (helpers.studies)
+
+def threads_chart(table: pd.DataFrame, ax: Axes | None = None) -> Figure:
+    """Speed-up over 1 thread (y) against threads (x), one line per model and batch size (solid at
+    the smallest batch, dashed at the others), each point with its 95 % interval, and the ideal
+    linear speed-up. ``table``: ``helpers.studies.threads_table``."""
+    ax = ax or plt.figure(figsize=(10.5, 5.5)).gca()
+    data = table.dropna(subset=["speedup"]) if len(table) else table
+    if not len(data) or data["threads"].nunique() < 2:
+        message_panel(ax, "the threads study holds fewer than two thread counts with a 1-thread reference: "
+                          "nothing to compare (python -m helpers threads measures it)")
+        return ax.figure
+    models = list(dict.fromkeys(data["model"]))
+    colours = model_colours(models)
+    smallest = int(data["batch_size"].min())
+    most = int(data["threads"].max())
+    ax.plot([1, most], [1, most], ":", color="0.3", lw=1.2, label="ideal: speed-up = threads")
+    for (model, batch), rows in data.groupby(["model", "batch_size"], sort=False):
+        rows = rows.sort_values("threads")
+        ax.plot(rows["threads"], rows["speedup"], "-o" if batch == smallest else "--s", color=colours[model],
+                ms=5, lw=1.4, label=f"{model}, batch {batch}")
+        _interval_bars(ax, rows["threads"], rows["speedup_ci_low"], rows["speedup_ci_high"], colours[model],
+                       capsize=3)
+    ax.set_xticks(sorted(data["threads"].unique()))
+    ax.set_xlabel("CPU threads (torch.set_num_threads)")
+    ax.set_ylabel("Speed-up over 1 thread (per-image time at 1 / at N)")
+    ax.legend(fontsize=8, **LEGEND_RIGHT)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def dtype_chart(table: pd.DataFrame, batch_size: int, ax: Axes | None = None) -> Figure:
+    """Speed-up over fp32 per model (rows) and precision (bars) at ``batch_size``, with 95 % intervals;
+    a precision not measured for a model is written beside it with its status, never drawn as 0.
+    ``table``: ``helpers.studies.dtype_table``. Accuracy is not re-measured (said on the axis)."""
+    rows = table[(table["batch_size"] == batch_size) & (table["precision"] != "fp32")] if len(table) else table
+    models = list(dict.fromkeys(rows["model"])) if len(rows) else []
+    ax = ax or plt.figure(figsize=(10.5, 0.45 * max(len(models), 4) + 1.5)).gca()
+    if not models:
+        message_panel(ax, f"no precision other than fp32 stored at batch {batch_size} "
+                          "(python -m helpers precision measures them)")
+        return ax.figure
+    precisions = list(dict.fromkeys(rows["precision"]))
+    palette = dict(zip(precisions, sns.color_palette("deep", len(precisions))))
+    height = 0.8 / len(precisions)
+    labelled: set[str] = set()
+    for i, model in enumerate(models):
+        mine = rows[rows["model"] == model].set_index("precision")
+        missing = []
+        for j, prec in enumerate(precisions):
+            y = i - 0.4 + height * (j + 0.5)
+            if prec not in mine.index or mine.loc[prec, "status"] != "ok" or not np.isfinite(mine.loc[prec, "speedup"]):
+                status = mine.loc[prec, "status"] if prec in mine.index else "not measured"
+                missing.append(f"{prec}: {status}")
+                continue
+            r = mine.loc[prec]
+            ax.barh(y, r["speedup"], height=height * 0.9, color=palette[prec],
+                    label=None if prec in labelled else prec)
+            labelled.add(prec)
+            if np.isfinite(r["speedup_ci_low"]):
+                ax.plot([r["speedup_ci_low"], r["speedup_ci_high"]], [y, y], color="0.15", lw=1.0)
+        if missing:
+            ax.text(1.02, i, "; ".join(missing), transform=ax.get_yaxis_transform(), va="center", fontsize=7,
+                    color="0.35")
+    ax.axvline(1.0, color="0.2", lw=1.0, ls="--")
+    ax.set_yticks(range(len(models)), models)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"Speed-up over fp32 at batch {batch_size} (per-image time in fp32 / in the type); "
+                  "accuracy not re-measured")
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, fontsize=8, loc="lower right")
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+__all__ += ["threads_chart", "dtype_chart"]

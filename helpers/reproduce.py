@@ -147,6 +147,12 @@ def reproduce(profile: str = "full", models: str = "", device: str = "auto", thr
         for line in summarise(load_results(run.results_root, [run.device_tag],
                                            fingerprint=store.fingerprint)).lines():
             print(f"  {line}", flush=True)
+        if any(p.name == "09_hardware.ipynb" for p in chosen):
+            from helpers.studies import measure_for_lesson
+
+            print(f"lesson 9: the device's peaks (when not stored for this run), the threads study and the "
+                  f"precision study of {run.profile.name}'s models", flush=True)
+            measure_for_lesson(run.profile, run.device, run.threads, run.results_root)
     print(f"reproducing {len(chosen)} notebooks into {run.output_dir} ({run!r})", flush=True)
     runs = []
     for notebook in chosen:

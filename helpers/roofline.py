@@ -26,13 +26,13 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from helpers.evidence import _left_out, point_table
+from helpers.evidence import is_left_out, point_table
 from helpers.fits import RESAMPLES, lognormal_draws, percentile_interval
 from helpers.hardware import Peak, measured_peak
 
 __all__ = [
     "TRAFFIC_COLUMNS", "traffic_table", "hardware_roofs", "attainable", "roofline_table",
-    "fraction_of_peak_table", "latency_points", "cache_table", "cache_summary", "VERDICTS",
+    "fraction_of_peak_table", "latency_points", "cache_table", "cache_summary", "VERDICTS", "roofline_summary", "why_time_rises",
 ]
 
 #: Columns of :func:`traffic_table` (``helpers.ops.count_traffic``'s row).
@@ -138,7 +138,7 @@ def roofline_table(results: pd.DataFrame | None, traffic: pd.DataFrame, hardware
     peak, bandwidth = hardware_roofs(hardware_frame)
     ridge = peak.value / bandwidth.value
     points = point_table(results, "latency_per_image", device_tag)
-    dropped = points["flags"].map(_left_out).astype(bool) if len(points) else pd.Series(dtype=bool)
+    dropped = points["flags"].map(is_left_out).astype(bool) if len(points) else pd.Series(dtype=bool)
     left_out = [f"{r.model}@{r.batch_size} ({r.flags})" for r in points[dropped].itertuples()]
     points = points[~dropped].rename(columns={"value": "latency_s", "ci_low": "latency_ci_low",
                                               "ci_high": "latency_ci_high"})
@@ -214,7 +214,7 @@ def latency_points(frame: pd.DataFrame) -> pd.DataFrame:
     elif "value" in frame.columns:
         out = frame
         if "flags" in out.columns and len(out):
-            out = out[~out["flags"].map(_left_out).astype(bool)]
+            out = out[~out["flags"].map(is_left_out).astype(bool)]
         if "left_out" in out.columns:
             out = out[~out["left_out"].astype(bool)]
     else:
@@ -321,3 +321,78 @@ def cache_summary(cache_table: pd.DataFrame) -> str:
             f"later); {count['no turn-up']} show no turn-up ({leaves_no_rise} of them leave the cache); "
             f"{count['outside the LLC at every batch']} of {len(cache_table)} are outside the cache from the "
             f"smallest batch.")
+
+
+def roofline_summary(roofline: pd.DataFrame) -> str:
+    """What the roofline shows, in sentences computed from :func:`roofline_table`: the fraction of
+    the fp32 peak reached (range and median), the networks nearest and furthest from it, and how
+    many points are memory-bound."""
+    if roofline is None or not len(roofline):
+        return "No measured point has a traffic count: nothing is placed on the roofline."
+    peak, bandwidth, ridge = roofline.attrs["peak"], roofline.attrs["bandwidth"], roofline.attrs["ridge"]
+    frac = 100 * roofline["fraction_of_peak"].astype(float)
+    per_model = roofline.assign(pct=frac).groupby("model", sort=False)["pct"].median().sort_values()
+    memory = roofline[roofline["bound"] == "memory"]
+    memory_text = (", ".join(f"{r.model} at batch {r.batch_size}" for r in memory.itertuples())
+                   if len(memory) <= 6 else f"{len(memory)} points")
+    text = (f"Against a measured fp32 peak of {peak.value:.0f} GFLOP/s [{peak.ci_low:.0f}, {peak.ci_high:.0f}] and "
+            f"{bandwidth.value:.1f} GB/s of triad bandwidth (ridge point {ridge:.1f} op/B), the {len(per_model)} "
+            f"networks reach {frac.min():.0f} to {frac.max():.0f} % of the peak over {len(roofline)} points "
+            f"(median {frac.median():.0f} %). Nearest the peak (median over batch sizes): "
+            f"{per_model.index[-1]} ({per_model.iloc[-1]:.0f} %); furthest: {per_model.index[0]} "
+            f"({per_model.iloc[0]:.0f} %). ")
+    text += (f"Memory-bound (left of the ridge): {memory_text}." if len(memory)
+             else "Every point is compute-bound (right of the ridge): batching, which raises operations per byte, "
+                  "cannot lift them above the peak.")
+    left = roofline.attrs.get("left_out") or []
+    if left:
+        text += f" Left out as flagged: {', '.join(left)}."
+    return text
+
+
+def _names(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def why_time_rises(roofline: pd.DataFrame, cache: pd.DataFrame, device: str) -> str:
+    """One paragraph on why per-image time rises with batch on ``device`` (or does not), every number
+    from the roofline (:func:`roofline_table`) and the cache test (:func:`cache_table`) of one run."""
+    from helpers.reference import paper_number
+
+    if roofline is None or not len(roofline):
+        return f"No roofline is recorded for {device}: nothing is said about why its per-image time moves."
+    largest = int(roofline["batch_size"].max())
+    smallest = int(roofline["batch_size"].min())
+    rises, fastest, at_fastest, at_largest = [], [], [], []
+    for model, mine in roofline.groupby("model", sort=False):
+        mine = mine.sort_values("batch_size")
+        best = mine.loc[mine["latency_s"].idxmin()]
+        last = mine.iloc[-1]
+        fastest.append(int(best["batch_size"]))
+        if int(last["batch_size"]) == largest and int(best["batch_size"]) != largest:
+            at_fastest.append(100 * best["fraction_of_peak"])
+            at_largest.append(100 * last["fraction_of_peak"])
+            if last["latency_ci_low"] > best["latency_ci_high"]:
+                rises.append(model)
+    first = roofline[roofline["batch_size"] == smallest]
+    memory = first[first["bound"] == "memory"]["model"].tolist()
+    beyond = roofline[roofline["batch_size"] > smallest]
+    peak = roofline.attrs["peak"]
+    text = (f"On {device}, per-image time at batch {largest} is above the network's fastest batch (beyond both 95 % "
+            f"intervals) for {len(rises)} of {roofline['model'].nunique()} paper networks; the fastest batch is "
+            f"{int(np.median(fastest))} at the median (from {min(fastest)} to {max(fastest)}). The roofline shows "
+            f"why batching buys little here: at batch {smallest} the networks already reach a median "
+            f"{100 * first['fraction_of_peak'].median():.0f} % of the measured fp32 peak ({peak.value:.0f} GFLOP/s), ")
+    text += (f"and all but {_names(memory)} are compute-bound, " if memory and len(memory) < len(first)
+             else "every one compute-bound, " if not memory else "")
+    text += (f"so a larger batch, which raises operations per byte, has little idle arithmetic left to fill; only "
+             f"a device far below its peak at batch 1 has that room (the paper's TX1 ran AlexNet about "
+             f"{paper_number('alexnet_speedup_1_to_64'):g}x faster per image at batch 64). ")
+    if at_fastest:
+        bound = ("every point beyond batch 1 is right of the ridge, so the memory roof does not explain the rise"
+                 if (beyond["bound"] == "compute").all() else
+                 f"{int((beyond['bound'] == 'memory').sum())} points beyond batch 1 are left of the ridge")
+        text += (f"Past the fastest batch the achieved share of the peak falls (median {np.median(at_fastest):.0f} % "
+                 f"at each network's fastest batch, {np.median(at_largest):.0f} % at batch {largest}) and {bound}. ")
+    text += "The cache explanation, tested: " + cache_summary(cache)
+    return text

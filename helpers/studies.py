@@ -24,10 +24,10 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from helpers.evidence import FLAGS_LEFT_OUT, point_table
+from helpers.evidence import is_left_out, point_table
 from helpers.fits import lognormal_draws, percentile_interval
 
-__all__ = ["thread_counts", "parse_thread_counts", "measure_threads", "measure_precisions", "threads_table", "dtype_table",
+__all__ = ["thread_counts", "parse_thread_counts", "threads_summary", "dtype_summary", "measure_for_lesson", "measure_threads", "measure_precisions", "threads_table", "dtype_table",
            "study_results"]
 
 
@@ -116,10 +116,6 @@ def _points_by(results: pd.DataFrame, column: str, device_tag: str | None) -> pd
     return pd.concat(frames, ignore_index=True)
 
 
-def _left_out(flags) -> bool:
-    return any(f in FLAGS_LEFT_OUT for f in str(flags).split(";"))
-
-
 def threads_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.DataFrame:
     """Per model, batch size and thread count: per-image time (s) with its interval, speed-up over
     1 thread with its interval, parallel efficiency (speed-up / threads) and peak memory (MB).
@@ -132,7 +128,7 @@ def threads_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.Da
     if points.empty:
         return pd.DataFrame(columns=columns)
     points["threads"] = points["threads"].astype(int)
-    points = points[~points["flags"].map(_left_out)]
+    points = points[~points["flags"].map(is_left_out)]
     out = []
     for (model, batch), rows in points.groupby(["model", "batch_size"]):
         one = rows[rows["threads"] == 1]
@@ -180,7 +176,7 @@ def dtype_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.Data
     points = _points_by(results, "dtype", device_tag)
     table = status.merge(points, on=["model", "batch_size", "dtype"], how="left")
     table["flags"] = table["flags"].fillna("").astype(str)
-    left = table["flags"].map(_left_out) & (table["status"] == "ok")
+    left = table["flags"].map(is_left_out) & (table["status"] == "ok")
     table.loc[left, ["value", "ci_low", "ci_high"]] = np.nan
     table.loc[left, "status"] = "left out"
     table.loc[left, "reason"] = "flagged " + table.loc[left, "flags"]
@@ -208,3 +204,84 @@ def dtype_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.Data
     table = table.sort_values(["model", "batch_size", "precision"], key=lambda s: s.map(order)
                               if s.name == "precision" else s, ignore_index=True)
     return table[columns]
+
+
+# --------------------------------------------------------------------------- sentences for the lesson
+def _range(values, fmt: str = "{:.2f}") -> str:
+    values = [v for v in values if np.isfinite(v)]
+    if not values:
+        return "-"
+    lo, hi = min(values), max(values)
+    return fmt.format(lo) if math.isclose(lo, hi) else f"{fmt.format(lo)} to {fmt.format(hi)}"
+
+
+def threads_summary(table: pd.DataFrame) -> str:
+    """What the threads study shows, in sentences computed from :func:`threads_table`."""
+    most = table[table["threads"] == table["threads"].max()] if len(table) else table
+    if not len(most) or int(most["threads"].iloc[0]) == 1:
+        return "The threads study holds no run beyond 1 thread: nothing to say about parallel speed-up."
+    n = int(most["threads"].iloc[0])
+    parts = []
+    for batch, rows in most.groupby("batch_size"):
+        slower = rows[rows["speedup_ci_high"] < 1]
+        gained = rows[rows["speedup_ci_low"] > 1]
+        parts.append(f"at batch {batch}, {n} threads run {_range(rows['speedup'])}x as fast as 1 "
+                     f"(parallel efficiency {_range(100 * rows['efficiency'], '{:.0f}')} %; "
+                     f"{len(gained)} of {len(rows)} models faster beyond their 95 % interval"
+                     + (f", {len(slower)} slower" if len(slower) else "") + ")")
+    return "; ".join(parts).capitalize() + "."
+
+
+def dtype_summary(table: pd.DataFrame) -> str:
+    """What the precision study shows, in sentences computed from :func:`dtype_table`: speed-ups of
+    each measured type over fp32, its memory, and every type not measured with its reason."""
+    if not len(table):
+        return "The precision study holds no rows."
+    out = []
+    others = table[table["precision"] != "fp32"]
+    for (prec, batch), rows in others.groupby(["precision", "batch_size"], sort=False):
+        ok = rows[(rows["status"] == "ok") & rows["speedup"].notna()]
+        if not len(ok):
+            continue
+        faster = int((ok["speedup_ci_low"] > 1).sum())
+        slower = int((ok["speedup_ci_high"] < 1).sum())
+        out.append(f"{prec} at batch {batch}: {_range(ok['speedup'])}x the speed of fp32 over {len(ok)} models "
+                   f"({faster} faster and {slower} slower beyond their 95 % interval), peak memory "
+                   f"{_range(ok['memory_ratio'])} of fp32's.")
+    for prec, rows in others[others["status"] != "ok"].groupby("precision", sort=False):
+        rows = rows.drop_duplicates("model")
+        # a reason that names its network ("no quantisable version of AlexNet") is said once for all of them
+        general = [str(r).replace(m, "the network") for r, m in zip(rows["reason"], rows["model"])]
+        reasons = rows.assign(reason=general).groupby("reason", sort=False)["model"].apply(list)
+        for reason, models in reasons.items():
+            shown = ", ".join(models[:5]) + (f" and {len(models) - 5} more" if len(models) > 5 else "")
+            out.append(f"{prec} not measured for {shown}: {reason}.")
+    out.append("Accuracy is not re-measured in any other type: a faster type may be a less accurate network.")
+    return " ".join(out)
+
+
+# --------------------------------------------------------------------------- what the lesson measures
+def measure_for_lesson(profile, device: str, threads: int, results_root: Path | None = None,
+                       progress: bool = True) -> dict:
+    """What lesson 9 plots and the store lacks: this machine's characterisation (when none of this
+    run's fingerprint is stored), the threads study (CPU) and the precision study, at ``profile``'s
+    models and batch sizes (helpers.profiles). Returns what was done, by name."""
+    from helpers import hardware
+    from helpers.results import device_tag, environment_fingerprint
+
+    tag = device_tag(device)
+    done = {}
+    fingerprint = environment_fingerprint(device, threads)["fingerprint"]
+    if hardware.load_characterisation(tag, results_root, fingerprint=fingerprint) is None:
+        frame = hardware.characterise(device, threads, min_run_time=profile.peak_run_time_s)
+        root = Path(results_root) if results_root is not None else None
+        from helpers.paths import results_dir
+
+        done["hardware"] = hardware.save_characterisation(frame, results_dir(tag, root))
+    sizes = list(profile.study_batch_sizes)
+    if device == "cpu":
+        done["threads"] = measure_threads(list(profile.threads_models), sizes, results_root=results_root,
+                                          settings=profile.engine, progress=progress)
+    done["precision"] = measure_precisions(list(profile.precision_models), sizes, device=device, threads=threads,
+                                           results_root=results_root, settings=profile.engine, progress=progress)
+    return done

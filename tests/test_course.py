@@ -34,8 +34,8 @@ def test_every_exercise_has_a_solution_and_none_is_stored_in_clear():
 
 @needs_solutions
 def test_unknown_exercise_lists_the_valid_ids():
-    with pytest.raises(KeyError, match="'9.9'.*1.1"):
-        solution("9.9")
+    with pytest.raises(KeyError, match="'99.9'.*1.1"):
+        solution("99.9")
 
 
 def test_solutions_kept_back_by_a_teacher(monkeypatch, tmp_path):
@@ -46,7 +46,7 @@ def test_solutions_kept_back_by_a_teacher(monkeypatch, tmp_path):
 
 def test_lesson_table_says_what_each_lesson_teaches():
     table = lesson_table()
-    assert list(table["lesson"]) == list(range(1, 9))
+    assert list(table["lesson"]) == list(range(1, 10))
     assert table["you learn"].str.len().min() > 20
 
 
@@ -220,7 +220,7 @@ def test_exercises_are_written_once_and_shown_by_each_lesson():
     text = course.exercise_markdown(2)
     assert all(e in text for e in LESSONS[1].exercises) and "solution(\"2.1\")" in text
     with pytest.raises(KeyError, match="valid: 1, 2"):
-        course.exercise_markdown(9)
+        course.exercise_markdown(10)
 
 
 def test_every_lesson_has_a_teacher_pack_and_ends_with_it():
@@ -236,3 +236,36 @@ def test_every_lesson_has_a_teacher_pack_and_ends_with_it():
         assert f"lesson_end({lesson.number})" in last, f"{lesson.notebook} does not end with its summary and exercises"
     table = course.teacher_table()
     assert list(table["lesson"]) == [l.number for l in LESSONS] and table["objectives"].str.len().min() > 30
+
+
+@needs_solutions
+def test_solutions_of_lesson_9_read_the_committed_roofline_and_studies():
+    from helpers.gallery import run_roofline
+    from helpers.results import load_results
+    from helpers.studies import dtype_table, study_results, threads_table
+
+    fingerprint = load_results(None, [COMMITTED])["fingerprint"].iloc[-1]
+    roof, _, _ = run_roofline(COMMITTED, fingerprint)
+    b1 = roof[roof["batch_size"] == 1].set_index("model")
+    pct = 100 * b1["fraction_of_peak"]
+    ridge = roof.attrs["ridge"]
+    text = solution("9.1")
+    assert text.startswith(f"At batch 1 {pct.idxmax()} gets closest") and f"{pct.idxmin()} is furthest" in text
+    _has(text, pct.max(), ".0f"); _has(text, pct.min(), ".0f"); _has(text, ridge, ".1f")
+    _has(text, b1.loc[pct.idxmin(), "intensity"], ".1f")
+    assert b1.loc[pct.idxmin(), "bound"] == "compute"
+    alex = roof[roof["model"] == "AlexNet"].set_index("batch_size")
+    text = solution("9.2")
+    assert alex.loc[1, "bound"] == "memory" and (alex.drop(index=1)["bound"] == "compute").all()
+    _has(text, alex.loc[1, "intensity"], ".1f"); _has(text, alex.loc[1, "achieved_gops"], ".1f")
+    _has(text, 100 * alex.loc[1, "fraction_of_roof"], ".0f")
+    threads = threads_table(study_results("threads", None, COMMITTED), COMMITTED)
+    r50 = threads[(threads["model"] == "ResNet-50") & (threads["threads"] == 2)].set_index("batch_size")
+    text = solution("9.3")
+    _has(text, 100 * r50.loc[1, "efficiency"], ".0f"); _has(text, 100 * r50.loc[16, "efficiency"], ".0f")
+    precision = dtype_table(study_results("precision", None, COMMITTED), COMMITTED)
+    bf16 = precision[(precision["precision"] == "bf16") & (precision["batch_size"] == 16)
+                     & (precision["status"] == "ok")].set_index("model")["memory_ratio"]
+    text = solution("9.4")
+    _has(text, bf16.min(), ".2f"); _has(text, bf16.max(), ".2f")
+    assert bf16.idxmin() in text and bf16.idxmax() in text

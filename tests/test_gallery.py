@@ -47,7 +47,7 @@ def test_readme_section_is_replaced_between_its_markers(tmp_path):
     assert "old table" not in text and text.startswith("intro\n") and text.endswith("outro\n")
     assert readme_run(readme) == ("cpu-test", "abc123")
     readme.write_text("no markers")
-    with pytest.raises(ValueError, match="no claims section"):
+    with pytest.raises(ValueError, match="no generated section"):
         update_readme("x", readme)
 
 
@@ -57,3 +57,14 @@ def test_the_readme_shows_the_claims_of_its_recorded_run():
     expected = readme_claims(run_claims(tag, fingerprint), tag, fingerprint)
     assert expected in gallery.README.read_text(encoding="utf-8"), \
         "README's claims are stale: run `make gallery` (or helpers.gallery.update_readme) and commit"
+
+
+def test_the_readme_says_why_time_rises_from_its_recorded_run():
+    """The README's hardware paragraph is what helpers.roofline.why_time_rises gives for the committed run today."""
+    tag, fingerprint = readme_run()
+    expected = gallery.readme_hardware(tag, fingerprint)
+    assert "fp32 peak" in expected and "The cache explanation, tested" in expected  # a roofline, not a reason why not
+    text = gallery.README.read_text(encoding="utf-8")
+    assert expected in text, "README's hardware paragraph is stale: run `make gallery` and commit"
+    for name in ("hardware_roofline", "hardware_cache_test", "hardware_threads", "hardware_precision"):
+        assert f"docs/gallery/{name}.png" in text and (gallery.GALLERY_DIR / f"{name}.png").is_file()

@@ -13,6 +13,11 @@ SMOKE_FIGURES = {
     "03_parameter_density": {"fig10_accuracy_density"},
     "04_inference_time": {"fig3_time_vs_batch", "fig7_ops_vs_time_batch1"},
     "05_memory": {"fig5_memory_vs_batch", "fig6_static_vs_parameter_memory"},
+    "09_hardware": {"hardware_roofline", "hardware_cache_test", "hardware_threads", "hardware_precision"},
+}
+#: Text a smoke run of a lesson must print: its figures drew data, not a "nothing to show" panel.
+SMOKE_TEXT = {
+    "09_hardware": ("GFLOP/s [", "networks reach", "thread", "bf16", "accuracy not re-measured"),
 }  # 07_findings measures nothing: its smoke run, on an empty results folder, has no Fig 9 to draw
 
 
@@ -51,6 +56,9 @@ def test_notebook_runs_with_the_smoke_profile(path, tmp_path, smoke_parameters):
     saved = {p.stem for p in (tmp_path / "figures").glob("*.png")}
     assert saved, "a lesson without a figure"
     assert SMOKE_FIGURES.get(path.stem, set()) <= saved, f"{path.name} saved {sorted(saved)}"
+    shown = json.dumps([o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])])
+    for text in SMOKE_TEXT.get(path.stem, ()):
+        assert text in shown, f"{path.name} does not show {text!r}"
     index = write_index(tmp_path, [run], params)
     assert path.name in index.read_text()
 

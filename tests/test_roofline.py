@@ -249,3 +249,37 @@ def test_the_cache_test_compares_the_activation_working_set_unless_told_otherwis
     assert "largest operator's activations" in cache_summary(cache_table(times, frame, LLC))
     with pytest.raises(ValueError, match="'bytes_moved'.*largest_activation_op_bytes"):
         cache_table(times, frame, LLC, working_set="bytes_moved")
+
+
+def test_roofline_summary_states_the_table():
+    from helpers.roofline import roofline_summary
+
+    roof = roofline_table(RESULTS, TRAFFIC, _hardware(), device_tag=TAG)
+    text = roofline_summary(roof)
+    frac = 100 * roof["fraction_of_peak"]
+    assert f"reach {frac.min():.0f} to {frac.max():.0f} % of the peak over {len(roof)} points" in text
+    assert "fp32 peak of 100 GFLOP/s [90, 110]" in text and "ridge point 10.0 op/B" in text
+    assert "Memory-bound (left of the ridge): A at batch 1." in text
+    assert "Left out as flagged: D@1 (contended)." in text
+    assert roofline_summary(roof.iloc[:0]).startswith("No measured point")
+
+
+def test_why_time_rises_states_the_roofline_and_the_cache_test():
+    from helpers.roofline import why_time_rises
+
+    # "coincides": fastest at 4 (0.7 s), 0.9 s at 8 (beyond both intervals); intensity 20 op/B, right of the ridge
+    points, traffic = CASES["coincides"]
+    hardware = _hardware()
+    roof = roofline_table(_results(points), _traffic([(m, b, 2.0, 1e8, ws) for m, b, _, _, ws in traffic]),
+                          hardware, device_tag=TAG)
+    cache = cache_table(roof, _traffic(traffic), LLC)
+    text = why_time_rises(roof, cache, "a test CPU")
+    assert text.startswith("On a test CPU, per-image time at batch 8 is above the network's fastest batch")
+    assert "for 1 of 1 paper networks; the fastest batch is 4 at the median (from 4 to 4)" in text
+    at1 = 100 * roof.loc[roof["batch_size"] == 1, "fraction_of_peak"].iloc[0]
+    assert f"reach a median {at1:.0f} % of the measured fp32 peak (100 GFLOP/s), every one compute-bound" in text
+    frac = roof.set_index("batch_size")["fraction_of_peak"] * 100
+    assert f"median {frac[4]:.0f} % at each network's fastest batch, {frac[8]:.0f} % at batch 8" in text
+    assert "the memory roof does not explain the rise" in text
+    assert text.endswith(cache_summary(cache))
+    assert "nothing is said" in why_time_rises(roof.iloc[:0], cache, "a test CPU")

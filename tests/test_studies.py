@@ -194,3 +194,84 @@ def test_cli_precision_prints_unavailable_types_with_their_reason(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "helpers", "threads", "--threads", "1,-2", "--out", str(tmp_path)],
                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
     assert bad.returncode == 2 and "'-2'" in bad.stderr
+
+
+# --------------------------------------------------------------------------- sentences and figures
+def _threads_frame():
+    return pd.DataFrame({
+        "model": ["A", "A", "B", "B"], "batch_size": [1, 1, 1, 1], "threads": [1, 2, 1, 2],
+        "time_s": [0.4, 0.25, 0.2, 0.19], "time_ci_low": [0.39, 0.24, 0.19, 0.18],
+        "time_ci_high": [0.41, 0.26, 0.21, 0.2], "n": [10] * 4, "speedup": [1.0, 1.6, 1.0, 1.05],
+        "speedup_ci_low": [np.nan, 1.5, np.nan, 0.95], "speedup_ci_high": [np.nan, 1.7, np.nan, 1.15],
+        "efficiency": [1.0, 0.8, 1.0, 0.525], "peak_mb": [100.0] * 4, "flags": [""] * 4})
+
+
+def test_threads_summary_counts_from_the_table():
+    text = studies.threads_summary(_threads_frame())
+    assert text == ("At batch 1, 2 threads run 1.05 to 1.60x as fast as 1 (parallel efficiency 52 to 80 %; "
+                    "1 of 2 models faster beyond their 95 % interval).")
+    assert "no run beyond 1 thread" in studies.threads_summary(_threads_frame().query("threads == 1"))
+
+
+def test_dtype_summary_names_what_was_not_measured_and_why():
+    table = pd.DataFrame({
+        "model": ["A", "A", "A", "B", "B", "B"], "batch_size": [16] * 6,
+        "precision": ["fp32", "bf16", "fp16", "fp32", "bf16", "fp16"],
+        "status": ["ok", "ok", "unavailable", "ok", "error", "unavailable"],
+        "reason": ["", "", "fp16: no avx512_fp16", "", "NotImplementedError: avg_pool3d", "fp16: no avx512_fp16"],
+        "speedup": [1.0, 2.0, np.nan, 1.0, np.nan, np.nan], "speedup_ci_low": [np.nan, 1.8, np.nan, np.nan, np.nan, np.nan],
+        "speedup_ci_high": [np.nan, 2.2, np.nan, np.nan, np.nan, np.nan],
+        "memory_ratio": [1.0, 0.5, np.nan, 1.0, np.nan, np.nan]})
+    text = studies.dtype_summary(table)
+    assert "bf16 at batch 16: 2.00x the speed of fp32 over 1 models (1 faster and 0 slower" in text
+    assert "peak memory 0.50 of fp32's" in text
+    assert "bf16 not measured for B: NotImplementedError: avg_pool3d." in text
+    assert "fp16 not measured for A, B: fp16: no avx512_fp16." in text
+    table.loc[2, "reason"] = "int8: no quantisable version of A"
+    table.loc[5, "reason"] = "int8: no quantisable version of B"
+    assert "fp16 not measured for A, B: int8: no quantisable version of the network." in studies.dtype_summary(table)
+    assert text.endswith("a faster type may be a less accurate network.")
+
+
+def test_threads_and_dtype_charts_draw_the_data_or_say_why_not():
+    import matplotlib.pyplot as plt
+
+    from helpers.plots import dtype_chart, threads_chart
+
+    fig = threads_chart(_threads_frame())
+    ax = fig.axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "ideal: speed-up = threads" in labels and "A, batch 1" in labels and "B, batch 1" in labels
+    ideal = next(line for line in ax.get_lines() if line.get_label().startswith("ideal"))
+    assert list(ideal.get_xdata()) == [1, 2] and list(ideal.get_ydata()) == [1, 2]
+    plt.close(fig)
+    fig = threads_chart(_threads_frame().query("threads == 1"))
+    assert "fewer than two thread counts" in " ".join(t.get_text() for t in fig.axes[0].texts)
+    plt.close(fig)
+    table = pd.DataFrame({"model": ["A", "A", "B", "B"], "batch_size": [16] * 4,
+                          "precision": ["fp32", "bf16", "fp32", "bf16"], "status": ["ok", "ok", "ok", "error"],
+                          "speedup": [1.0, 2.0, 1.0, np.nan], "speedup_ci_low": [np.nan, 1.8, np.nan, np.nan],
+                          "speedup_ci_high": [np.nan, 2.2, np.nan, np.nan]})
+    fig = dtype_chart(table, 16)
+    ax = fig.axes[0]
+    bars = [p for p in ax.patches]
+    assert len(bars) == 1 and bars[0].get_width() == pytest.approx(2.0)  # B's error is not drawn as a bar
+    assert any(t.get_text() == "bf16: error" for t in ax.texts)
+    assert "accuracy not re-measured" in ax.get_xlabel()
+    plt.close(fig)
+
+
+def test_stored_caches_and_the_characterisation_of_a_run(tmp_path):
+    frame = hardware.characterise("cpu", 1, measure=False, caches={
+        "L1d": hardware.CacheFact(32768, 2, "sysfs"), "L1i": hardware.CacheFact(32768, 2, "sysfs"),
+        "L2": hardware.CacheFact(2**20, 2, "sysfs"), "L3": hardware.CacheFact(32 * 2**20, 1, "sysfs")})
+    caches = hardware.stored_caches(frame)
+    assert caches["L2"].total_bytes == 2 * 2**20 and hardware.last_level_cache_bytes(caches) == 32 * 2**20
+    hardware.save_characterisation(frame, tmp_path / "cpu-test")
+    fp = frame["fingerprint"].iloc[0]
+    found, why = hardware.characterisation_for_run("cpu-test", fp, tmp_path)
+    assert found is not None and why == ""
+    missing, why = hardware.characterisation_for_run("cpu-test", "0123456789", tmp_path)
+    assert missing is None and f"of run {fp}, not of this run (0123456789)" in why
+    assert "no hardware characterisation" in hardware.characterisation_for_run("cpu-x", fp, tmp_path)[1]
+    assert "no measured run" in hardware.characterisation_for_run("cpu-x", None, tmp_path)[1]
