@@ -835,17 +835,18 @@ def dtype_chart(table: pd.DataFrame, batch_size: int, ax: Axes | None = None) ->
         return ax.figure
     precisions = list(dict.fromkeys(rows["precision"]))
     palette = dict(zip(precisions, sns.color_palette("deep", len(precisions))))
-    height = 0.8 / len(precisions)
+    drawn = (rows["status"] == "ok") & rows["speedup"].notna()
+    most = max(1, int(rows[drawn].groupby("model")["precision"].nunique().max()) if drawn.any() else 1)
+    height = 0.8 / most
     labelled: set[str] = set()
     for i, model in enumerate(models):
         mine = rows[rows["model"] == model].set_index("precision")
-        missing = []
-        for j, prec in enumerate(precisions):
-            y = i - 0.4 + height * (j + 0.5)
-            if prec not in mine.index or mine.loc[prec, "status"] != "ok" or not np.isfinite(mine.loc[prec, "speedup"]):
-                status = mine.loc[prec, "status"] if prec in mine.index else "not measured"
-                missing.append(f"{prec}: {status}")
-                continue
+        ok = [p for p in precisions if p in mine.index and mine.loc[p, "status"] == "ok"
+              and np.isfinite(mine.loc[p, "speedup"])]
+        missing = [f"{p}: {mine.loc[p, 'status'] if p in mine.index else 'not measured'}"
+                   for p in precisions if p not in ok]
+        for j, prec in enumerate(ok):  # the model's bars centred on its tick
+            y = i + height * (j - (len(ok) - 1) / 2)
             r = mine.loc[prec]
             ax.barh(y, r["speedup"], height=height * 0.9, color=palette[prec],
                     label=None if prec in labelled else prec)
