@@ -17,7 +17,7 @@ SMOKE_FIGURES = {
 }
 #: Text a smoke run of a lesson must print: its figures drew data, not a "nothing to show" panel.
 SMOKE_TEXT = {
-    "09_hardware": ("GFLOP/s [", "networks reach", "thread", "bf16", "accuracy not re-measured"),
+    "09_hardware": ("GFLOP/s [", "networks reach", "thread", "bf16", "Accuracy is not re-measured"),
 }  # 07_findings measures nothing: its smoke run, on an empty results folder, has no Fig 9 to draw
 
 
