@@ -138,3 +138,31 @@ def test_lessons_run_with_library_models(tmp_path, smoke_parameters):
     assert "mobilenet_v3_small" in density  # torchvision's top-1 puts it on Fig 10
     latency = (tmp_path / "tables" / "latency_per_image_s.csv").read_text()
     assert "mobilenet_v3_small" in latency and "resnet18" in latency
+
+
+def test_lesson_09_replots_the_committed_run_and_says_why_not_without_its_peaks(tmp_path):
+    import shutil
+
+    from helpers.notebook import recorded_tags
+    from helpers.paths import RESULTS_DIR
+
+    tag = recorded_tags()[0]
+    path = next(p for p in NOTEBOOKS if p.name.startswith("09_"))
+    params = {"profile": "full", "device": "cpu", "output_dir": str(tmp_path / "a"), "results_tag": tag}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    run = execute_notebook(path, tmp_path / "a", params, progress=False)
+    assert run.ok, run.error
+    fraction = (tmp_path / "a" / "tables" / "fraction_of_fp32_peak_pct.csv").read_text().splitlines()
+    assert len(fraction) == 15  # 14 paper models + header
+    # the same run without its characterisation: no roofline, and the lesson says why instead of failing
+    root = tmp_path / "results"
+    (root / tag).mkdir(parents=True)
+    shutil.copy(RESULTS_DIR / tag / "results.csv", root / tag / "results.csv")
+    params = dict(params, output_dir=str(tmp_path / "b"), results_dir=str(root))
+    run = execute_notebook(path, tmp_path / "b", params, progress=False)
+    assert run.ok, run.error
+    shown = json.dumps([o for c in nbformat.read(run.output, as_version=4).cells if c.cell_type == "code"
+                        for o in c.get("outputs", [])])
+    assert f"no hardware characterisation is stored for {tag}" in shown
+    assert not (tmp_path / "b" / "tables" / "fraction_of_fp32_peak_pct.csv").exists()
