@@ -378,16 +378,23 @@ def why_time_rises(roofline: pd.DataFrame, cache: pd.DataFrame, device: str) -> 
     memory = first[first["bound"] == "memory"]["model"].tolist()
     beyond = roofline[roofline["batch_size"] > smallest]
     peak = roofline.attrs["peak"]
+    at_first = 100 * first["fraction_of_peak"].median()
+    models = roofline["model"].nunique()
     text = (f"On {device}, per-image time at batch {largest} is above the network's fastest batch (beyond both 95 % "
-            f"intervals) for {len(rises)} of {roofline['model'].nunique()} paper networks; the fastest batch is "
-            f"{int(np.median(fastest))} at the median (from {min(fastest)} to {max(fastest)}). The roofline shows "
-            f"why batching buys little here: at batch {smallest} the networks already reach a median "
-            f"{100 * first['fraction_of_peak'].median():.0f} % of the measured fp32 peak ({peak.value:.0f} GFLOP/s), ")
-    text += (f"and all but {_names(memory)} are compute-bound, " if memory and len(memory) < len(first)
-             else "every one compute-bound, " if not memory else "")
-    text += (f"so a larger batch, which raises operations per byte, has little idle arithmetic left to fill; only "
-             f"a device far below its peak at batch 1 has that room (the paper's TX1 ran AlexNet about "
-             f"{paper_number('alexnet_speedup_1_to_64'):g}x faster per image at batch 64). ")
+            f"intervals) for {len(rises)} of {models} paper networks; the fastest batch is "
+            f"{int(np.median(fastest))} at the median (from {min(fastest)} to {max(fastest)}). ")
+    bound_text = (f"all but {_names(memory)} compute-bound" if memory and len(memory) < len(first)
+                  else "every one compute-bound" if not memory else "every one memory-bound")
+    if 2 * len(rises) > models:
+        text += (f"The roofline shows why batching buys little here: at batch {smallest} the networks already reach a "
+                 f"median {at_first:.0f} % of the measured fp32 peak ({peak.value:.0f} GFLOP/s), {bound_text}, so a "
+                 f"larger batch, which raises operations per byte, has little idle arithmetic left to fill; only a "
+                 f"device far below its peak at batch 1 has that room (the paper's TX1 ran AlexNet about "
+                 f"{paper_number('alexnet_speedup_1_to_64'):g}x faster per image at batch 64). ")
+    else:
+        text += (f"At batch {smallest} the networks reach a median {at_first:.0f} % of the measured fp32 peak "
+                 f"({peak.value:.0f} GFLOP/s), {bound_text}: the room a larger batch fills by raising operations "
+                 f"per byte. ")
     if at_fastest:
         bound = ("every point beyond batch 1 is right of the ridge, so the memory roof does not explain the rise"
                  if (beyond["bound"] == "compute").all() else

@@ -120,7 +120,7 @@ def threads_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.Da
     """Per model, batch size and thread count: per-image time (s) with its interval, speed-up over
     1 thread with its interval, parallel efficiency (speed-up / threads) and peak memory (MB).
 
-    Points flagged contended or unstable are left out (``left_out`` names them).
+    Points flagged contended or unstable are left out (``attrs["left_out"]`` names them).
     """
     points = _points_by(results, "threads", device_tag)
     columns = ["model", "batch_size", "threads", "time_s", "time_ci_low", "time_ci_high", "n", "speedup",
@@ -128,7 +128,9 @@ def threads_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.Da
     if points.empty:
         return pd.DataFrame(columns=columns)
     points["threads"] = points["threads"].astype(int)
-    points = points[~points["flags"].map(is_left_out)]
+    dropped = points["flags"].map(is_left_out).astype(bool)
+    left_out = [f"{r.model}@{r.batch_size} {r.threads} thread(s) ({r.flags})" for r in points[dropped].itertuples()]
+    points = points[~dropped]
     out = []
     for (model, batch), rows in points.groupby(["model", "batch_size"]):
         one = rows[rows["threads"] == 1]
@@ -146,10 +148,11 @@ def threads_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.Da
             "time_ci_high": rows["ci_high"].to_numpy(), "n": rows["n"].to_numpy(), "speedup": est,
             "speedup_ci_low": lo, "speedup_ci_high": hi, "efficiency": est / rows["threads"].to_numpy(),
             "peak_mb": rows["peak_mb"].to_numpy(), "flags": rows["flags"].to_numpy()}))
-    if not out:  # every point left out
-        return pd.DataFrame(columns=columns)
-    return pd.concat(out, ignore_index=True)[columns].sort_values(["model", "batch_size", "threads"],
-                                                                     ignore_index=True)
+    table = pd.concat(out, ignore_index=True)[columns].sort_values(["model", "batch_size", "threads"],
+                                                                      ignore_index=True) if out else \
+        pd.DataFrame(columns=columns)  # every point left out
+    table.attrs["left_out"] = left_out
+    return table
 
 
 PRECISION_ORDER = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "int8": "int8"}
@@ -229,7 +232,8 @@ def threads_summary(table: pd.DataFrame) -> str:
                      f"(parallel efficiency {_range(100 * rows['efficiency'], '{:.0f}')} %; "
                      f"{len(gained)} of {len(rows)} models faster beyond their 95 % interval"
                      + (f", {len(slower)} slower" if len(slower) else "") + ")")
-    return "; ".join(parts).capitalize() + "."
+    left = table.attrs.get("left_out") or []
+    return "; ".join(parts).capitalize() + "." + (f" Left out as flagged: {', '.join(left)}." if left else "")
 
 
 def dtype_summary(table: pd.DataFrame) -> str:

@@ -278,6 +278,13 @@ def test_why_time_rises_states_the_roofline_and_the_cache_test():
     assert "for 1 of 1 paper networks; the fastest batch is 4 at the median (from 4 to 4)" in text
     at1 = 100 * roof.loc[roof["batch_size"] == 1, "fraction_of_peak"].iloc[0]
     assert f"reach a median {at1:.0f} % of the measured fp32 peak (100 GFLOP/s), every one compute-bound" in text
+    assert "batching buys little here" in text  # 1 of 1 rises
+    falls_points, falls_traffic = CASES["falls"]  # per-image time keeps falling: no rise to explain away
+    falls = roofline_table(_results(falls_points), _traffic([(m, b, 2.0, 1e8, ws) for m, b, _, _, ws in falls_traffic]),
+                           hardware, device_tag=TAG)
+    falls_text = why_time_rises(falls, cache_table(falls, _traffic(falls_traffic), LLC), "a test GPU")
+    assert "for 0 of 1 paper networks" in falls_text and "buys little" not in falls_text
+    assert "the room a larger batch fills" in falls_text
     frac = roof.set_index("batch_size")["fraction_of_peak"] * 100
     assert f"median {frac[4]:.0f} % at each network's fastest batch, {frac[8]:.0f} % at batch 8" in text
     assert "the memory roof does not explain the rise" in text

@@ -137,7 +137,8 @@ def test_threads_table_on_exact_numbers_leaves_flagged_points_out(tmp_path):
     store.append(_row("cpu-test", "b" * 10, "VGG-16", 2, 0.25, 0.24, 0.26))
     store.append(_row("cpu-test", "c" * 10, "VGG-16", 4, 0.20, 0.10, 0.30, flags="contended"))
     table = studies.threads_table(load_results(tmp_path, study="threads"), "cpu-test")
-    assert list(table["threads"]) == [1, 2]  # the contended 4-thread point is left out
+    assert list(table["threads"]) == [1, 2]  # the contended 4-thread point is left out, and named
+    assert table.attrs["left_out"] == ["VGG-16@16 4 thread(s) (contended)"]
     store.append(_row("cpu-test", "d" * 10, "VGG-16", 1, 0.40, 0.39, 0.41, flags="unstable"))
     store.append(_row("cpu-test", "e" * 10, "VGG-16", 2, 0.25, 0.24, 0.26, flags="contended"))
     assert studies.threads_table(load_results(tmp_path, study="threads"), "cpu-test").empty  # all left out
@@ -211,6 +212,9 @@ def test_threads_summary_counts_from_the_table():
     assert text == ("At batch 1, 2 threads run 1.05 to 1.60x as fast as 1 (parallel efficiency 52 to 80 %; "
                     "1 of 2 models faster beyond their 95 % interval).")
     assert "no run beyond 1 thread" in studies.threads_summary(_threads_frame().query("threads == 1"))
+    flagged = _threads_frame()
+    flagged.attrs["left_out"] = ["C@1 2 thread(s) (contended)"]
+    assert studies.threads_summary(flagged).endswith("Left out as flagged: C@1 2 thread(s) (contended).")
 
 
 def test_dtype_summary_names_what_was_not_measured_and_why():
