@@ -186,10 +186,9 @@ def _cmd_study(args: argparse.Namespace) -> int:
         _interrupted(args)
         return 130
     tag = device_tag(device)
-    rows = study_results(study, args.out, tag)
+    rows = study_results(study, args.out, tag, models)
+    rows = rows[rows["batch_size"].isin(sizes)]
     table = threads_table(rows, tag) if study == "threads" else dtype_table(rows, tag)
-    names = {s.name for s in resolve_models(models)}
-    table = table[table["model"].isin(names) & table["batch_size"].isin(sizes)]
     if args.csv:
         table.to_csv(sys.stdout, index=False, float_format="%.6g")
         return 0

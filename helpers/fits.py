@@ -131,18 +131,24 @@ def percentile_interval(draws: Any, min_finite: int = RESAMPLES // 2) -> tuple[f
 
 
 @dataclass(frozen=True)
-class LinearFit:
+class Line:
+    """y = slope * x + intercept (slope in y-units per x-unit, intercept in y-units)."""
+
+    slope: float
+    intercept: float
+
+    def predict(self, x: Any) -> np.ndarray:
+        return self.slope * np.asarray(x, dtype=float) + self.intercept
+
+
+@dataclass(frozen=True)
+class LinearFit(Line):
     """Least-squares line y = slope * x + intercept; ``r2`` its coefficient of
     determination, ``n`` the number of (x, y) pairs used (NaN pairs dropped).
     Units: slope in y-units per x-unit, intercept in y-units."""
 
-    slope: float
-    intercept: float
     r2: float
     n: int
-
-    def predict(self, x: Any) -> np.ndarray:
-        return self.slope * np.asarray(x, dtype=float) + self.intercept
 
 
 def linear_fit(x: Any, y: Any) -> LinearFit:
@@ -401,7 +407,7 @@ def spearman(x: Any, y: Any) -> float:
 
 
 @dataclass(frozen=True)
-class UpperBound:
+class UpperBound(Line):
     """The tightest linear upper bound of accuracy (top-1 %) in throughput (images/s).
 
     top1 <= slope * images_per_s + intercept holds for every model (by
@@ -413,16 +419,11 @@ class UpperBound:
     Slope in top-1 points per image/s.
     """
 
-    slope: float
-    intercept: float
     r2: float
     n_frontier: int
     n: int
     frontier: tuple
     max_gap_pts: float
-
-    def predict(self, x: Any) -> np.ndarray:
-        return self.slope * np.asarray(x, dtype=float) + self.intercept
 
 
 def linear_upper_bound(top1: Any, images_per_s: Any) -> UpperBound:

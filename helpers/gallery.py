@@ -18,7 +18,7 @@ from helpers.claims import claims_markdown, claims_table
 from helpers.paths import REPO_ROOT, REPORTS_DIR, RESULTS_DIR
 
 __all__ = ["GALLERY_DIR", "MAIN_FIGURES", "run_claims", "write_gallery", "readme_claims", "update_readme", "readme_run",
-           "claims_markdown", "run_roofline", "readme_hardware"]
+           "claims_markdown", "readme_hardware"]
 
 GALLERY_DIR = REPO_ROOT / "docs" / "gallery"
 README = REPO_ROOT / "README.md"
@@ -66,34 +66,14 @@ def update_readme(section: str, readme: Path = README, start_marker: str = READM
     readme.write_text(text[:start] + section + text[end + len(end_marker):], encoding="utf-8")
 
 
-def run_roofline(tag: str, fingerprint: str, root: Path = RESULTS_DIR):
-    """(roofline table, cache table, device) of one recorded run's paper models, from its stored rows and
-    characterisation; (None, None, why not) where the run has no characterisation of its own."""
-    from helpers.hardware import characterisation_for_run, last_level_cache_bytes, stored_caches
-    from helpers.reference import PAPER_MODELS
-    from helpers.results import load_results
-    from helpers.roofline import cache_table, roofline_table, traffic_table
-
-    hardware, why_not = characterisation_for_run(tag, fingerprint, root)
-    if hardware is None:
-        return None, None, why_not
-    rows = load_results(root, [tag], fingerprint=fingerprint)
-    rows = rows[rows["model"].isin(PAPER_MODELS)]
-    batches = sorted(int(b) for b in rows["batch_size"].dropna().unique())
-    traffic = traffic_table(list(PAPER_MODELS), batches, progress=False)
-    roof = roofline_table(rows, traffic, hardware, tag)
-    cache = cache_table(roof, traffic, last_level_cache_bytes(stored_caches(hardware)))
-    name = hardware.set_index("quantity")["value"].get("cpu_model_name", tag)
-    return roof, cache, f"the recorded run `{tag}` ({name}, fingerprint `{fingerprint}`)"
-
-
 def readme_hardware(tag: str, fingerprint: str, root: Path = RESULTS_DIR) -> str:
     """The README's hardware section (markers included): the roofline and cache figures and one
     paragraph (``helpers.roofline.why_time_rises``) of one recorded run."""
-    from helpers.roofline import why_time_rises
+    from helpers.reference import PAPER_MODELS
+    from helpers.roofline import run_roofline, why_time_rises
 
-    roof, cache, device = run_roofline(tag, fingerprint, root)
-    paragraph = why_time_rises(roof, cache, device) if roof is not None else device
+    run = run_roofline(root, tag, list(PAPER_MODELS), fingerprint)
+    paragraph = why_time_rises(run.roofline, run.cache, run.device) if run.roofline is not None else run.why_not
     return (f"{README_HARDWARE_START}\n{paragraph}\n\n"
             f"![Roofline](docs/gallery/hardware_roofline.png)\n![Cache test](docs/gallery/hardware_cache_test.png)\n"
             f"{README_HARDWARE_END}")

@@ -730,3 +730,13 @@ def characterisation_for_run(device_tag: str, fingerprint: str | None,
     return None, (f"the stored characterisation of {device_tag} is of run {other['fingerprint'].iloc[0]}, not of "
                   f"this run ({fingerprint}): its peaks are another setting's; python -m helpers hardware "
                   f"--threads N measures this one")
+
+
+#: The rows a reader looks at first: the CPU or GPU, cores and threads, caches, ISA and the measured peaks.
+OVERVIEW = r"cpu_model_name|board_model|gpu_name|usable_cores|torch_threads|cache_|isa:|matmul_peak|memory_bandwidth"
+
+
+def overview(frame: pd.DataFrame) -> pd.DataFrame:
+    """A characterisation's overview rows (:data:`OVERVIEW`) and the columns a reader needs."""
+    rows = frame[frame["quantity"].str.match(OVERVIEW)]
+    return rows[["quantity", "dtype", "value", "unit", "ci_low", "ci_high", "n", "status", "note"]]

@@ -634,6 +634,13 @@ def message_panel(ax: Axes, text: str, width: int = 60) -> Axes:
     return ax
 
 
+def message_figure(text: str, figsize=(10, 3)) -> Figure:
+    """A figure of one :func:`message_panel`: what a lesson saves where its figure cannot be drawn."""
+    fig = plt.figure(figsize=figsize)
+    message_panel(fig.gca(), text)
+    return fig
+
+
 def pareto_chart(frame: pd.DataFrame, ax: Axes | None = None, xlabel: str = "cost", ylabel: str = "Top-1 accuracy [%]",
                  logx: bool = True, empty_text: str = "nothing to draw") -> Figure:
     """Accuracy against a cost, one point per model (``helpers.modern.frontier``'s columns
@@ -868,4 +875,4 @@ def dtype_chart(table: pd.DataFrame, batch_size: int, ax: Axes | None = None) ->
     return ax.figure
 
 
-__all__ += ["threads_chart", "dtype_chart"]
+__all__ += ["threads_chart", "dtype_chart", "message_figure"]

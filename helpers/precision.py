@@ -25,10 +25,12 @@ from torch import nn
 __all__ = ["PRECISIONS", "TORCH_DTYPES", "INT8_BUILDERS", "support", "parse_precisions", "prepare_model",
            "input_dtype", "dtype_name"]
 
-PRECISIONS = ("fp32", "bf16", "fp16", "int8")
-TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+from helpers.hardware import TORCH_DTYPES as _FLOAT_NAMES  # fp32/bf16/fp16 -> torch's dtype names
+
+PRECISIONS = (*_FLOAT_NAMES, "int8")
+TORCH_DTYPES = {p: getattr(torch, name) for p, name in _FLOAT_NAMES.items()}
 # the name stored in the results' dtype column and the run's fingerprint ("float32" as before)
-DTYPE_NAMES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "int8": "int8"}
+DTYPE_NAMES = {**_FLOAT_NAMES, "int8": "int8"}
 
 # study model name -> torchvision.models.quantization builder (same layers as the fp32 network measured)
 INT8_BUILDERS: dict[str, str] = {

@@ -84,13 +84,19 @@ def measure_precisions(models, batch_sizes, precisions: Iterable[str] = ("fp32",
             for p in parse_precisions(list(precisions))]
 
 
-def study_results(study: str, root: Path | str | None = None, device_tag: str | None = None) -> pd.DataFrame:
-    """The latest run of every setting of ``study`` ("threads" or "precision") for ``device_tag``."""
+def study_results(study: str, root: Path | str | None = None, device_tag: str | None = None,
+                  models=None) -> pd.DataFrame:
+    """The latest run of every setting of ``study`` ("threads" or "precision") for ``device_tag``;
+    only ``models`` (names or presets) where given."""
     from helpers.results import load_results
+    from helpers.zoo import resolve_models
 
     if study not in ("threads", "precision"):
         raise ValueError(f"unknown study {study!r}: valid studies are threads, precision")
-    return load_results(root, [device_tag] if device_tag else None, study=study)
+    rows = load_results(root, [device_tag] if device_tag else None, study=study)
+    if models is not None:
+        rows = rows[rows["model"].isin({spec.name for spec in resolve_models(models)})].reset_index(drop=True)
+    return rows
 
 
 def _ratio(num: pd.DataFrame, den: pd.DataFrame, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -155,7 +161,6 @@ def threads_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.Da
     return table
 
 
-PRECISION_ORDER = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "int8": "int8"}
 
 
 def dtype_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.DataFrame:
@@ -164,7 +169,9 @@ def dtype_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.Data
 
     Every row says "accuracy not re-measured": a faster type may be a less accurate network.
     """
-    from helpers.precision import NOT_RE_MEASURED
+    from helpers.precision import DTYPE_NAMES, NOT_RE_MEASURED
+
+    precision_of = {name: precision for precision, name in DTYPE_NAMES.items()}
 
     columns = ["model", "batch_size", "precision", "status", "reason", "time_s", "time_ci_low", "time_ci_high",
                "n", "speedup", "speedup_ci_low", "speedup_ci_high", "peak_mb", "memory_ratio", "flags", "accuracy"]
@@ -183,27 +190,27 @@ def dtype_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.Data
     table.loc[left, ["value", "ci_low", "ci_high"]] = np.nan
     table.loc[left, "status"] = "left out"
     table.loc[left, "reason"] = "flagged " + table.loc[left, "flags"]
-    table["precision"] = table["dtype"].map(PRECISION_ORDER).fillna(table["dtype"])
-    fp32 = table[table["precision"] == "fp32"].set_index(["model", "batch_size"])
-    est, lo, hi, mem = [], [], [], []
-    for r in table.itertuples(index=False):
-        key = (r.model, r.batch_size)
-        if key not in fp32.index or not np.isfinite(r.value) or not np.isfinite(fp32.loc[key, "value"]):
-            est.append(np.nan), lo.append(np.nan), hi.append(np.nan), mem.append(np.nan)
-            continue
-        base = fp32.loc[[key]].reset_index()
-        if r.precision == "fp32":  # the reference itself: exactly 1, no interval
-            est.append(1.0), lo.append(np.nan), hi.append(np.nan)
-        else:
-            e, low, high = _ratio(pd.DataFrame([r._asdict()]), base)
-            est.append(e[0]), lo.append(low[0]), hi.append(high[0])
-        mem.append(r.peak_mb / fp32.loc[key, "peak_mb"])
+    table["precision"] = table["dtype"].map(precision_of).fillna(table["dtype"])
+    base = table.loc[table["precision"] == "fp32", ["model", "batch_size", "value", "ci_low", "ci_high", "peak_mb"]]
+    table = table.merge(base.add_prefix("fp32_").rename(columns={"fp32_model": "model",
+                                                                 "fp32_batch_size": "batch_size"}),
+                        on=["model", "batch_size"], how="left")
+    est = lo = hi = np.full(len(table), np.nan)
+    both = (np.isfinite(table["value"].to_numpy(float)) & np.isfinite(table["fp32_value"].to_numpy(float))
+            & (table["precision"] != "fp32").to_numpy())
+    if both.any():
+        rows = table[both]
+        fp32 = rows[["fp32_value", "fp32_ci_low", "fp32_ci_high"]].set_axis(["value", "ci_low", "ci_high"], axis=1)
+        est, lo, hi = est.copy(), lo.copy(), hi.copy()
+        est[both], lo[both], hi[both] = _ratio(rows, fp32)
+    est = np.where(table["precision"] == "fp32", 1.0, est)  # the reference itself: exactly 1, no interval
+    mem = (table["peak_mb"] / table["fp32_peak_mb"]).where(table["value"].notna() & table["fp32_value"].notna())
     table = table.assign(time_s=table["value"], time_ci_low=table["ci_low"], time_ci_high=table["ci_high"],
                          speedup=est, speedup_ci_low=lo, speedup_ci_high=hi, memory_ratio=mem,
                          accuracy=NOT_RE_MEASURED)
     table["reason"] = table["reason"].fillna("").astype(str).where(table["status"] != "ok", "")
     table["reason"] = table["reason"].replace({"<NA>": "", "nan": ""})
-    order = {p: i for i, p in enumerate(PRECISION_ORDER.values())}
+    order = {p: i for i, p in enumerate(DTYPE_NAMES)}
     table = table.sort_values(["model", "batch_size", "precision"], key=lambda s: s.map(order)
                               if s.name == "precision" else s, ignore_index=True)
     return table[columns]
@@ -271,6 +278,7 @@ def measure_for_lesson(profile, device: str, threads: int, results_root: Path | 
     run's fingerprint is stored), the threads study (CPU) and the precision study, at ``profile``'s
     models and batch sizes (helpers.profiles). Returns what was done, by name."""
     from helpers import hardware
+    from helpers.paths import results_dir
     from helpers.results import device_tag, environment_fingerprint
 
     tag = device_tag(device)
@@ -279,8 +287,6 @@ def measure_for_lesson(profile, device: str, threads: int, results_root: Path | 
     if hardware.load_characterisation(tag, results_root, fingerprint=fingerprint) is None:
         frame = hardware.characterise(device, threads, min_run_time=profile.peak_run_time_s)
         root = Path(results_root) if results_root is not None else None
-        from helpers.paths import results_dir
-
         done["hardware"] = hardware.save_characterisation(frame, results_dir(tag, root))
     sizes = list(profile.study_batch_sizes)
     if device == "cpu":

@@ -240,12 +240,13 @@ def test_every_lesson_has_a_teacher_pack_and_ends_with_it():
 
 @needs_solutions
 def test_solutions_of_lesson_9_read_the_committed_roofline_and_studies():
-    from helpers.gallery import run_roofline
+    from helpers.reference import PAPER_MODELS
+    from helpers.roofline import run_roofline
     from helpers.results import load_results
     from helpers.studies import dtype_table, study_results, threads_table
 
     fingerprint = load_results(None, [COMMITTED])["fingerprint"].iloc[-1]
-    roof, _, _ = run_roofline(COMMITTED, fingerprint)
+    roof = run_roofline(None, COMMITTED, list(PAPER_MODELS), fingerprint).roofline
     b1 = roof[roof["batch_size"] == 1].set_index("model")
     pct = 100 * b1["fraction_of_peak"]
     ridge = roof.attrs["ridge"]
