@@ -1,4 +1,4 @@
-"""``python -m helpers``: the study's command line (see helpers/cli.py)."""
-from helpers.cli import main
+"""``python -m helpers``: the study's command line (see helpers/cli/commands.py)."""
+from helpers.cli.commands import main
 
 raise SystemExit(main())

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from helpers.accuracy import (
+from helpers.measure.accuracy import (
     ACCURACY_COLUMNS,
     EQUIVALENTS,
     NO_LIBRARY_WEIGHTS,
@@ -28,8 +28,8 @@ from helpers.accuracy import (
     torchvision_top1,
     torchvision_weights_table,
 )
-from helpers.reference import PAPER_MODELS, paper_models
-from helpers.zoo import UnknownModelError
+from helpers.core.reference import PAPER_MODELS, paper_models
+from helpers.models.zoo import UnknownModelError
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 SIZES = [(40, 30), (30, 52), (64, 64), (97, 41), (300, 200)]

@@ -1,11 +1,11 @@
-"""Paper-era model definitions (helpers/archs.py) against data/reference/architectures.md."""
+"""Paper-era model definitions (helpers/models/archs.py) against data/reference/architectures.md."""
 from __future__ import annotations
 
 import pytest
 import torch
 from torch import nn
 
-from helpers.archs import (
+from helpers.models.archs import (
     PAPER_ARCHS,
     bn_alexnet,
     bn_nin,

@@ -1,6 +1,6 @@
 """Every claim part ruled on synthetic evidence with a known answer.
 
-For each part of ``helpers.claims.PARTS`` there are three kinds of evidence:
+For each part of ``helpers.analysis.claims.PARTS`` there are three kinds of evidence:
 shaped the way the paper describes (the part holds), shaped against it (it
 does not hold), and noisy so that its 95 % interval straddles the threshold
 (inconclusive). Parts whose statistic is exact (a count, a single memory
@@ -18,13 +18,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import claims as C
-from helpers.claims import (DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_MEASURABLE, PAPERS_VALUES,
+from helpers.analysis import claims as C
+from helpers.analysis.claims import (DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_MEASURABLE, PAPERS_VALUES,
                             PART_IDS, PARTS, agreement, claims_markdown, claims_table, rule)
-from helpers.evidence import Device, Evidence, paper_evidence
-from helpers.fits import wilson_share
-from helpers.reference import PAPER_MODELS, paper_models
-from helpers.results import COLUMNS, make_row
+from helpers.analysis.evidence import Device, Evidence, paper_evidence
+from helpers.analysis.fits import wilson_share
+from helpers.core.reference import PAPER_MODELS, paper_models
+from helpers.store.results import COLUMNS, make_row
 
 TAG = "cpu-test-host"
 DEVICE = Device(TAG, "Test CPU 9000", 2)
@@ -849,8 +849,8 @@ def test_c6b_needs_five_models_above_the_threshold():
 
 
 def test_an_undefined_bootstrap_is_inconclusive_not_decided_on_its_value():
-    from helpers.claims import Finding, Part, Threshold, _decide
-    from helpers.fits import Estimate
+    from helpers.analysis.claims import Finding, Part, Threshold, _decide
+    from helpers.analysis.fits import Estimate
 
     p = Part("X1", "Fig 0", "text", "paper", "statistic", Threshold(">=", 0.8), lambda ev: [])
     f = Finding(Estimate(0.95, method="bootstrap over 4 models (undefined on some resamples)"), "run")

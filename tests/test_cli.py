@@ -6,8 +6,8 @@ import sys
 import pandas as pd
 import pytest
 
-from helpers.cli import main
-from helpers.paths import REPO_ROOT
+from helpers.cli.commands import main
+from helpers.core.paths import REPO_ROOT
 
 
 def run_cli(*args):
@@ -76,7 +76,7 @@ def test_accuracy_unknown_model_exits_2_naming_it():
 def test_claims_on_the_papers_numbers_rule_every_part_they_can_as_holding(capsys):
     import io
 
-    from helpers.claims import COLUMNS, HOLDS, NOT_MEASURABLE
+    from helpers.analysis.claims import COLUMNS, HOLDS, NOT_MEASURABLE
 
     assert main(["claims", "--paper-data", "--csv"]) == 0
     table = pd.read_csv(io.StringIO(capsys.readouterr().out), keep_default_na=False)
@@ -87,7 +87,7 @@ def test_claims_on_the_papers_numbers_rule_every_part_they_can_as_holding(capsys
 
 
 def test_claims_of_a_recorded_run_name_the_device_and_bad_arguments_exit_2(tmp_path, capsys):
-    from helpers.results import ResultsStore, make_row
+    from helpers.store.results import ResultsStore, make_row
 
     store = ResultsStore.for_device("cpu-test-2c", tmp_path)
     for model, t1, t64 in (("AlexNet", 0.03, 0.01), ("ResNet-18", 0.05, 0.04), ("ENet", 0.02, 0.019),
@@ -107,7 +107,7 @@ def test_claims_of_a_recorded_run_name_the_device_and_bad_arguments_exit_2(tmp_p
 
 
 def test_reproduce_interrupted_prints_one_line_and_the_command_that_resumes(monkeypatch, capsys):
-    from helpers import reproduce as rep
+    from helpers.cli import reproduce as rep
 
     def interrupted(**kwargs):
         raise KeyboardInterrupt

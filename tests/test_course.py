@@ -3,10 +3,10 @@ import json
 
 import pytest
 
-from helpers import course
-from helpers.course import LESSONS, exercises, lesson_table, notebooks_exist, solution
-from helpers.reference import PAPER_MODELS
-from helpers.reproduce import notebook_paths
+from helpers.course import syllabus as course
+from helpers.course.syllabus import LESSONS, exercises, lesson_table, notebooks_exist, solution
+from helpers.core.reference import PAPER_MODELS
+from helpers.cli.reproduce import notebook_paths
 
 # A teacher may remove the solutions file from the students' copy: the course works, and these tests skip.
 needs_solutions = pytest.mark.skipif(not course.SOLUTIONS_JSON.is_file(),
@@ -63,7 +63,7 @@ def _has(text: str, value: float, fmt: str) -> None:
 
 @pytest.fixture(scope="module")
 def committed():
-    from helpers.results import load_results
+    from helpers.store.results import load_results
 
     rows = load_results(None, [COMMITTED])
     assert not rows.empty, f"the committed run {COMMITTED} is missing"
@@ -74,10 +74,10 @@ def committed():
 def test_solutions_on_counts_and_library_accuracy():
     import dataclasses
 
-    from helpers.accuracy import torchvision_top1
-    from helpers.ops import count_model
-    from helpers.reference import paper_models
-    from helpers.zoo import get_spec
+    from helpers.measure.accuracy import torchvision_top1
+    from helpers.counting.ops import count_model
+    from helpers.core.reference import paper_models
+    from helpers.models.zoo import get_spec
 
     ref = paper_models()["top1_pct"]
     r50 = count_model("ResNet-50")
@@ -121,8 +121,8 @@ def test_solutions_on_counts_and_library_accuracy():
 
 @needs_solutions
 def test_solution_3_2_ranks_accuracy_per_operation_from_our_counts():
-    from helpers.ops import count_table
-    from helpers.reference import paper_models
+    from helpers.counting.ops import count_table
+    from helpers.core.reference import paper_models
 
     counts = count_table("paper", thop=False, progress=False).set_index("model")
     per_op = (paper_models()["top1_pct"] / counts["gops"]).sort_values(ascending=False)
@@ -133,9 +133,9 @@ def test_solution_3_2_ranks_accuracy_per_operation_from_our_counts():
 
 @needs_solutions
 def test_solution_5_1_reads_the_committed_run(committed):
-    from helpers.evidence import metric_table
+    from helpers.analysis.evidence import metric_table
 
-    from helpers.reference import PAPER_MODELS
+    from helpers.core.reference import PAPER_MODELS
 
     peak, static = metric_table(committed, "memory_peak"), metric_table(committed, "memory_static")
     act = ((peak[64] - static[64]) / 64).reindex(list(PAPER_MODELS)).dropna().sort_values(ascending=False)
@@ -149,8 +149,8 @@ def test_solution_5_1_reads_the_committed_run(committed):
 
 @needs_solutions
 def test_solutions_5_2_and_7_1_read_the_committed_runs_claims(committed):
-    from helpers.claims import INCONCLUSIVE, claims_table
-    from helpers.evidence import run_evidence
+    from helpers.analysis.claims import INCONCLUSIVE, claims_table
+    from helpers.analysis.evidence import run_evidence
 
     claims = claims_table(committed, COMMITTED)
     c6b = claims[claims["claim"] == "C6b"].iloc[0]
@@ -171,10 +171,10 @@ def test_solutions_5_2_and_7_1_read_the_committed_runs_claims(committed):
 def test_solutions_of_lesson_8_on_counts_library_accuracy_and_the_claims():
     import pandas as pd
 
-    from helpers.accuracy import library_top1
-    from helpers.claims import DOES_NOT_HOLD, HOLDS, claims_table
-    from helpers.modern import density_ranking, lesson_models, reference_accuracy
-    from helpers.ops import count_model, count_table
+    from helpers.measure.accuracy import library_top1
+    from helpers.analysis.claims import DOES_NOT_HOLD, HOLDS, claims_table
+    from helpers.analysis.modern import density_ranking, lesson_models, reference_accuracy
+    from helpers.counting.ops import count_model, count_table
 
     shown = lesson_models("modern")
     counts = count_table(shown, thop=False, progress=False).set_index("model")
@@ -240,10 +240,10 @@ def test_every_lesson_has_a_teacher_pack_and_ends_with_it():
 
 @needs_solutions
 def test_solutions_of_lesson_9_read_the_committed_roofline_and_studies():
-    from helpers.reference import PAPER_MODELS
-    from helpers.roofline import run_roofline
-    from helpers.results import load_results
-    from helpers.studies import dtype_table, study_results, threads_table
+    from helpers.core.reference import PAPER_MODELS
+    from helpers.analysis.roofline import run_roofline
+    from helpers.store.results import load_results
+    from helpers.measure.studies import dtype_table, study_results, threads_table
 
     fingerprint = load_results(None, [COMMITTED])["fingerprint"].iloc[-1]
     roof = run_roofline(None, COMMITTED, list(PAPER_MODELS), fingerprint).roofline

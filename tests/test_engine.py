@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from helpers import engine
-from helpers.engine import CpuReading, PointState, contention, median_interval, read_cpu, relative_half_width
-from helpers.profiles import EngineSettings
+from helpers.measure import engine
+from helpers.measure.engine import CpuReading, PointState, contention, median_interval, read_cpu, relative_half_width
+from helpers.measure.profiles import EngineSettings
 
 
 # --------------------------------------------------------------------------- statistics
@@ -180,7 +180,7 @@ def test_the_readme_states_the_engine_settings_as_they_are():
     import dataclasses
     import re
 
-    from helpers.paths import REPO_ROOT
+    from helpers.core.paths import REPO_ROOT
 
     readme = (REPO_ROOT / "README.md").read_text()
     for f in dataclasses.fields(EngineSettings):
@@ -198,8 +198,8 @@ def test_a_model_whose_initialisation_runs_in_parallel_does_not_hang_its_point(t
     import subprocess
     import sys
 
-    from helpers.paths import REPO_ROOT
-    from helpers.results import load_results
+    from helpers.core.paths import REPO_ROOT
+    from helpers.store.results import load_results
 
     proc = subprocess.run([sys.executable, "-m", "helpers", "measure", "--models", "convnext_tiny", "--batch-sizes",
                            "1", "--metrics", "time", "--profile", "smoke", "--threads", "2", "--out", str(tmp_path)],

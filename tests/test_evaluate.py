@@ -13,8 +13,8 @@ import torch
 from PIL import Image
 from scipy.stats import binomtest
 
-from helpers import accuracy
-from helpers.accuracy import (
+from helpers.measure import accuracy
+from helpers.measure.accuracy import (
     ACCURACY_BATCH_SIZE,
     CLAIMS_TOP1_COLUMNS,
     MEASURED_COLUMNS,
@@ -23,9 +23,9 @@ from helpers.accuracy import (
     top1_for_claims,
     wilson_interval,
 )
-from helpers.cli import main
-from helpers.reference import PAPER_MODELS, paper_models
-from helpers.results import ResultsStore, device_tag, environment_fingerprint, load_results, make_row
+from helpers.cli.commands import main
+from helpers.core.reference import PAPER_MODELS, paper_models
+from helpers.store.results import ResultsStore, device_tag, environment_fingerprint, load_results, make_row
 
 # Six classes, sorted: c0 holds 3 of the 9 images, c5 holds 2.
 COUNTS = {"c0": 3, "c1": 1, "c2": 1, "c3": 1, "c4": 1, "c5": 2}
@@ -46,7 +46,7 @@ def folder(tmp_path_factory) -> Path:
 def _checkpoint(path: Path, ranking: list[float]) -> Path:
     """A ResNet-18 with 6 outputs whose logits are ``ranking`` for every image:
     its last layer's weights are zero, so the bias alone decides."""
-    from helpers.zoo import build_model
+    from helpers.models.zoo import build_model
 
     net = build_model("ResNet-18", num_classes=len(COUNTS))
     with torch.no_grad():
@@ -302,7 +302,7 @@ def _row(model: str, metric: str, correct: int, n: int, timestamp: str, sha: str
 
 
 def _frame(*rows) -> pd.DataFrame:
-    from helpers.results import _frame as typed
+    from helpers.store.results import _frame as typed
 
     return typed(rows)
 

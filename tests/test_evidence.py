@@ -1,4 +1,4 @@
-"""One device's evidence (helpers.evidence): tables in canonical units, flags, devices, the paper's numbers."""
+"""One device's evidence (helpers.analysis.evidence): tables in canonical units, flags, devices, the paper's numbers."""
 from __future__ import annotations
 
 import json
@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.evidence import (FLAGS_LEFT_OUT, AmbiguousDeviceError, Device, Evidence, batch_sizes,
+from helpers.analysis.evidence import (FLAGS_LEFT_OUT, AmbiguousDeviceError, Device, Evidence, batch_sizes,
                               metric_table, paper_accuracy, paper_evidence, point_table, run_evidence)
-from helpers.reference import PAPER_MODELS, paper_models, paper_numbers
-from helpers.results import COLUMNS, make_row
+from helpers.core.reference import PAPER_MODELS, paper_models, paper_numbers
+from helpers.store.results import COLUMNS, make_row
 
 TAG = "cpu-test-host"
 STAMP = "2025-01-31T12:00:00+00:00"

@@ -1,4 +1,4 @@
-"""Fits and 95 % intervals (helpers.fits) on data with known answers."""
+"""Fits and 95 % intervals (helpers.analysis.fits) on data with known answers."""
 from __future__ import annotations
 
 import math
@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from helpers.fits import (CONFIDENCE, RESAMPLES, Estimate, accuracy_density, bootstrap_models,
+from helpers.analysis.fits import (CONFIDENCE, RESAMPLES, Estimate, accuracy_density, bootstrap_models,
                           density_ratio, energy_accuracy_bound, floor_slope_fit, hyperbolic_fit,
                           linear_fit, linear_upper_bound, lognormal_draws, memory_knee, pareto_mask, r2_of,
                           spearman, wilson_share)
-from helpers.reference import paper_models
+from helpers.core.reference import paper_models
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64)
 REF = paper_models()

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 import torch
 
-import helpers.paths
-from helpers import hardware as hw
-from helpers.paths import REPO_ROOT
+import helpers.core.paths
+from helpers.measure import hardware as hw
+from helpers.core.paths import REPO_ROOT
 
 # --------------------------------------------------------------------------- /proc/cpuinfo texts
 
@@ -241,7 +241,7 @@ def test_gpu_facts_from_device_properties(monkeypatch):
 
 
 def test_human_table_formats_bytes():
-    from helpers.cli import _format_value
+    from helpers.cli.commands import _format_value
 
     assert _format_value(32768, "bytes") == "32 KiB"
     assert _format_value(33554432, "bytes") == "32 MiB"
@@ -320,9 +320,9 @@ def test_save_characterisation(tmp_path, monkeypatch):
     back = pd.read_csv(path, keep_default_na=False)
     assert list(back.columns) == hw.COLUMNS and len(back) == len(frame)
     # default folder: data/results/<device-tag>/, beside that device's results store
-    from helpers.results import device_tag
+    from helpers.store.results import device_tag
 
-    monkeypatch.setattr(helpers.paths, "RESULTS_DIR", tmp_path / "results")
+    monkeypatch.setattr(helpers.core.paths, "RESULTS_DIR", tmp_path / "results")
     assert hw.save_characterisation(frame) == tmp_path / "results" / device_tag("cpu") / "hardware.csv"
     with pytest.raises(ValueError, match="missing"):
         hw.save_characterisation(frame.drop(columns=["ci_low"]), tmp_path)

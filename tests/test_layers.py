@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.layers import layer_time_share
+from helpers.measure.layers import layer_time_share
 
 
 def test_shares_cover_every_leaf_type_and_sum_to_one():

@@ -1,8 +1,8 @@
 """The lessons' data-dependent sentences follow the data: explanations only beside the verdict they explain."""
 import pandas as pd
 
-from helpers.claims import COLUMNS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_MEASURABLE
-from helpers import lessons
+from helpers.analysis.claims import COLUMNS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_MEASURABLE
+from helpers.report import text as lessons
 
 
 def _row(claim, verdict, this_run="shows something", reason="because", basis=""):

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from helpers import machine
-from helpers.machine import Fingerprint, cpu_identity, cpu_name, device_tag, fingerprint
+from helpers.store import machine
+from helpers.store.machine import Fingerprint, cpu_identity, cpu_name, device_tag, fingerprint
 
 EPYC_VM = ("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n"
            "model name\t: AMD EPYC\nstepping\t: 1\n\nprocessor\t: 1\nmodel name\t: other\n")

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from helpers import engine
-from helpers.measure import measure, parse_metrics, summarise
-from helpers.paths import REPO_ROOT
-from helpers.profiles import EngineSettings
-from helpers.results import ResultsStore, device_tag, load_results, make_row
+from helpers.measure import engine
+from helpers.measure.sweep import measure, parse_metrics, summarise
+from helpers.core.paths import REPO_ROOT
+from helpers.measure.profiles import EngineSettings
+from helpers.store.results import ResultsStore, device_tag, load_results, make_row
 
 FAST = EngineSettings(round_time_s=0.02, point_cap_s=0.3, rounds=2, rounds_fast=2, max_rounds=3)
 
@@ -91,7 +91,7 @@ def test_a_contended_visit_is_measured_again_and_one_that_stays_contended_is_fla
 def test_memory_agrees_with_a_fresh_process_per_point(tmp_path):
     """The engine's forked-child peak against the previous method (a fresh interpreter per point), both
     without the library code each happens to page in."""
-    from helpers.memory import measure_memory_cpu
+    from helpers.measure.memory import measure_memory_cpu
 
     # Both methods move by a few MB from run to run (allocator and thread-pool start-up), so the
     # comparison is made where 2 % is more than that: peaks of 150 MB and more; the 46 MB static
@@ -107,12 +107,12 @@ def test_memory_agrees_with_a_fresh_process_per_point(tmp_path):
 
 
 def test_power_without_a_sensor_is_unavailable_with_its_reason_never_zero(tmp_path, monkeypatch):
-    from helpers.power import ProbeUnavailable
+    from helpers.measure.power import ProbeUnavailable
 
     def no_probe(device, *args, **kwargs):
         raise ProbeUnavailable("no RAPL interface here; nvidia-ml-py is not installed")
 
-    monkeypatch.setattr("helpers.power.open_probe", no_probe)
+    monkeypatch.setattr("helpers.measure.power.open_probe", no_probe)
     table = measure(["ENet"], [1], ["power"], device="cpu", threads=1, results_root=tmp_path,
                     progress=False, power_window_s=0.1).read()
     assert set(table["metric"]) == {"power_net", "energy_per_image"}
@@ -126,8 +126,8 @@ def test_memory_rows_in_mb(tmp_path):
                     progress=False, settings=FAST).read().set_index("metric")
     assert table.loc["memory_static", "unit"] == "MB" and table.loc["memory_static", "value"] > 0.5
     assert table.loc["memory_peak", "value"] >= table.loc["memory_static", "value"]
-    from helpers.ops import count_params
-    from helpers.zoo import build_model
+    from helpers.counting.ops import count_params
+    from helpers.models.zoo import build_model
 
     params_mb = count_params(build_model("ENet", device="meta")) * 4 / 1e6
     assert json.loads(table.loc["memory_peak", "details"])["param_mb"] == pytest.approx(params_mb)
@@ -226,7 +226,7 @@ def test_cli_rejects_bad_values_by_name(tmp_path):
 
 def test_power_with_a_sensor_stores_net_power_and_energy_with_method_and_domain(tmp_path, monkeypatch):
     """The same command with a (fake) counter sensor: a constant 2 W draw gives net power 0 W."""
-    from helpers.power import PowerProbe
+    from helpers.measure.power import PowerProbe
 
     class ConstantDraw(PowerProbe):
         name, domain, method, sensor_period_s = "fake", "fake:package-0", "counter", 0.001
@@ -240,7 +240,7 @@ def test_power_with_a_sensor_stores_net_power_and_energy_with_method_and_domain(
         def close(self):
             pass
 
-    monkeypatch.setattr("helpers.power.open_probe", lambda device, *a, **k: ConstantDraw())
+    monkeypatch.setattr("helpers.measure.power.open_probe", lambda device, *a, **k: ConstantDraw())
     table = measure(["ENet"], [1, 2], ["power"], device="cpu", threads=1, results_root=tmp_path,
                     progress=False, power_window_s=0.3).read()
     assert (table["status"] == "ok").all() and len(table) == 4

@@ -1,4 +1,4 @@
-"""helpers.memory: child-process RSS probe, CUDA allocator probe, parameter memory."""
+"""helpers.measure.memory: child-process RSS probe, CUDA allocator probe, parameter memory."""
 from __future__ import annotations
 
 import math
@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import memory
-from helpers.memory import (MemoryResult, measure_memory_cpu, measure_memory_cuda,
+from helpers.measure import memory
+from helpers.measure.memory import (MemoryResult, measure_memory_cpu, measure_memory_cuda,
                             parameter_memory_mb, sweep_memory_cpu)
 
 # Two child processes measure batch 1 and batch 4 independently. Their

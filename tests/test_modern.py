@@ -1,4 +1,4 @@
-"""Lesson 8's helpers (helpers.modern), the `modern` profile, torchvision's reference top-1 for
+"""Lesson 8's helpers (helpers.analysis.modern), the `modern` profile, torchvision's reference top-1 for
 library models, and the claims' wording when a part rests on it."""
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import modern
-from helpers.accuracy import library_top1, top1_for_claims, torchvision_top1
-from helpers.claims import HOLDS, PAPERS_VALUES, claims_table, rule
-from helpers.profiles import PROFILES, get_profile
-from helpers.reference import PAPER_MODELS, paper_models
-from helpers.zoo import MODERN_MODELS, PRESETS, resolve_models
+from helpers.analysis import modern
+from helpers.measure.accuracy import library_top1, top1_for_claims, torchvision_top1
+from helpers.analysis.claims import HOLDS, PAPERS_VALUES, claims_table, rule
+from helpers.measure.profiles import PROFILES, get_profile
+from helpers.core.reference import PAPER_MODELS, paper_models
+from helpers.models.zoo import MODERN_MODELS, PRESETS, resolve_models
 
 matplotlib.use("Agg")
 
@@ -107,7 +107,7 @@ def test_frontiers_add_latency_only_where_models_are_timed():
 
 
 def test_latency_at_says_which_models_are_missing_and_why():
-    from helpers.results import COLUMNS, make_row
+    from helpers.store.results import COLUMNS, make_row
 
     rows = pd.DataFrame([make_row(device_tag="cpu-x-2c", model="ENet", batch_size=1, metric="latency_per_image",
                                   value=0.02, unit="s", status="ok", n=9, timestamp="2025-01-01T00:00:00+00:00")],
@@ -128,7 +128,7 @@ def test_density_ranking_marks_the_era():
 
 
 def test_pareto_chart_draws_the_frontier_or_says_why_not():
-    from helpers.plots import pareto_chart
+    from helpers.report.plots import pareto_chart
 
     front = modern.frontier(pd.Series({"ENet": 68.4, "swin_t": 81.5, "VGG-16": 70.6}),
                             pd.Series({"ENet": 1.57, "swin_t": 9.0, "VGG-16": 31.0}))
@@ -158,7 +158,7 @@ def test_claims_on_the_modern_set_rest_on_reference_values_and_say_so():
 
 
 def test_top1_provenance_names_library_values():
-    from helpers.plots import top1_provenance
+    from helpers.report.plots import top1_provenance
 
     acc = top1_for_claims(None, ["ENet", "ResNet-18", "swin_t"], library=True)
     assert top1_provenance(acc) == "the paper's for 2, torchvision metadata for 1"

@@ -4,7 +4,7 @@ import json
 import nbformat
 import pytest
 
-from helpers.reproduce import execute_notebook, notebook_paths, write_index
+from helpers.cli.reproduce import execute_notebook, notebook_paths, write_index
 
 NOTEBOOKS = notebook_paths()
 #: Figures a smoke run of a lesson saves, by the names the gallery copies them by.
@@ -66,7 +66,7 @@ def test_notebook_runs_with_the_smoke_profile(path, tmp_path, smoke_parameters):
 def test_reproduce_names_a_failing_notebook_and_exits_nonzero(tmp_path, monkeypatch, capsys):
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from helpers import reproduce as rep
+    from helpers.cli import reproduce as rep
 
     bad = tmp_path / "nb" / "99_broken.ipynb"
     bad.parent.mkdir()
@@ -86,7 +86,7 @@ def test_reproduce_names_a_failing_notebook_and_exits_nonzero(tmp_path, monkeypa
 
 def test_a_recorded_run_replots_on_any_machine(tmp_path):
     """results_tag plots a committed run on a machine that did not record it, and measures nothing."""
-    from helpers.notebook import recorded_tags, setup
+    from helpers.course.notebook import recorded_tags, setup
 
     tags = recorded_tags()
     assert tags, "the repository commits at least one recorded run"
@@ -97,7 +97,7 @@ def test_a_recorded_run_replots_on_any_machine(tmp_path):
 
 
 def test_lesson_04_replots_the_committed_run(tmp_path):
-    from helpers.notebook import recorded_tags
+    from helpers.course.notebook import recorded_tags
 
     tag = recorded_tags()[0]
     path = next(p for p in NOTEBOOKS if p.name.startswith("04_"))
@@ -143,8 +143,8 @@ def test_lessons_run_with_library_models(tmp_path, smoke_parameters):
 def test_lesson_09_replots_the_committed_run_and_says_why_not_without_its_peaks(tmp_path):
     import shutil
 
-    from helpers.notebook import recorded_tags
-    from helpers.paths import RESULTS_DIR
+    from helpers.course.notebook import recorded_tags
+    from helpers.core.paths import RESULTS_DIR
 
     tag = recorded_tags()[0]
     path = next(p for p in NOTEBOOKS if p.name.startswith("09_"))

@@ -5,10 +5,10 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.ops import (OpCounter, count_gmacs, count_gops, count_gops_2016, count_model, count_params,
+from helpers.counting.ops import (OpCounter, count_gmacs, count_gops, count_gops_2016, count_model, count_params,
                          count_table, count_thop, groups_note)
-from helpers.reference import paper_models
-from helpers.zoo import PAPER_MODELS, build_model, example_input, get_spec
+from helpers.core.reference import paper_models
+from helpers.models.zoo import PAPER_MODELS, build_model, example_input, get_spec
 
 
 def test_conv2d_counts_by_hand():
@@ -132,7 +132,7 @@ def test_alexnet_groups_explain_its_gops(paper_table):
 
 
 def test_without_groups_both_conventions_agree(paper_table):
-    grouped = {"AlexNet"}  # BVLC AlexNet; the paper's BN-AlexNet (helpers/archs.py) has no groups
+    grouped = {"AlexNet"}  # BVLC AlexNet; the paper's BN-AlexNet (helpers/models/archs.py) has no groups
     for model in PAPER_MODELS:
         row = paper_table.loc[model]
         if model in grouped:
@@ -200,7 +200,7 @@ def test_gmacs_equal_torchvision_metadata_for_the_whole_zoo():
     """Every torchvision classification weight with ``_ops``, at its own crop size."""
     import dataclasses
 
-    from helpers.zoo import _torchvision_spec
+    from helpers.models.zoo import _torchvision_spec
 
     mismatches, checked = [], 0
     for name, weights in _all_torchvision_weights():
@@ -249,7 +249,7 @@ def _tiny(inplace: bool = True) -> nn.Module:
 
 
 def test_traffic_of_a_tiny_network_by_hand():
-    from helpers.ops import count_bytes
+    from helpers.counting.ops import count_bytes
 
     got = count_bytes(_tiny(), torch.empty(2, 3, 8, 8), log_softmax=False)
     f = 4  # bytes per float32
@@ -279,7 +279,7 @@ def test_traffic_of_a_tiny_network_by_hand():
 
 
 def test_in_place_op_reads_and_writes_its_tensor_but_touches_it_once():
-    from helpers.ops import count_bytes
+    from helpers.counting.ops import count_bytes
 
     x = torch.empty(2, 4, 5, 5)
     n = 4 * x.numel()
@@ -311,7 +311,7 @@ class _Broadcast(nn.Module):
 
 
 def test_views_move_no_bytes_and_copies_do():
-    from helpers.ops import count_bytes
+    from helpers.counting.ops import count_bytes
 
     views = count_bytes(_Views(), torch.empty(2, 3, 4, 4), log_softmax=False)
     assert views["bytes"] == views["largest_op_bytes"] == 0
@@ -320,7 +320,7 @@ def test_views_move_no_bytes_and_copies_do():
 
 
 def test_a_broadcast_parameter_counts_its_distinct_elements():
-    from helpers.ops import count_bytes
+    from helpers.counting.ops import count_bytes
 
     x = torch.empty(2, 4, 3, 3)
     got = count_bytes(_Broadcast(), x, log_softmax=False)
@@ -339,7 +339,7 @@ class _Tied(nn.Module):
 
 
 def test_a_weight_is_read_once_per_op_that_uses_it():
-    from helpers.ops import count_bytes
+    from helpers.counting.ops import count_bytes
 
     got = count_bytes(_Tied(), torch.empty(3, 6), log_softmax=False)
     assert got["param_bytes"] == 2 * 4 * (36 + 6)
@@ -359,7 +359,7 @@ def test_counting_bytes_leaves_the_operation_counts_unchanged():
 
 
 def test_parameters_are_read_once_per_batch_so_intensity_grows_with_batch():
-    from helpers.ops import count_traffic
+    from helpers.counting.ops import count_traffic
 
     one, four = count_traffic("ResNet-18", 1), count_traffic("ResNet-18", 4)
     model = build_model("ResNet-18", "meta")
@@ -376,7 +376,7 @@ def test_parameters_are_read_once_per_batch_so_intensity_grows_with_batch():
 
 
 def test_batchnorm_in_inference_reads_its_statistics_and_writes_one_tensor_on_meta_as_on_cpu():
-    from helpers.ops import count_bytes
+    from helpers.counting.ops import count_bytes
 
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.MaxPool2d(2)).eval()
     x = torch.empty(2, 3, 8, 8)

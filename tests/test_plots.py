@@ -13,10 +13,10 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
 
-from helpers import plots  # noqa: E402
-from helpers.evidence import process_baseline_mb  # noqa: E402
-from helpers.fits import LinearFit, floor_slope_fit  # noqa: E402
-from helpers.reference import paper_models  # noqa: E402
+from helpers.report import plots  # noqa: E402
+from helpers.analysis.evidence import process_baseline_mb  # noqa: E402
+from helpers.analysis.fits import LinearFit, floor_slope_fit  # noqa: E402
+from helpers.core.reference import paper_models  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -395,8 +395,8 @@ def test_fig10_states_whose_top1_its_density_is_made_of():
 
 
 def test_the_papers_speedup_mark_is_drawn_only_where_the_sweep_reaches_its_batch():
-    from helpers.plots import sweep_chart
-    from helpers.plots import paper_speedup_mark
+    from helpers.report.plots import sweep_chart
+    from helpers.report.plots import paper_speedup_mark
 
     full = pd.DataFrame({1: {"AlexNet": 0.03}, 16: {"AlexNet": 0.02}, 64: {"AlexNet": 0.015}})
     fig = sweep_chart(full, scale=1000)
@@ -410,7 +410,7 @@ def test_the_papers_speedup_mark_is_drawn_only_where_the_sweep_reaches_its_batch
 
 
 def test_the_papers_power_mark_spans_one_standard_deviation():
-    from helpers.plots import paper_power_mark
+    from helpers.report.plots import paper_power_mark
 
     fig, ax = plt.subplots()
     ax.scatter([10.0, 12.0], [1.0, 2.0])
@@ -439,7 +439,7 @@ def _roofline_frame():
 
 
 def test_roofline_chart_draws_the_roof_ridge_and_one_line_per_model():
-    from helpers.hardware import Peak
+    from helpers.measure.hardware import Peak
 
     peak = Peak("matmul_peak", "fp32", 150.0, 140.0, 160.0, 10, "GFLOP/s")
     triad = Peak("memory_bandwidth_triad", "fp32", 20.0, 19.0, 21.0, 10, "GB/s")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.power import (
+from helpers.measure.power import (
     Ina3221Probe,
     JtopProbe,
     NvmlProbe,
@@ -20,8 +20,8 @@ from helpers.power import (
     parse_device,
     probe_statuses,
 )
-from helpers.power import ina3221 as ina3221_module
-from helpers.power import rapl as rapl_module
+from helpers.measure.power import ina3221 as ina3221_module
+from helpers.measure.power import rapl as rapl_module
 
 # --------------------------------------------------------------------------- RAPL
 
@@ -502,7 +502,7 @@ def test_ina3221_permission_denied_and_garbage(ina_roots, monkeypatch):
 
 def test_ina3221_sampled_window_integrates_its_power(ina_roots):
     """Through the window machinery: sampled power, its method and domain, never 0 W for no sensor."""
-    from helpers.power import PowerWindow
+    from helpers.measure.power import PowerWindow
 
     iio, hwmon = ina_roots
     make_hwmon(hwmon, {"VDD_IN": (5000, 1000)})  # 5 W, constant

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from helpers.power import (
+from helpers.measure.power import (
     NetPower,
     PowerProbe,
     PowerWindow,

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from helpers.paths import PAPER_MODELS_CSV
-from helpers.reference import PAPER_MODELS, paper_models, paper_palette, paper_value
+from helpers.core.paths import PAPER_MODELS_CSV
+from helpers.core.reference import PAPER_MODELS, paper_models, paper_palette, paper_value
 
 
 def _csv_rows() -> list[dict[str, str]]:

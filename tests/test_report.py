@@ -5,7 +5,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from helpers.reproduce import execute_notebook, export_html, notebook_paths, write_index
+from helpers.cli.reproduce import execute_notebook, export_html, notebook_paths, write_index
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -27,7 +27,7 @@ def report(tmp_path_factory):
             assert run.ok, run.error
             assert export_html(run.output) is not None
             runs.append(run)
-    from helpers.claims import claims_table
+    from helpers.analysis.claims import claims_table
 
     return write_index(out, runs, params, {"torch_version": "test", "host_cpu": "test cpu"},
                        claims_table(paper_data=True))

@@ -10,8 +10,8 @@ import warnings
 import pandas as pd
 import pytest
 
-from helpers import results
-from helpers.results import (
+from helpers.store import results
+from helpers.store.results import (
     COLUMNS,
     COLUMNS_V1,
     KEY,
@@ -472,7 +472,7 @@ def test_load_results_empty_root(tmp_path):
 
 
 def test_for_device_defaults_to_results_dir():
-    from helpers.paths import RESULTS_DIR
+    from helpers.core.paths import RESULTS_DIR
 
     s = ResultsStore.for_device("cpu-x")
     assert s.path == RESULTS_DIR / "cpu-x" / "results.csv"
@@ -485,7 +485,7 @@ def test_for_device_defaults_to_results_dir():
 def test_environment_fingerprint_cpu(monkeypatch):
     import torch
 
-    from helpers import machine
+    from helpers.store import machine
 
     monkeypatch.setattr(results, "cpu_name", lambda: "Test CPU 9000")
     monkeypatch.setattr(machine, "cpu_name", lambda: "Test CPU 9000")

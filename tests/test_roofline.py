@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.evidence import point_table
-from helpers.hardware import COLUMNS
-from helpers.roofline import (TRAFFIC_COLUMNS, VERDICTS, attainable, cache_summary, cache_table,
+from helpers.analysis.evidence import point_table
+from helpers.measure.hardware import COLUMNS
+from helpers.analysis.roofline import (TRAFFIC_COLUMNS, VERDICTS, attainable, cache_summary, cache_table,
                               fraction_of_peak_table, hardware_roofs, latency_points, roofline_table, traffic_table)
 
 TAG = "cpu-test"
@@ -252,7 +252,7 @@ def test_the_cache_test_compares_the_activation_working_set_unless_told_otherwis
 
 
 def test_roofline_summary_states_the_table():
-    from helpers.roofline import roofline_summary
+    from helpers.analysis.roofline import roofline_summary
 
     roof = roofline_table(RESULTS, TRAFFIC, _hardware(), device_tag=TAG)
     text = roofline_summary(roof)
@@ -265,7 +265,7 @@ def test_roofline_summary_states_the_table():
 
 
 def test_why_time_rises_states_the_roofline_and_the_cache_test():
-    from helpers.roofline import why_time_rises
+    from helpers.analysis.roofline import why_time_rises
 
     # "coincides": fastest at 4 (0.7 s), 0.9 s at 8 (beyond both intervals); intensity 20 op/B, right of the ridge
     points, traffic = CASES["coincides"]

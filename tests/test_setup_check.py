@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import setup_check as sc
-from helpers.paths import REPO_ROOT
+from helpers.cli import setup_check as sc
+from helpers.core.paths import REPO_ROOT
 
 FAKE_PYPROJECT = """
 [project]
@@ -101,7 +101,7 @@ def test_numpy_interop_error():
 
 def test_cli_requirements_and_torch_check(tmp_path):
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "helpers.setup_check", *args], capture_output=True,
+        return subprocess.run([sys.executable, "-m", "helpers.cli.setup_check", *args], capture_output=True,
                               text=True, cwd=REPO_ROOT, timeout=120)
 
     result = run("requirements", "--extra", "dev")
@@ -128,8 +128,8 @@ def test_makefile_target_uses_system_site_packages_and_the_check(tmp_path):
     assert shown.returncode == 0, shown.stderr
     commands = [line.strip() for line in shown.stdout.splitlines()]
     position = {key: next((i for i, line in enumerate(commands) if key in line), None) for key in (
-        "-m venv --clear --system-site-packages", "helpers.setup_check torch --constraints",
-        "helpers.setup_check requirements --extra dev", "pip install --quiet -r",
+        "-m venv --clear --system-site-packages", "helpers.cli.setup_check torch --constraints",
+        "helpers.cli.setup_check requirements --extra dev", "pip install --quiet -r",
         "pip install --quiet --no-deps -e .")}
     assert None not in position.values(), shown.stdout
     assert list(position.values()) == sorted(position.values())  # venv, check, list, install, project

@@ -8,10 +8,12 @@ import pandas as pd
 import pytest
 import torch
 
-from helpers import hardware, precision, studies
-from helpers.paths import REPO_ROOT
-from helpers.profiles import EngineSettings
-from helpers.results import ResultsStore, device_tag, load_results, make_row
+from helpers.measure import hardware
+from helpers.measure import dtypes as precision
+from helpers.measure import studies
+from helpers.core.paths import REPO_ROOT
+from helpers.measure.profiles import EngineSettings
+from helpers.store.results import ResultsStore, device_tag, load_results, make_row
 
 FAST = EngineSettings(round_time_s=0.02, point_cap_s=0.3, rounds=2, rounds_fast=2, max_rounds=2)
 SKYLAKE_FLAGS = "fpu avx2 avx512f avx512bw"
@@ -43,7 +45,7 @@ def test_parse_precisions_and_dtype_names():
 
 
 def test_prepare_model_refuses_an_unsupported_type_instead_of_emulating_it(monkeypatch):
-    from helpers.zoo import get_spec
+    from helpers.models.zoo import get_spec
 
     monkeypatch.setattr(hardware, "read_cpuinfo", lambda path=None: cpu(SKYLAKE_FLAGS))
     with pytest.raises(ValueError, match="ResNet-18 in bf16 on cpu: .*avx512_bf16"):
@@ -55,7 +57,7 @@ def test_prepare_model_refuses_an_unsupported_type_instead_of_emulating_it(monke
 
 @pytest.mark.skipif(precision.int8_engine() is None, reason="torch offers no quantised engine here")
 def test_int8_model_is_quantised_and_runs():
-    from helpers.zoo import get_spec
+    from helpers.models.zoo import get_spec
 
     model = precision.prepare_model(get_spec("ResNet-18"), "int8")
     kinds = {type(m).__module__ for m in model.modules()}
@@ -240,7 +242,7 @@ def test_dtype_summary_names_what_was_not_measured_and_why():
 def test_threads_and_dtype_charts_draw_the_data_or_say_why_not():
     import matplotlib.pyplot as plt
 
-    from helpers.plots import dtype_chart, threads_chart
+    from helpers.report.plots import dtype_chart, threads_chart
 
     fig = threads_chart(_threads_frame())
     ax = fig.axes[0]

@@ -1,4 +1,4 @@
-"""helpers.timing: statuses, counts and shapes of latency results (no timing thresholds)."""
+"""helpers.measure.timing: statuses, counts and shapes of latency results (no timing thresholds)."""
 from __future__ import annotations
 
 import math
@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import timing
-from helpers.timing import (LatencyResult, is_out_of_memory, measure_latency, resolve_device,
+from helpers.measure import timing
+from helpers.measure.timing import (LatencyResult, is_out_of_memory, measure_latency, resolve_device,
                             resolve_threads, sweep_latency)
 
 FAST = dict(min_run_time=0.01, max_run_time=1.0)
@@ -150,7 +150,7 @@ def test_sweep_skip_hook():
 
 
 def test_sweep_unbuildable_model_gives_a_result_per_batch(monkeypatch):
-    from helpers import zoo
+    from helpers.models import zoo
 
     def boom(*args, **kwargs):
         raise RuntimeError("builder exploded")
@@ -266,7 +266,7 @@ def test_slow_pass_is_timed_without_warmup_or_probing():
     """A pass expected to take seconds: exactly min_measurements single passes, nothing untimed."""
     from torch import nn
 
-    from helpers.timing import SLOW_PASS_S, measure_latency
+    from helpers.measure.timing import SLOW_PASS_S, measure_latency
 
     class Counting(nn.Module):
         calls = 0

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from helpers.zoo import (PAPER_MODELS, UnknownModelError, build_model, example_input, get_spec,
+from helpers.models.zoo import (PAPER_MODELS, UnknownModelError, build_model, example_input, get_spec,
                          list_presets, resolve_models)
 
 

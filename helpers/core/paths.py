@@ -1,0 +1,36 @@
+"""Repository-rooted paths: never build a path from the working directory.
+
+papermill runs notebooks from notebooks/, pytest from the root, the CLI from
+anywhere; every module asks here instead.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = REPO_ROOT / "data"
+REFERENCE_DIR = DATA_DIR / "reference"
+RESULTS_DIR = DATA_DIR / "results"
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+# Executed notebooks, figures and tables of a run (git-ignored). Override with
+# the REPORTS_DIR environment variable.
+REPORTS_DIR = Path(os.environ.get("REPORTS_DIR", REPO_ROOT / "reports"))
+
+PAPER_MODELS_CSV = REFERENCE_DIR / "paper_models.csv"
+PAPER_NUMBERS_CSV = REFERENCE_DIR / "paper_numbers.csv"
+PAPER_FIGURES_DIR = REFERENCE_DIR / "figures"
+
+
+def results_dir(device_tag: str, root: Path | None = None) -> Path:
+    """Folder of one device's recorded results: ``data/results/<device_tag>/``."""
+    if not device_tag or "/" in device_tag or device_tag.startswith("."):
+        raise ValueError(f"bad device tag {device_tag!r}: use letters, digits, '-' or '_'")
+    return (root or RESULTS_DIR) / device_tag
+
+
+def reports_dir(device_tag: str | None = None) -> Path:
+    """Output folder of a run (``reports/<device_tag>/``), created on demand."""
+    path = REPORTS_DIR / device_tag if device_tag else REPORTS_DIR
+    path.mkdir(parents=True, exist_ok=True)
+    return path

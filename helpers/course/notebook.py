@@ -1,0 +1,101 @@
+"""What every notebook does first: turn its literal parameters into a run.
+
+A notebook's first cell (tagged ``parameters``) holds literals only; its second
+cell calls :func:`setup`, which resolves the profile, models, batch sizes,
+device, threads and folders, and knows where figures and tables go.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.core.paths import RESULTS_DIR, REPORTS_DIR
+from helpers.measure.profiles import Profile, get_profile, parse_batch_sizes
+
+__all__ = ["Run", "setup", "recorded_tags"]
+
+
+@dataclass
+class Run:
+    """A notebook's resolved parameters and output folders."""
+
+    profile: Profile
+    models: list[str]
+    batch_sizes: list[int]
+    device: str
+    threads: int
+    device_tag: str
+    results_root: Path
+    output_dir: Path
+    measure: bool
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.output_dir / "figures"
+
+    @property
+    def tables_dir(self) -> Path:
+        return self.output_dir / "tables"
+
+    def save_figure(self, fig, name: str) -> Path:
+        """Save ``fig`` as ``<output>/figures/<name>.png`` and return the path."""
+        self.figures_dir.mkdir(parents=True, exist_ok=True)
+        path = self.figures_dir / f"{name}.png"
+        fig.savefig(path, bbox_inches="tight")
+        return path
+
+    def save_table(self, table: pd.DataFrame, name: str, index: bool = False) -> Path:
+        """Save ``table`` as ``<output>/tables/<name>.csv`` and return the path."""
+        self.tables_dir.mkdir(parents=True, exist_ok=True)
+        path = self.tables_dir / f"{name}.csv"
+        table.to_csv(path, index=index)
+        return path
+
+    def __repr__(self) -> str:
+        return (f"Run(profile={self.profile.name!r}, models={len(self.models)}, batch_sizes={self.batch_sizes}, "
+                f"device={self.device!r}, threads={self.threads}, device_tag={self.device_tag!r}, "
+                f"output_dir='{self.output_dir}')")
+
+
+def setup(profile: str = "full", models: str = "", batch_sizes: str = "", device: str = "auto",
+          threads: int = 0, results_dir: str = "", output_dir: str = "", measure: bool = True,
+          results_tag: str = "") -> Run:
+    """Resolve a notebook's parameters; empty values take the profile's defaults.
+
+    ``threads=0`` means every core torch sees; ``results_dir`` defaults to
+    data/results, ``output_dir`` to reports/<device-tag>/. ``results_tag``
+    plots a recorded device's run instead of this machine's (a committed run on
+    a student's laptop): nothing is measured then, and ValueError names the
+    recorded tags when that one has no results.
+    """
+    from helpers.store.results import device_tag
+    from helpers.measure.timing import resolve_device, resolve_threads
+    from helpers.models.zoo import resolve_models
+
+    prof = get_profile(profile)
+    names = [s.name for s in resolve_models(models or list(prof.models))]
+    sizes = parse_batch_sizes(batch_sizes) if batch_sizes else list(prof.batch_sizes)
+    dev = resolve_device(device)
+    root = Path(results_dir) if results_dir else RESULTS_DIR
+    tag = device_tag(dev)
+    if results_tag:
+        recorded = recorded_tags(root)
+        if results_tag not in recorded:
+            raise ValueError(f"results_tag={results_tag!r}: no recorded run under {root}; "
+                             f"recorded: {', '.join(recorded) or 'none'}")
+        tag, measure = results_tag, False
+    out = Path(output_dir) if output_dir else REPORTS_DIR / tag
+    out.mkdir(parents=True, exist_ok=True)
+    return Run(profile=prof, models=names, batch_sizes=sizes, device=dev,
+               threads=resolve_threads(threads or None), device_tag=tag,
+               results_root=root, output_dir=out, measure=bool(measure))
+
+
+def recorded_tags(root: Path | str = RESULTS_DIR) -> list[str]:
+    """Device tags with a results file under ``root``, sorted."""
+    from helpers.store.results import FILENAME
+
+    root = Path(root)
+    return sorted(p.name for p in root.iterdir() if (p / FILENAME).is_file()) if root.is_dir() else []

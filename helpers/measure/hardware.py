@@ -1,0 +1,742 @@
+"""Why the hardware behaves as it does: this machine's facts and measured peaks.
+
+:func:`characterise` returns one tidy table (columns :data:`COLUMNS`) of
+
+* facts: the CPU's model, vendor, family/model/stepping, logical and physical
+  cores, the threads torch uses, cache sizes (L1d, L1i, L2, L3; from
+  ``/sys/devices/system/cpu/cpu*/cache/index*/``, else glibc's ``sysconf``,
+  else "unknown"), the instruction-set features torch's kernels use (from
+  ``/proc/cpuinfo``), torch's own view of the CPU, and, where CUDA exists, the
+  GPU's name, memory, SM count and clocks;
+* measured peaks of the chosen device, each with n and a 95 % interval: matrix
+  multiply throughput per dtype in GFLOP/s (``2 n^3`` floating-point operations
+  per ``n x n`` product) and memory bandwidth in GB/s (bytes read + written, as
+  STREAM counts them), timed with ``torch.utils.benchmark.Timer``.
+
+A dtype the device does not support natively is reported as ``not native``
+with the reason, never measured through an emulated fallback: bf16 on a CPU
+needs AVX-512 BF16 or AMX-BF16 (x86) or the BF16 extension (ARM); fp16 needs
+AVX-512 FP16 or AMX-FP16 (x86) or ARMv8.2 half-precision arithmetic
+(``asimdhp``); on CUDA, bf16 needs compute capability 8.0 and fp16 5.3.
+
+The interval of a median is distribution-free: the order statistics that cover
+the median with at least 95 % probability (``scipy.stats.quantile_test(...)
+.confidence_interval()``), which needs n >= 6 measurements.
+
+Units: bytes for cache and memory sizes, GFLOP/s, GB/s (1e9 bytes/s), MHz.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+COLUMNS = ["quantity", "dtype", "value", "unit", "ci_low", "ci_high", "n", "method", "status", "note", "device",
+           "fingerprint", "timestamp"]
+FILENAME = "hardware.csv"
+# ok: a fact found or a number measured; unknown: a fact this machine does not
+# reveal (value "unknown"); unavailable: does not apply here (no CUDA);
+# not native: a dtype the device has no native arithmetic for (not measured).
+STATUSES = ("ok", "unknown", "unavailable", "not native")
+UNKNOWN = "unknown"
+
+CPUINFO = Path("/proc/cpuinfo")
+DEVICE_TREE_MODEL = Path("/proc/device-tree/model")  # the board, on ARM boards such as a Jetson
+SYSFS_CPU = Path("/sys/devices/system/cpu")
+CONFIDENCE = 0.95
+MIN_INTERVAL_N = 6  # fewer order statistics cannot cover a median with 95 %
+
+# /proc/cpuinfo flag -> label, for the features torch's CPU kernels dispatch on.
+X86_FEATURES = {
+    "avx2": "AVX2",
+    "avx512f": "AVX-512F",
+    "avx512_bf16": "AVX-512 BF16",
+    "avx512_fp16": "AVX-512 FP16",
+    "amx_tile": "AMX-TILE",
+    "amx_bf16": "AMX-BF16",
+    "amx_fp16": "AMX-FP16",
+}
+ARM_FEATURES = {
+    "asimd": "NEON (asimd)",
+    "asimdhp": "NEON fp16 (asimdhp)",
+    "bf16": "BF16",
+    "sve": "SVE",
+}
+X86_VENDORS = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD", "HygonGenuine": "Hygon", "CentaurHauls": "Centaur"}
+# "CPU implementer" codes of the ARM architecture reference manual.
+ARM_IMPLEMENTERS = {
+    "0x41": "ARM", "0x42": "Broadcom", "0x43": "Cavium", "0x46": "Fujitsu", "0x48": "HiSilicon",
+    "0x4e": "NVIDIA", "0x50": "APM", "0x51": "Qualcomm", "0x61": "Apple", "0x63": "Arm China",
+    "0xc0": "Ampere",
+}
+
+DTYPES = ("fp32", "bf16", "fp16")
+CACHE_LEVELS = ("L1d", "L1i", "L2", "L3")
+# glibc's sysconf names, the fallback where sysfs has no cache folders.
+SYSCONF_CACHE = {
+    "L1d": "SC_LEVEL1_DCACHE_SIZE",
+    "L1i": "SC_LEVEL1_ICACHE_SIZE",
+    "L2": "SC_LEVEL2_CACHE_SIZE",
+    "L3": "SC_LEVEL3_CACHE_SIZE",
+}
+
+DEFAULT_MATMUL_SIZE = {"cpu": 1024, "cuda": 8192}
+MIN_BANDWIDTH_ARRAY_BYTES = 256 * 2**20
+LLC_MULTIPLE = 4  # bandwidth arrays are at least this many times the last-level cache
+
+
+# --------------------------------------------------------------------------- rows
+def _row(quantity: str, value: Any, *, unit: str = "", method: str = "", status: str = "ok", note: str = "",
+         dtype: str = "", ci_low: float = math.nan, ci_high: float = math.nan, n: float = math.nan) -> dict:
+    if status not in STATUSES:
+        raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+    return {"quantity": quantity, "dtype": dtype, "value": value, "unit": unit, "ci_low": ci_low,
+            "ci_high": ci_high, "n": n, "method": method, "status": status, "note": note, "device": "",
+            "fingerprint": "", "timestamp": ""}
+
+
+def _fact(quantity: str, value: Any, *, unit: str = "", method: str, note: str = "") -> dict:
+    """A fact row; ``None`` or "" becomes ``unknown`` (never a guess)."""
+    if value is None or value == "":
+        return _row(quantity, UNKNOWN, unit=unit, method=method, status="unknown",
+                    note=note or f"{method} does not say")
+    return _row(quantity, value, unit=unit, method=method, note=note)
+
+
+# --------------------------------------------------------------------------- CPU facts
+@dataclass(frozen=True)
+class CpuInfo:
+    """The first processor block of ``/proc/cpuinfo``.
+
+    ``arch`` is ``"x86"``, ``"arm"`` or ``""`` (not recognised); ``family``,
+    ``model`` and ``stepping`` are x86's, or on ARM the architecture, the part
+    number and ``r<variant>p<revision>``. Missing fields are ``""``.
+    """
+
+    arch: str = ""
+    model_name: str = ""
+    vendor: str = ""
+    family: str = ""
+    model: str = ""
+    stepping: str = ""
+    flags: frozenset[str] = field(default_factory=frozenset)
+
+
+def parse_cpuinfo(text: str) -> CpuInfo:
+    """Parse ``/proc/cpuinfo`` text (x86 ``flags`` or ARM ``Features``)."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            if fields.get("processor") is not None and ("flags" in fields or "features" in fields):
+                break  # end of the first processor block
+            continue
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key = key.strip().lower()
+        if key not in fields:
+            fields[key] = value.strip()
+    if "vendor_id" in fields or "flags" in fields:
+        vendor_id = fields.get("vendor_id", "")
+        return CpuInfo(
+            arch="x86", model_name=fields.get("model name", ""),
+            vendor=X86_VENDORS.get(vendor_id, vendor_id), family=fields.get("cpu family", ""),
+            model=fields.get("model", ""), stepping=fields.get("stepping", ""),
+            flags=frozenset(fields.get("flags", "").split()),
+        )
+    if "features" in fields or "cpu implementer" in fields:
+        implementer = fields.get("cpu implementer", "").lower()
+        variant, revision = fields.get("cpu variant", ""), fields.get("cpu revision", "")
+        stepping = ""
+        if variant and revision:
+            try:
+                stepping = f"r{int(variant, 0)}p{int(revision, 0)}"
+            except ValueError:
+                stepping = ""
+        return CpuInfo(
+            arch="arm", model_name=fields.get("model name", ""),
+            vendor=ARM_IMPLEMENTERS.get(implementer, implementer), family=fields.get("cpu architecture", ""),
+            model=fields.get("cpu part", ""), stepping=stepping,
+            flags=frozenset(fields.get("features", "").split()),
+        )
+    return CpuInfo(model_name=fields.get("model name", ""))
+
+
+def read_cpuinfo(path: Path = CPUINFO) -> CpuInfo:
+    """:func:`parse_cpuinfo` of ``path``; an empty :class:`CpuInfo` where it cannot be read."""
+    try:
+        return parse_cpuinfo(Path(path).read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return CpuInfo()
+
+
+def isa_features(info: CpuInfo) -> dict[str, bool]:
+    """Label -> present, for the features that matter to torch on ``info``'s architecture."""
+    table = X86_FEATURES if info.arch == "x86" else ARM_FEATURES if info.arch == "arm" else {}
+    return {label: flag in info.flags for flag, label in table.items()}
+
+
+def cpu_dtype_support(info: CpuInfo) -> dict[str, str | None]:
+    """dtype -> ``None`` where the CPU computes it natively, else the reason it does not."""
+    flags = info.flags
+    if info.arch == "x86":
+        bf16 = flags & {"avx512_bf16", "amx_bf16"}
+        fp16 = flags & {"avx512_fp16", "amx_fp16"}
+        return {
+            "fp32": None,
+            "bf16": None if bf16 else "this CPU has neither AVX-512 BF16 nor AMX-BF16 (no avx512_bf16 or amx_bf16 "
+                                      "flag): torch would emulate it through fp32",
+            "fp16": None if fp16 else "this CPU has neither AVX-512 FP16 nor AMX-FP16 (no avx512_fp16 or amx_fp16 "
+                                      "flag): torch would emulate it through fp32",
+        }
+    if info.arch == "arm":
+        return {
+            "fp32": None,
+            "bf16": None if "bf16" in flags else "this CPU lacks the ARM BF16 extension (no bf16 feature)",
+            "fp16": None if "asimdhp" in flags else "this CPU lacks ARMv8.2 half-precision arithmetic "
+                                                   "(no asimdhp feature)",
+        }
+    reason = "the CPU's instruction set could not be read from /proc/cpuinfo"
+    return {"fp32": None, "bf16": reason, "fp16": reason}
+
+
+def parse_cache_size(text: str) -> int:
+    """Bytes of a sysfs cache ``size`` such as ``"32K"``, ``"1024K"``, ``"8M"`` or ``"512"``."""
+    match = re.fullmatch(r"\s*(\d+)\s*([KMG]?)i?B?\s*", text, flags=re.IGNORECASE)
+    if not match:
+        raise ValueError(f"cache size {text!r} is not a number with an optional K, M or G suffix")
+    scale = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}[match.group(2).upper()]
+    return int(match.group(1)) * scale
+
+
+@dataclass(frozen=True)
+class CacheFact:
+    """One cache level: size of one instance in bytes, number of instances
+    among the CPUs visible here (``None``: unknown), and where it was read."""
+
+    size_bytes: int | None
+    instances: int | None
+    source: str
+
+    @property
+    def total_bytes(self) -> int | None:
+        """Size x instances (all of this level's cache visible here), in bytes."""
+        if self.size_bytes is None:
+            return None
+        return self.size_bytes * (self.instances or 1)
+
+
+def _cache_name(level: str, kind: str) -> str | None:
+    kind = kind.strip().lower()
+    if level == "1":
+        return {"data": "L1d", "instruction": "L1i", "unified": "L1d"}.get(kind)
+    if level in ("2", "3") and kind in ("unified", "data"):
+        return f"L{level}"
+    return None
+
+
+def read_caches(cpu_root: Path = SYSFS_CPU, sysconf: Callable[[str], int] | None = os.sysconf) -> dict[str, CacheFact]:
+    """Cache sizes of this machine: L1d, L1i, L2, L3 -> :class:`CacheFact`.
+
+    Read from ``cpu_root/cpu*/cache/index*/`` (``level``, ``type``, ``size``,
+    ``shared_cpu_list``: instances are the distinct ``shared_cpu_list`` of a
+    level); a level sysfs does not list is asked of ``sysconf`` (glibc's
+    ``SC_LEVEL*_CACHE_SIZE``, where 0 or an error means it does not know);
+    otherwise its size is ``None`` (unknown).
+    """
+    cpu_root = Path(cpu_root)
+    sizes: dict[str, int] = {}
+    shared: dict[str, set[str]] = {}
+    for index in sorted(cpu_root.glob("cpu[0-9]*/cache/index[0-9]*")):
+        try:
+            level = (index / "level").read_text().strip()
+            kind = (index / "type").read_text().strip()
+            size = parse_cache_size((index / "size").read_text())
+        except (OSError, ValueError):
+            continue
+        name = _cache_name(level, kind)
+        if name is None:
+            continue
+        sizes.setdefault(name, size)
+        try:
+            cpus = (index / "shared_cpu_list").read_text().strip()
+        except OSError:
+            cpus = index.parent.parent.name
+        shared.setdefault(name, set()).add(cpus)
+    facts = {}
+    for name in CACHE_LEVELS:
+        if name in sizes:
+            facts[name] = CacheFact(sizes[name], len(shared[name]), f"sysfs {cpu_root}/cpu*/cache")
+            continue
+        value = None
+        if sysconf is not None:
+            try:
+                value = int(sysconf(SYSCONF_CACHE[name]))
+            except (ValueError, OSError, TypeError):
+                value = None
+        if value and value > 0:
+            facts[name] = CacheFact(value, None, f"sysconf {SYSCONF_CACHE[name]}")
+        else:
+            facts[name] = CacheFact(None, None, "neither sysfs nor sysconf")
+    return facts
+
+
+def last_level_cache_bytes(caches: dict[str, CacheFact]) -> int | None:
+    """All last-level cache visible here (the highest level known), in bytes."""
+    for name in ("L3", "L2", "L1d"):
+        total = caches[name].total_bytes if name in caches else None
+        if total:
+            return total
+    return None
+
+
+def _physical_cores() -> int | None:
+    try:
+        import psutil
+
+        return psutil.cpu_count(logical=False)
+    except Exception:
+        return None
+
+
+def cpu_facts(threads: int, info: CpuInfo | None = None, caches: dict[str, CacheFact] | None = None) -> list[dict]:
+    """Fact rows of the CPU: identity, cores, threads, caches, ISA and torch's view."""
+    import torch
+
+    info = info if info is not None else read_cpuinfo()
+    caches = caches if caches is not None else read_caches()
+    src = "/proc/cpuinfo"
+    rows = [
+        _fact("cpu_model_name", info.model_name, method=src),
+        _fact("cpu_vendor", info.vendor, method=src),
+        _fact("cpu_family", info.family, method=src + (" CPU architecture" if info.arch == "arm" else "")),
+        _fact("cpu_model", info.model, method=src + (" CPU part" if info.arch == "arm" else "")),
+        _fact("cpu_stepping", info.stepping, method=src + (" CPU variant/revision" if info.arch == "arm" else "")),
+        _fact("logical_cores", os.cpu_count(), unit="cores", method="os.cpu_count()"),
+    ]
+    if hasattr(os, "sched_getaffinity"):
+        rows.append(_fact("usable_cores", len(os.sched_getaffinity(0)), unit="cores",
+                          method="os.sched_getaffinity(0)"))
+    try:
+        board = DEVICE_TREE_MODEL.read_bytes().rstrip(b"\x00").decode().strip()
+    except (OSError, UnicodeDecodeError):
+        board = ""
+    if board:
+        rows.insert(1, _fact("board_model", board, method=str(DEVICE_TREE_MODEL)))
+    rows.append(_fact("physical_cores", _physical_cores(), unit="cores", method="psutil.cpu_count(logical=False)"))
+    rows.append(_fact("torch_threads", int(threads), unit="threads", method="num_threads of every timing here"))
+    for name in CACHE_LEVELS:
+        cache = caches[name]
+        note = f"{cache.instances} instance(s) visible" if cache.instances else ""
+        rows.append(_fact(f"cache_{name}", cache.size_bytes, unit="bytes", method=cache.source, note=note))
+    features = isa_features(info)
+    if not features:
+        rows.append(_row("isa", UNKNOWN, method=src, status="unknown",
+                         note="no x86 flags or ARM Features line in /proc/cpuinfo"))
+    for label, present in features.items():
+        rows.append(_fact(f"isa:{label}", "yes" if present else "no", method=src + " flags"))
+    rows.append(_fact("torch_version", torch.__version__, method="torch.__version__"))
+    rows.append(_fact("torch_cpu_capability", torch.backends.cpu.get_cpu_capability(),
+                      method="torch.backends.cpu.get_cpu_capability()"))
+    rows.append(_fact("mkldnn_available", "yes" if torch.backends.mkldnn.is_available() else "no",
+                      method="torch.backends.mkldnn.is_available()"))
+    for dtype in ("bf16", "fp16"):
+        probe = getattr(torch.ops.mkldnn, f"_is_mkldnn_{dtype}_supported", None)
+        try:
+            value = ("yes" if probe() else "no") if probe is not None else None
+        except Exception:
+            value = None
+        rows.append(_fact(f"mkldnn_{dtype}_supported", value,
+                          method=f"torch.ops.mkldnn._is_mkldnn_{dtype}_supported()"))
+    return rows
+
+
+# --------------------------------------------------------------------------- GPU facts
+def cuda_dtype_support(capability: tuple[int, int]) -> dict[str, str | None]:
+    """dtype -> ``None`` where a GPU of compute ``capability`` computes it natively, else why not."""
+    major, minor = capability
+    cc = f"{major}.{minor}"
+    return {
+        "fp32": None,
+        "bf16": None if capability >= (8, 0) else f"compute capability {cc} < 8.0 has no native bf16",
+        "fp16": None if capability >= (5, 3) else f"compute capability {cc} < 5.3 has no native fp16 arithmetic",
+    }
+
+
+def gpu_facts(device: str | None = None) -> list[dict]:
+    """Fact rows of CUDA device ``device`` (``"cuda:N"``; default the current
+    one), or one ``unavailable`` row saying why there is none."""
+    import torch
+
+    if not torch.cuda.is_available():
+        why = ("torch was built without CUDA" if torch.version.cuda is None
+               else "no CUDA device or driver is visible")
+        return [_row("gpu", "", method="torch.cuda.is_available()", status="unavailable",
+                     note=f"no GPU facts: {why}")]
+    index = torch.device(device).index if device and device.startswith("cuda") else torch.cuda.current_device()
+    index = index or 0
+    props = torch.cuda.get_device_properties(index)
+    src = f"torch.cuda.get_device_properties({index})"
+
+    def mhz(khz):
+        return round(khz / 1000) if khz else None
+
+    rows = [
+        _fact("gpu_name", props.name, method=src),
+        _fact("gpu_compute_capability", f"{props.major}.{props.minor}", method=src),
+        _fact("gpu_memory", props.total_memory, unit="bytes", method=src + ".total_memory"),
+        _fact("gpu_sm_count", props.multi_processor_count, unit="SMs", method=src + ".multi_processor_count"),
+        _fact("gpu_l2_cache", getattr(props, "L2_cache_size", None), unit="bytes", method=src + ".L2_cache_size"),
+        _fact("gpu_sm_clock", mhz(getattr(props, "clock_rate", None)), unit="MHz", method=src + ".clock_rate (peak)"),
+        _fact("gpu_memory_clock", mhz(getattr(props, "memory_clock_rate", None)), unit="MHz",
+              method=src + ".memory_clock_rate (peak)"),
+        _fact("gpu_memory_bus_width", getattr(props, "memory_bus_width", None), unit="bits",
+              method=src + ".memory_bus_width"),
+    ]
+    clock, width = getattr(props, "memory_clock_rate", None), getattr(props, "memory_bus_width", None)
+    nominal = 2 * clock * 1e3 * width / 8 / 1e9 if clock and width else None
+    rows.append(_fact("gpu_memory_bandwidth_nominal", nominal, unit="GB/s",
+                      method="2 x memory clock x bus width / 8 (double data rate, as CUDA's deviceQuery)"))
+    rows.append(_fact("cuda_version", torch.version.cuda, method="torch.version.cuda"))
+    rows.append(_fact("tf32_matmul_allowed", "yes" if torch.backends.cuda.matmul.allow_tf32 else "no",
+                      method="torch.backends.cuda.matmul.allow_tf32 (fp32 peaks below use this setting)"))
+    return rows
+
+
+# --------------------------------------------------------------------------- statistics
+def median_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float, float, str]:
+    """Median of ``values`` and its distribution-free ``confidence`` interval.
+
+    Returns ``(median, low, high, method)``: the interval is the pair of order
+    statistics that covers the population median with at least ``confidence``
+    (``scipy.stats.quantile_test(values, p=0.5).confidence_interval()``); with
+    fewer than :data:`MIN_INTERVAL_N` values no such pair exists and ``low``
+    and ``high`` are NaN, which ``method`` says.
+    """
+    import numpy as np
+    from scipy import stats
+
+    data = np.asarray(values, dtype=float)
+    if data.ndim != 1 or data.size == 0 or not np.all(np.isfinite(data)):
+        raise ValueError(f"median_interval needs a non-empty 1-D array of finite values, got {values!r}")
+    median = float(np.median(data))
+    pct = f"{confidence * 100:g} %"
+    if data.size < MIN_INTERVAL_N:
+        return median, math.nan, math.nan, (f"median of {data.size} measurements; no {pct} interval "
+                                            f"(an order-statistic interval needs n >= {MIN_INTERVAL_N})")
+    ci = stats.quantile_test(data, p=0.5).confidence_interval(confidence_level=confidence)
+    return median, float(ci.low), float(ci.high), (f"median, distribution-free {pct} order-statistic interval "
+                                                   "(scipy.stats.quantile_test)")
+
+
+# --------------------------------------------------------------------------- peaks
+TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
+
+
+def _torch_dtype(name: str):
+    import torch
+
+    if name not in TORCH_DTYPES:
+        raise ValueError(f"unknown dtype {name!r}: choose one of {', '.join(TORCH_DTYPES)}")
+    return getattr(torch, TORCH_DTYPES[name])
+
+
+def time_statement(stmt: str, globals_: dict, *, threads: int, min_run_time: float,
+                   min_measurements: int = 10, max_rounds: int = 10) -> list[float]:
+    """Seconds per execution of ``stmt``: the per-block times of repeated
+    ``Timer(...).blocked_autorange(min_run_time)`` calls with ``num_threads=threads``
+    until at least ``min_measurements`` blocks are in (at most ``max_rounds`` calls).
+
+    The Timer synchronises an accelerator before each reading.
+    """
+    from torch.utils.benchmark import Timer
+
+    if min_run_time <= 0:
+        raise ValueError(f"min_run_time must be > 0 s, got {min_run_time!r}")
+    timer = Timer(stmt=stmt, globals=globals_, num_threads=int(threads))
+    times: list[float] = []
+    for _ in range(max_rounds):
+        times.extend(timer.blocked_autorange(min_run_time=min_run_time).times)
+        if len(times) >= min_measurements:
+            break
+    return times
+
+
+def _measured_row(quantity: str, dtype: str, work: float, unit: str, times: list[float], method: str,
+                  note: str) -> dict:
+    rates = [work / t for t in times if t > 0]
+    median, low, high, stat = median_interval(rates)
+    return _row(quantity, median, dtype=dtype, unit=unit, ci_low=low, ci_high=high, n=len(rates),
+                method=f"{method}; {stat}", note=note)
+
+
+def matmul_peak(device: str, dtype: str, *, threads: int, size: int, min_run_time: float = 1.0,
+                min_measurements: int = 10) -> dict:
+    """Throughput of ``torch.mm`` of two ``size x size`` ``dtype`` matrices on ``device``, in GFLOP/s.
+
+    One product is ``2 size^3`` floating-point operations; the row's value is
+    the median over the timed blocks with its 95 % interval.
+    """
+    import torch
+
+    if int(size) < 1:
+        raise ValueError(f"matmul size must be a positive integer, got {size!r}")
+    torch_dtype = _torch_dtype(dtype)
+    a = torch.randn(size, size, device=device).to(torch_dtype)
+    b = torch.randn(size, size, device=device).to(torch_dtype)
+    c = torch.empty(size, size, device=device, dtype=torch_dtype)
+    times = time_statement("torch.mm(a, b, out=c)", {"torch": torch, "a": a, "b": b, "c": c}, threads=threads,
+                           min_run_time=min_run_time, min_measurements=min_measurements)
+    return _measured_row("matmul_peak", dtype, 2 * size**3 / 1e9, "GFLOP/s", times,
+                         f"torch.mm {size}x{size} by Timer.blocked_autorange, 2n^3 flop per product",
+                         f"{threads} thread(s)" if device == "cpu" else "")
+
+
+BANDWIDTH_KINDS = {
+    # kind: (statement, arrays, bytes moved per element / element size)
+    "copy": ("a.copy_(b)", 2),
+    "triad": ("torch.add(b, c, alpha=3.0, out=a)", 3),
+}
+
+
+def memory_bandwidth(device: str, kind: str = "triad", *, threads: int, array_bytes: int,
+                     min_run_time: float = 1.0, min_measurements: int = 10) -> dict:
+    """Memory bandwidth on ``device`` in GB/s (1e9 bytes/s), fp32 arrays of ``array_bytes`` each.
+
+    ``copy`` (``a = b``) moves 2 arrays' bytes, ``triad`` (``a = b + 3 c``,
+    STREAM's triad) 3: bytes read + written, as STREAM counts them (the extra
+    read a CPU makes to allocate a written cache line is not counted).
+    """
+    import torch
+
+    if kind not in BANDWIDTH_KINDS:
+        raise ValueError(f"unknown bandwidth kind {kind!r}: choose one of {', '.join(BANDWIDTH_KINDS)}")
+    elements = int(array_bytes) // 4
+    if elements < 1:
+        raise ValueError(f"array_bytes must be at least 4 (one fp32 element), got {array_bytes!r}")
+    stmt, arrays = BANDWIDTH_KINDS[kind]
+    a = torch.empty(elements, device=device)
+    b = torch.randn(elements, device=device)
+    c = torch.randn(elements, device=device)
+    times = time_statement(stmt, {"torch": torch, "a": a, "b": b, "c": c}, threads=threads,
+                           min_run_time=min_run_time, min_measurements=min_measurements)
+    moved = arrays * elements * 4
+    return _measured_row(f"memory_bandwidth_{kind}", "fp32", moved / 1e9, "GB/s", times,
+                         f"{stmt} on {elements * 4 / 2**20:.0f} MiB arrays by Timer.blocked_autorange, "
+                         f"{arrays} x array bytes read + written",
+                         f"{threads} thread(s)" if device == "cpu" else "")
+
+
+def default_array_bytes(device: str, caches: dict[str, CacheFact] | None = None) -> int:
+    """Bytes per bandwidth array: at least :data:`LLC_MULTIPLE` x the device's
+    last-level cache (CPU: all of it visible here; CUDA: L2), and 256 MiB."""
+    llc = None
+    if device.startswith("cuda"):
+        import torch
+
+        llc = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", None)
+    else:
+        llc = last_level_cache_bytes(caches if caches is not None else read_caches())
+    return max(MIN_BANDWIDTH_ARRAY_BYTES, LLC_MULTIPLE * (llc or 0))
+
+
+def peaks(device: str, *, threads: int, dtype_support: dict[str, str | None], matmul_size: int,
+          array_bytes: int, min_run_time: float = 1.0, min_measurements: int = 10) -> list[dict]:
+    """Measured rows: a matmul peak per dtype (``not native`` rows where
+    ``dtype_support`` gives a reason) and copy and triad bandwidth."""
+    rows = []
+    for dtype in DTYPES:
+        reason = dtype_support.get(dtype, f"no support information for {dtype}")
+        if reason:
+            rows.append(_row("matmul_peak", "", dtype=dtype, unit="GFLOP/s", method="not measured",
+                             status="not native", note=reason))
+            continue
+        rows.append(matmul_peak(device, dtype, threads=threads, size=matmul_size, min_run_time=min_run_time,
+                                min_measurements=min_measurements))
+    for kind in BANDWIDTH_KINDS:
+        rows.append(memory_bandwidth(device, kind, threads=threads, array_bytes=array_bytes,
+                                     min_run_time=min_run_time, min_measurements=min_measurements))
+    return rows
+
+
+def characterise(device: str = "auto", threads: int | None = None, *, matmul_size: int | None = None,
+                 array_bytes: int | None = None, min_run_time: float = 1.0, min_measurements: int = 10,
+                 measure: bool = True, cpuinfo: CpuInfo | None = None,
+                 caches: dict[str, CacheFact] | None = None) -> pd.DataFrame:
+    """This machine's facts and ``device``'s measured peaks, as a frame of :data:`COLUMNS`.
+
+    Parameters
+    ----------
+    device:
+        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    threads:
+        CPU threads torch uses for every timing (``None``: torch's current setting).
+    matmul_size:
+        Side of the square matrices (default 1024 on a CPU, 8192 on CUDA).
+    array_bytes:
+        Bytes of each bandwidth array (default :func:`default_array_bytes`).
+    min_run_time:
+        Seconds per ``blocked_autorange`` call.
+    min_measurements:
+        Timed blocks per peak at least (>= 6 gives an interval).
+    measure:
+        ``False``: facts only.
+    cpuinfo, caches:
+        Parsed facts to use instead of this machine's (tests).
+    """
+    from helpers.measure.timing import resolve_device, resolve_threads
+
+    device = resolve_device(device)
+    threads = resolve_threads(threads)
+    info = cpuinfo if cpuinfo is not None else read_cpuinfo()
+    caches = caches if caches is not None else read_caches()
+    rows = cpu_facts(threads, info, caches) + gpu_facts(device if device.startswith("cuda") else None)
+    if measure:
+        if device.startswith("cuda"):
+            import torch
+
+            support = cuda_dtype_support(torch.cuda.get_device_capability(device))
+        else:
+            support = cpu_dtype_support(info)
+        kind = "cuda" if device.startswith("cuda") else "cpu"
+        rows += peaks(device, threads=threads, dtype_support=support,
+                      matmul_size=matmul_size or DEFAULT_MATMUL_SIZE[kind],
+                      array_bytes=array_bytes or default_array_bytes(device, caches),
+                      min_run_time=min_run_time, min_measurements=min_measurements)
+    from helpers.store.results import environment_fingerprint
+
+    env = environment_fingerprint(device, threads)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["device"] = device
+    frame["fingerprint"] = env["fingerprint"]  # the results store's run id for this machine and threads
+    frame["timestamp"] = env["timestamp"]
+    return frame
+
+
+def save_characterisation(frame: pd.DataFrame, folder: Path | str | None = None) -> Path:
+    """Store ``frame`` in ``folder/hardware.csv`` and return that path.
+
+    ``folder`` defaults to ``data/results/<device-tag>/`` of the frame's device
+    (:func:`helpers.store.results.device_tag`), beside that device's results store.
+    The file keeps one characterisation per fingerprint: rows of the frame's
+    fingerprint already there are replaced, other fingerprints' rows are kept.
+    """
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"not a characterisation frame: columns {missing} are missing (expected {COLUMNS})")
+    if folder is None:
+        from helpers.core.paths import results_dir
+        from helpers.store.results import device_tag
+
+        devices = sorted(set(frame["device"].dropna()))
+        if len(devices) != 1:
+            raise ValueError(f"the frame names devices {devices}: pass folder= to save it")
+        device = devices[0]
+        folder = results_dir(device_tag(device))
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / FILENAME
+    frame = frame[COLUMNS]
+    if path.is_file():
+        old = pd.read_csv(path, dtype={"fingerprint": str, "value": str}, keep_default_na=False)
+        if list(old.columns) == COLUMNS:
+            old = old[~old["fingerprint"].isin(set(frame["fingerprint"]))]
+            frame = pd.concat([old, frame.astype({"value": str})], ignore_index=True)
+    frame.to_csv(path, index=False)
+    return path
+
+
+def load_characterisation(device_tag: str, root: Path | str | None = None,
+                          fingerprint: str | None = None) -> pd.DataFrame | None:
+    """The stored characterisation of ``device_tag`` (``<root>/<tag>/hardware.csv``, root
+    default data/results): the rows of ``fingerprint``, or of the latest one; ``None``
+    where the device has none stored (or none of that fingerprint)."""
+    from helpers.core.paths import results_dir
+
+    path = results_dir(device_tag, Path(root) if root is not None else None) / FILENAME
+    if not path.is_file():
+        return None
+    frame = pd.read_csv(path, dtype={"fingerprint": str, "value": str, "dtype": str, "note": str, "unit": str},
+                        keep_default_na=False, na_values={"ci_low": [""], "ci_high": [""], "n": [""]})
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path} is not a characterisation: columns {missing} are missing; "
+                         f"write it again with python -m helpers hardware")
+    if fingerprint is None:
+        fingerprint = frame.sort_values("timestamp", kind="stable")["fingerprint"].iloc[-1]
+    frame = frame[frame["fingerprint"] == fingerprint].reset_index(drop=True)
+    return frame if len(frame) else None
+
+
+@dataclass(frozen=True)
+class Peak:
+    """A measured peak: value with its 95 % interval and n (GFLOP/s or GB/s, as ``unit``)."""
+
+    quantity: str
+    dtype: str
+    value: float
+    ci_low: float
+    ci_high: float
+    n: int
+    unit: str
+
+
+def measured_peak(frame: pd.DataFrame, quantity: str, dtype: str = "fp32") -> Peak | None:
+    """The ``quantity`` row (``matmul_peak``, ``memory_bandwidth_triad``, ...) of ``dtype`` in a
+    characterisation, when it was measured (status ok); ``None`` otherwise."""
+    rows = frame[(frame["quantity"] == quantity) & (frame["dtype"].fillna("") == dtype)
+                 & (frame["status"] == "ok")]
+    if rows.empty:
+        return None
+    r = rows.iloc[-1]
+    return Peak(quantity, dtype, float(r["value"]), float(r["ci_low"]), float(r["ci_high"]), int(float(r["n"])),
+                str(r["unit"]))
+
+
+def stored_caches(frame: pd.DataFrame) -> dict[str, CacheFact]:
+    """The cache levels of a stored characterisation (its ``cache_*`` rows) as :func:`read_caches`
+    gives them for this machine: a recorded device's caches, read on any machine."""
+    facts = {}
+    for name in CACHE_LEVELS:
+        rows = frame[(frame["quantity"] == f"cache_{name}") & (frame["status"] == "ok")]
+        if rows.empty:
+            facts[name] = CacheFact(None, None, "not in the characterisation")
+            continue
+        row = rows.iloc[-1]
+        match = re.match(r"(\d+) instance", str(row["note"]))
+        facts[name] = CacheFact(int(float(row["value"])), int(match.group(1)) if match else None, str(row["method"]))
+    return facts
+
+
+def characterisation_for_run(device_tag: str, fingerprint: str | None,
+                             root: Path | str | None = None) -> tuple[pd.DataFrame | None, str]:
+    """The stored characterisation of the run ``fingerprint`` of ``device_tag``, and "" ; or ``None`` and
+    why not (none stored, or only of another fingerprint: the peaks of other hardware or threads are
+    never used for this run's roofline)."""
+    if fingerprint is None:
+        return None, f"{device_tag} has no measured run to place on a roofline"
+    frame = load_characterisation(device_tag, root, fingerprint=fingerprint)
+    if frame is not None:
+        return frame, ""
+    other = load_characterisation(device_tag, root)
+    if other is None:
+        return None, (f"no hardware characterisation is stored for {device_tag}: "
+                      f"python -m helpers hardware measures it")
+    return None, (f"the stored characterisation of {device_tag} is of run {other['fingerprint'].iloc[0]}, not of "
+                  f"this run ({fingerprint}): its peaks are another setting's; python -m helpers hardware "
+                  f"--threads N measures this one")
+
+
+#: The rows a reader looks at first: the CPU or GPU, cores and threads, caches, ISA and the measured peaks.
+OVERVIEW = r"cpu_model_name|board_model|gpu_name|usable_cores|torch_threads|cache_|isa:|matmul_peak|memory_bandwidth"
+
+
+def overview(frame: pd.DataFrame) -> pd.DataFrame:
+    """A characterisation's overview rows (:data:`OVERVIEW`) and the columns a reader needs."""
+    rows = frame[frame["quantity"].str.match(OVERVIEW)]
+    return rows[["quantity", "dtype", "value", "unit", "ci_low", "ci_high", "n", "status", "note"]]

@@ -1,0 +1,125 @@
+"""Run profiles: how much to measure, and how long to spend on each point."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["EngineSettings", "Profile", "PROFILES", "get_profile", "parse_batch_sizes"]
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How the measurement engine times a point (seconds; the one place these are set).
+
+    Each point's timed passes are spread over at least ``rounds`` rounds of the
+    sweep (``rounds_fast`` for passes under ``fast_pass_s``, whose warm-up is
+    cheap: each process is one draw of the machine's state, and pooling many
+    draws is what makes two sweeps agree), each round a fresh worker process
+    per model visited in a seeded shuffled order. A point is measured until the 95 % interval of its median
+    is within ``target_rel_ci`` of it, with at least ``min_passes`` timed
+    samples (``min_passes_slow`` for passes of ``slow_pass_s`` or more, whose
+    warm-up pass is timed and counted), at most ``point_cap_s`` seconds of timed
+    passes, and at most ``max_rounds`` rounds: the last planned round gets the
+    time the interval asks for within the cap, and rounds after the planned
+    ones make up for contended samples (and, with
+    ``extra_rounds_for_precision``, for imprecision). A visit during which other
+    processes (and a hypervisor's steal) used more than ``contention_share`` of
+    the cores is measured again in a later round.
+    """
+
+    rounds: int = 2
+    rounds_fast: int = 2
+    fast_pass_s: float = 0.25
+    warmup_s: float = 0.25
+    max_rounds: int = 3
+    target_rel_ci: float = 0.02
+    min_passes: int = 5
+    min_passes_slow: int = 3
+    slow_pass_s: float = 1.0
+    round_time_s: float = 0.4
+    point_cap_s: float = 2.0
+    contention_share: float = 0.15
+    seed: int = 0
+    point_timeout_s: float = 900.0
+    extra_rounds_for_precision: bool = False
+
+    def __post_init__(self) -> None:
+        checks = {
+            "rounds": self.rounds >= 1, "max_rounds": self.max_rounds >= self.rounds,
+            "rounds_fast": self.rounds_fast >= 1, "fast_pass_s": 0 < self.fast_pass_s <= self.slow_pass_s,
+            "warmup_s": self.warmup_s >= 0,
+            "target_rel_ci": 0 < self.target_rel_ci < 1, "min_passes": self.min_passes >= 1,
+            "min_passes_slow": self.min_passes_slow >= 1, "slow_pass_s": self.slow_pass_s > 0,
+            "round_time_s": self.round_time_s > 0, "point_cap_s": self.point_cap_s > 0,
+            "contention_share": 0 < self.contention_share <= 1, "point_timeout_s": self.point_timeout_s > 0,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"bad engine setting {bad[0]}={getattr(self, bad[0])!r} "
+                             f"(rounds >= 1, max_rounds >= rounds, 0 < target_rel_ci < 1, counts >= 1, "
+                             f"times > 0, 0 < contention_share <= 1)")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Models, batch sizes and the engine's settings for a run (times in seconds)."""
+
+    name: str
+    models: tuple[str, ...]
+    batch_sizes: tuple[int, ...]
+    engine: EngineSettings
+    power_window: float       # length of each power window (active and idle)
+    description: str
+    # the hardware lesson's studies (helpers.measure.studies): models and batch sizes of the threads and precision
+    # sweeps, and seconds per blocked_autorange call of the peaks (helpers.measure.hardware)
+    threads_models: tuple[str, ...] = ("AlexNet", "VGG-16", "GoogLeNet", "ResNet-50")
+    precision_models: tuple[str, ...] = ("paper",)
+    study_batch_sizes: tuple[int, ...] = (1, 16)
+    peak_run_time_s: float = 1.0
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile("smoke", ("smoke",), (1, 2),
+                     EngineSettings(round_time_s=0.05, point_cap_s=0.5, max_rounds=2, rounds_fast=2), 0.5,
+                     "CI: two small models, batches 1 and 2, seconds", threads_models=("smoke",),
+                     precision_models=("smoke",), study_batch_sizes=(1, 2), peak_run_time_s=0.05),
+    "classroom": Profile("classroom", ("AlexNet", "VGG-16", "ResNet-50", "ENet", "GoogLeNet"), (1, 4, 16),
+                         EngineSettings(), 5.0,
+                         "a class's worth: a fully connected net (AlexNet), a VGG, a ResNet, an efficient net "
+                         "(ENet) and an Inception (GoogLeNet), batches 1, 4 and 16",
+                         threads_models=("AlexNet", "ResNet-50"),
+                         precision_models=("AlexNet", "VGG-16", "ResNet-50", "ENet", "GoogLeNet")),
+    "quick": Profile("quick", ("paper",), (1, 16), EngineSettings(), 5.0,
+                     "all paper models, batches 1 and 16, minutes"),
+    "modern": Profile("modern", ("modern",), (1, 16), EngineSettings(), 5.0,
+                      "20 torchvision networks of the families since 2016 (helpers.models.zoo.MODERN_MODELS, "
+                      "torchvision's ResNet-50 as the 2016 anchor), batches 1 and 16: under 10 minutes "
+                      "on a 2-core CPU", threads_models=("mobilenet_v3_large", "resnet50", "vit_b_16"),
+                      precision_models=("modern",)),
+    "full": Profile("full", ("paper",), (1, 2, 4, 8, 16, 32, 64), EngineSettings(), 10.0,
+                    "all paper models, batches 1 to 64 (the paper's sweep)"),
+}
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name``; an unknown name → ValueError listing the valid ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r}: valid profiles are {', '.join(PROFILES)}") from None
+
+
+def parse_batch_sizes(text: str | list[int]) -> list[int]:
+    """``"1,2,4"`` → ``[1, 2, 4]``; anything but positive integers → ValueError naming it."""
+    items = text if isinstance(text, list) else [t.strip() for t in str(text).split(",") if t.strip()]
+    sizes = []
+    for item in items:
+        try:
+            size = int(item)
+        except (TypeError, ValueError):
+            raise ValueError(f"bad batch size {item!r}: batch sizes are positive integers, e.g. 1,2,4") from None
+        if size < 1 or str(item).strip() not in (str(size),):
+            raise ValueError(f"bad batch size {item!r}: batch sizes are positive integers, e.g. 1,2,4")
+        sizes.append(size)
+    if not sizes:
+        raise ValueError("no batch sizes given: use e.g. 1,2,4")
+    return sorted(dict.fromkeys(sizes))

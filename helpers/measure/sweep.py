@@ -1,0 +1,340 @@
+"""Measure time, memory and power against batch size into the results store.
+
+One row per measurement, appended and flushed as it is taken (helpers.store.results):
+an interrupted run loses nothing, and a re-run skips what is stored unless
+``force``. Metrics and units:
+
+- ``latency_per_image`` (s): per-image median, its 95 % interval, IQR, n and
+  flags (helpers.measure.engine: rounds, precision target, contention guard);
+- ``memory_static`` / ``memory_peak`` (MB, 10**6 bytes): model alone / peak of
+  one forward at the batch size (CPU: a forked child per batch; CUDA: allocator);
+- ``power_net`` (W) and ``energy_per_image`` (J): continuous inference net of
+  idle, with the probe's method, domain and sensor period; "unavailable" rows
+  with the reason where the machine has no sensor, never 0 W.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Iterable
+
+import torch
+
+from helpers.measure.engine import journal_path
+from helpers.measure.profiles import EngineSettings
+from helpers.store.results import ResultsStore, device_tag as make_device_tag, environment_fingerprint, make_row
+from helpers.measure.timing import resolve_device, resolve_threads
+from helpers.models.zoo import build_model, example_input, resolve_models
+
+__all__ = ["METRICS", "METRIC_NAMES", "parse_metrics", "measure", "MeasureSummary", "summarise"]
+
+ENGINE_METHOD = "torch.utils.benchmark.Timer in a forked child per point, rounds in fresh workers (helpers.measure.engine)"
+MEMORY_METHOD_CPU = "VmHWM of a forked child per batch, reset by clear_refs, above the worker's baseline"
+MEMORY_METHOD_CUDA = "cuda-allocator: max_memory_allocated above the worker's baseline"
+
+METRICS = ("time", "memory", "power")
+# the results-store metrics each kind of measurement writes
+METRIC_NAMES = {
+    "time": ("latency_per_image",),
+    "memory": ("memory_static", "memory_peak"),
+    "power": ("power_net", "energy_per_image"),
+}
+
+
+def parse_metrics(text: str | Iterable[str]) -> list[str]:
+    """``"time,memory"`` → ``["time", "memory"]``; an unknown one → ValueError naming it."""
+    items = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
+    bad = [t for t in items if t not in METRICS]
+    if bad or not items:
+        raise ValueError(f"bad metric {bad[0] if bad else text!r}: valid metrics are {', '.join(METRICS)}")
+    return list(dict.fromkeys(items))
+
+
+class _Recorder:
+    """Appends rows for one device with this run's fingerprint, and answers 'already stored?'."""
+
+    def __init__(self, store: ResultsStore, device: str, threads: int, force: bool, dtype: str = "float32"):
+        self.store, self.force = store, force
+        self.tag = store.device_tag
+        self.env = environment_fingerprint(device, threads, dtype)
+        self.env.pop("timestamp", None)
+        self.fingerprint = self.env["fingerprint"]
+        self.journal = journal_path(store.path.parent, self.fingerprint, store.path.stem)
+        self.written = 0
+
+    def done(self, model: str, batch_size: int, metrics: Iterable[str]) -> bool:
+        return not self.force and all(self.store.has(model, batch_size, m, fingerprint=self.fingerprint)
+                                      for m in metrics)
+
+    def add(self, model: str, batch_size: int, metric: str, **fields) -> None:
+        self.store.append(make_row(device_tag=self.tag, model=model, batch_size=batch_size, metric=metric,
+                                   **{**self.env, **fields}))
+        self.written += 1
+
+
+def _not_ok(status: str, reason: str, **fields) -> dict:
+    return dict(status=status, reason=reason or status, **fields)
+
+
+# --------------------------------------------------------------------------- time and memory
+def _round6(x: float) -> float:
+    return float(f"{x:.6g}")
+
+
+def _latency_row(rec: "_Recorder", state, settings: EngineSettings, common: dict) -> None:
+    model, b = state.model, state.batch
+    failed = state.failed
+    if failed is not None and not state.samples(settings.contention_share, clean_only=False):
+        rec.add(model, b, "latency_per_image", method=ENGINE_METHOD,
+                **_not_ok(failed.get("status", "error"), failed.get("reason", "")), **common)
+        return
+    s = state.summary(settings)
+    ok_visits = [v for v in state.visits if v.get("status") == "ok"]
+    shares = [v["contended_share"] for v in ok_visits if v.get("contended_share") is not None]
+    firsts = [v["first_pass_s"] for v in ok_visits if v.get("first_pass_counted")]
+    details = {
+        "per_batch_median_s": s["median"], "samples_s": [_round6(x) for x in s["samples"]],
+        "ci_method": s["ci_method"], "rel_half_width": s["rel_half_width"] if math.isfinite(s["rel_half_width"])
+        else None, "target_rel_ci": settings.target_rel_ci, "visits": len(state.visits),
+        "rounds": sorted({v["round"] for v in state.visits}), "blocks": sorted({v.get("block", 1) for v in ok_visits}),
+        "timed_s": state.timed_s(), "contended_visits": sum(1 for x in shares if x > settings.contention_share),
+        "max_contention": max(shares) if shares else None,
+        "contention": "measured from /proc/stat" if shares else "not measurable here (no /proc/stat)",
+        "first_pass_counted": bool(firsts),
+        "first_pass_over_median": (sum(firsts) / len(firsts)) / s["median"] if firsts else None,
+    }
+    rec.add(model, b, "latency_per_image", value=s["median"] / b, median=s["median"] / b,
+            iqr=_iqr(s["samples"]) / b, ci_low=s["low"] / b if math.isfinite(s["low"]) else None,
+            ci_high=s["high"] / b if math.isfinite(s["high"]) else None, n=s["n"], status="ok",
+            flags=";".join(s["flags"]), method=ENGINE_METHOD, details=details, **common)
+
+
+def _iqr(samples: list[float]) -> float:
+    import numpy as np
+
+    return float(np.subtract(*np.percentile(samples, [75, 25]))) if len(samples) > 1 else math.nan
+
+
+def _memory_rows(rec: "_Recorder", state, common: dict, device: str) -> None:
+    model, b = state.model, state.batch
+    first = state.visits[0] if state.visits else {"status": "error", "reason": "not visited"}
+    method = MEMORY_METHOD_CPU if device == "cpu" else MEMORY_METHOD_CUDA
+    memory = first.get("memory") if first.get("status") == "ok" else None
+    static = state.static
+    if memory is None or static is None:
+        reason = first.get("reason") or "no memory measured"
+        status = first.get("status") if first.get("status") in ("skipped", "error") else "error"
+        for metric in METRIC_NAMES["memory"]:
+            rec.add(model, b, metric, method=method, **_not_ok(status, reason), **common)
+        return
+    details = {"param_mb": static.get("param_mb"), "baseline_mb": static.get("baseline_mb"),
+               "input_mb": memory.get("input_mb"), "reserved_mb": memory.get("reserved_mb"),
+               "forward_mb": memory.get("forward_mb"), "peak_source": memory.get("peak_source")}
+    for metric, value in (("memory_static", static["static_mb"]), ("memory_peak", memory["peak_mb"])):
+        rec.add(model, b, metric, value=value, median=value, n=1, status="ok", method=method,
+                details=details, **common)
+
+
+def _engine(rec: "_Recorder", specs, sizes, metrics, device: str, threads: int, settings: EngineSettings,
+            progress: bool, precision: str = "fp32") -> None:
+    from helpers.measure.engine import run_sweep
+    from helpers.measure.dtypes import dtype_name, support
+
+    want_time, want_memory = "time" in metrics, "memory" in metrics
+    names = [m for k in ("time", "memory") if k in metrics for m in METRIC_NAMES[k]]
+    common = dict(unit="s", device=device, threads=threads, dtype=dtype_name(precision))
+    points = []
+    for spec in specs:
+        reason = support(precision, device, spec.name) if precision != "fp32" else None
+        for b in sizes:
+            if rec.done(spec.name, b, names):
+                continue
+            if reason:  # said, never measured through an emulated fallback
+                for metric in names:
+                    rec.add(spec.name, b, metric, method="not measured",
+                            **_not_ok("unavailable", f"{precision}: {reason}"),
+                            **{**common, "unit": "s" if metric == "latency_per_image" else "MB"})
+                continue
+            points.append((spec.name, b))
+    journal = rec.journal
+    if not points:
+        journal.unlink(missing_ok=True)
+        return
+
+    def finished(state) -> None:
+        if want_time and not rec.done(state.model, state.batch, METRIC_NAMES["time"]):
+            _latency_row(rec, state, settings, common)
+        if want_memory and not rec.done(state.model, state.batch, METRIC_NAMES["memory"]):
+            _memory_rows(rec, state, {**common, "unit": "MB"}, device)
+
+    run_sweep(points, device=device, threads=threads, settings=settings, journal=journal,
+               on_point_done=finished, progress=progress, precision=precision,
+               desc=f"measuring on {rec.tag}" + (f" ({precision})" if precision != "fp32" else ""))
+    journal.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- power
+def _power_model(rec: _Recorder, spec, batch_sizes, device, threads, window_s, probe, idle, unavailable,
+                 bar) -> None:
+    from helpers.measure.power import PowerWindow, net_of_idle
+
+    todo = [b for b in batch_sizes if not rec.done(spec.name, b, METRIC_NAMES["power"])]
+    bar.update(len(batch_sizes) - len(todo))
+    if not todo:
+        return
+    if unavailable:
+        for b in todo:
+            for metric, unit in (("power_net", "W"), ("energy_per_image", "J")):
+                rec.add(spec.name, b, metric, unit=unit, device=device, threads=threads,
+                        method="none", **_not_ok("unavailable", unavailable))
+            bar.update()
+        return
+    model = build_model(spec, device=device)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else None
+    window = PowerWindow(probe, duration_s=window_s, sync=sync)
+    for b in todo:
+        bar.set_postfix_str(f"{spec.name} power b={b}")
+        x = example_input(spec, b, device=device)
+
+        def step() -> int:
+            model(x)
+            return b
+
+        common = dict(device=device, threads=threads, method=probe.method, domain=probe.domain)
+        try:
+            with torch.inference_mode():
+                step()  # warm-up
+                net = net_of_idle(window.active(step), idle)
+        except Exception as exc:
+            for metric, unit in (("power_net", "W"), ("energy_per_image", "J")):
+                rec.add(spec.name, b, metric, unit=unit, **_not_ok("error", f"{type(exc).__name__}: {exc}"),
+                        **common)
+            bar.update()
+            continue
+        details = {k: v for k, v in dataclasses.asdict(net).items() if k not in ("method", "domain")}
+        rec.add(spec.name, b, "power_net", value=net.net_power_w, median=net.net_power_w, n=net.n_reads,
+                unit="W", status="ok", details=details, **common)
+        rec.add(spec.name, b, "energy_per_image", value=net.energy_per_image_j, n=net.n_reads, unit="J",
+                status="ok", details=details, **common)
+        bar.update()
+
+
+def _open_power(device: str, window_s: float):
+    """(probe, idle reading, None) or (None, None, reason it cannot be measured)."""
+    from helpers.measure.power import PowerWindow, ProbeUnavailable, open_probe
+
+    try:
+        probe = open_probe(device)
+    except ProbeUnavailable as exc:
+        return None, None, f"no power sensor: {exc.reason}"
+    sync = torch.cuda.synchronize if device.startswith("cuda") else None
+    idle = PowerWindow(probe, duration_s=window_s, sync=sync).idle()
+    return probe, idle, None
+
+
+# --------------------------------------------------------------------------- driver
+def measure(models: Iterable[str] | str, batch_sizes: Iterable[int], metrics: Iterable[str] = ("time", "memory"),
+            device: str = "auto", threads: int | None = None, results_root: Path | None = None,
+            force: bool = False, settings: EngineSettings | None = None, power_window_s: float = 10.0,
+            progress: bool = True, precision: str = "fp32", study: str = "batch") -> ResultsStore:
+    """Measure every (model, batch size, metric) not yet stored for this fingerprint; return the device's store.
+
+    ``results_root`` defaults to data/results; the store is
+    ``<results_root>/<device-tag>/``. Time and memory go through the engine
+    (helpers.measure.engine) with ``settings`` (default: the full profile's); power
+    windows last ``power_window_s`` seconds. Rows of another fingerprint
+    (other hardware, threads, dtype or torch) are never reused. A second run
+    on the same store at the same time is refused (StoreBusy). ``precision``
+    (helpers.measure.dtypes: fp32, bf16, fp16, int8) is the numeric type of model
+    and input; a model or device without native support gets "unavailable"
+    rows saying why. ``study`` picks the store (helpers.store.results.STUDY_FILES).
+    """
+    from helpers.measure.dtypes import dtype_name, parse_precisions
+    from tqdm.auto import tqdm
+
+    from helpers.measure.profiles import get_profile, parse_batch_sizes
+
+    metrics = parse_metrics(metrics if isinstance(metrics, str) else list(metrics))
+    sizes = parse_batch_sizes(list(batch_sizes) if not isinstance(batch_sizes, str) else batch_sizes)
+    device = resolve_device(device)
+    threads = resolve_threads(threads)
+    specs = resolve_models(models)
+    settings = settings or get_profile("full").engine
+    if power_window_s <= 0:
+        raise ValueError(f"power_window_s must be positive, got {power_window_s}")
+    precision = parse_precisions([precision])[0]
+    if precision != "fp32" and "power" in metrics:
+        raise ValueError(f"power is measured in fp32 only, not {precision}: leave power out of the metrics")
+    store = ResultsStore.for_device(make_device_tag(device), root=results_root, study=study)
+    with store.exclusive():
+        rec = _Recorder(store, device, threads, force, dtype_name(precision))
+        if force:
+            rec.journal.unlink(missing_ok=True)
+        if "time" in metrics or "memory" in metrics:
+            _engine(rec, specs, sizes, metrics, device, threads, settings, progress, precision)
+        if "power" in metrics:
+            torch.set_num_threads(threads)
+            total = len(specs) * len(sizes)
+            with tqdm(total=total, desc=f"power on {store.device_tag}", unit="point", disable=not progress) as bar:
+                probe, idle, unavailable = _open_power(device, power_window_s)
+                try:
+                    for spec in specs:
+                        _power_model(rec, spec, sizes, device, threads, power_window_s, probe, idle, unavailable,
+                                     bar)
+                finally:
+                    if probe is not None:
+                        probe.close()
+    store.fingerprint = rec.fingerprint
+    return store
+
+
+@dataclasses.dataclass
+class MeasureSummary:
+    """What a run's rows say about how their numbers were obtained."""
+
+    rows: int
+    statuses: dict
+    timing_points: int
+    flagged: dict          # flag -> list of "model b=N"
+    median_rel_ci: float   # median over timing points of the interval's half-width / median
+
+    def lines(self) -> list[str]:
+        out = [f"{self.rows} rows ({', '.join(f'{v} {k}' for k, v in self.statuses.items()) or 'none'})"]
+        if self.timing_points:
+            out.append(f"{self.timing_points} timing points; 95 % interval half-width: median "
+                       f"{100 * self.median_rel_ci:.1f} % of the median")
+        for flag, points in self.flagged.items():
+            if points:
+                shown = ", ".join(points[:6]) + (f" and {len(points) - 6} more" if len(points) > 6 else "")
+                out.append(f"{len(points)} flagged {flag}: {shown}")
+        return out
+
+
+def summarise(table) -> MeasureSummary:
+    """Counts of statuses and flags in a results frame (one fingerprint's rows)."""
+    from helpers.store.results import FLAGS
+
+    statuses = table["status"].value_counts().to_dict() if len(table) else {}
+    timing = table[(table["metric"] == "latency_per_image") & (table["status"] == "ok")] if len(table) else table
+    flagged = {f: [f"{r.model} b={r.batch_size}" for r in timing.itertuples() if f in str(r.flags).split(";")]
+               for f in FLAGS}
+    rel = ((timing["ci_high"] - timing["ci_low"]) / 2 / timing["median"]).dropna() if len(timing) else []
+    return MeasureSummary(len(table), statuses, len(timing), flagged,
+                          float(rel.median()) if len(rel) else math.nan)
+
+
+def precision_table(results, device_tag: str | None = None):
+    """Per timing point: n, the 95 % interval's half-width as % of the median, and its flags.
+
+    One row per (model, batch_size) of ``latency_per_image`` with status ok,
+    from a results frame (``helpers.store.results.load_results``).
+    """
+    import pandas as pd
+
+    rows = results[(results["metric"] == "latency_per_image") & (results["status"] == "ok")]
+    if device_tag is not None:
+        rows = rows[rows["device_tag"] == device_tag]
+    half = (rows["ci_high"] - rows["ci_low"]) / 2 / rows["median"] * 100
+    return pd.DataFrame({"model": rows["model"], "batch_size": rows["batch_size"], "n": rows["n"],
+                         "ci_half_width_pct": half.round(2), "flags": rows["flags"]}).reset_index(drop=True)

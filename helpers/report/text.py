@@ -1,0 +1,104 @@
+"""Sentences of the lessons that depend on the data, built from the same calls as the figures.
+
+A lesson never states as fact what its run may contradict: where a lesson
+comments on its results (the batch speed-up, the memory shape, where a CPU
+disagrees with the TX1, a point that looks wrong), the sentence comes from
+here, from the claims table and the measured tables, and an explanation is
+shown only beside the verdict it explains. Every function returns Markdown.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from helpers.analysis.claims import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_MEASURABLE, PAPERS_VALUES
+
+__all__ = ["verdict_lines", "time_outliers", "speedup_summary", "memory_summary", "disagreements", "EXPLANATIONS"]
+
+#: Why a part may come out differently from the paper, keyed by (part, verdict):
+#: shown only when this run's verdict is that one.
+EXPLANATIONS: dict[tuple[str, str], str] = {
+    ("C3a", DOES_NOT_HOLD): "a CPU's cores are already busy at batch 1 for large convolutions, so a bigger batch "
+                            "only adds work; the TX1's GPU was starved at batch 1 for every network",
+    ("C3b", HOLDS): "batching turns a fully connected layer's matrix-vector products into matrix-matrix products, "
+                    "which reuse each weight for every image: the paper's explanation, on this device too",
+    ("C3b", DOES_NOT_HOLD): "here the fully connected layers gain no more from batching than convolutions do",
+    ("C5a", HOLDS): "peak memory is the static allocation plus a per-image term: a straight line in batch size, "
+                    "which on log axes looks flat and then rising (the paper's knee)",
+    ("C6a", DOES_NOT_HOLD): "the paper's 200 MB floor was the framework's (Torch7, the CUDA context and cuDNN on "
+                            "the TX1), not the model's: net of this framework's baseline, small networks need less",
+    ("C6b", HOLDS): "static memory follows the parameters: the weights are most of what a loaded model holds",
+    ("C8b", INCONCLUSIVE): "the two slopes are too close for this many networks to tell apart",
+    ("C8b", DOES_NOT_HOLD): "on this device batching does not make the arithmetic faster per operation",
+    ("C4a", NOT_MEASURABLE): "without a power sensor a user can read there is no power figure, and no figure is never 0 W",
+    ("C7a", NOT_MEASURABLE): "without a power sensor a user can read there is no power figure, and no figure is never 0 W",
+    ("C1", PAPERS_VALUES): "no measured top-1 is stored: `python -m helpers evaluate` measures one",
+}
+
+
+def _part_rows(claims: pd.DataFrame, parts: Iterable[str]) -> pd.DataFrame:
+    parts = list(parts)
+    rows = claims[claims["claim"].isin(parts) | claims["claim"].str.rstrip("abcdefgh").isin(parts)]
+    return rows
+
+
+def _sentence(text: str) -> str:
+    text = str(text).strip()
+    return (text[0].upper() + text[1:]).rstrip(".") + "." if text else ""
+
+
+def verdict_lines(claims: pd.DataFrame, parts: Iterable[str]) -> str:
+    """One bullet per row of ``parts`` (ids or claims): verdict, what this run shows, why,
+    and the explanation of that verdict where there is one."""
+    rows = _part_rows(claims, parts)
+    if rows.empty:
+        return "No claims to show for this run."
+    lines = []
+    for r in rows.itertuples():
+        basis = f" ({r.basis})" if r.basis else ""
+        explain = EXPLANATIONS.get((r.claim, r.verdict))
+        shows = r.reason if r.verdict == NOT_MEASURABLE else r.this_run
+        lines.append(f"- **{r.claim}**{basis} ({r.claim_text}): **{r.verdict}** on {r.device_tag or r.device}. "
+                     f"{_sentence(shows)}" + (f" {_sentence(explain)}" if explain else ""))
+    return "\n".join(lines)
+
+
+def time_outliers(latency: pd.DataFrame, ops: pd.Series, batch_size: int = 1,
+                  ops_ratio: float = 2.0, slower_by: float = 1.5) -> str:
+    """Pairs of networks whose per-image times (s) at ``batch_size`` contradict their operations:
+    one has at most 1/``ops_ratio`` of the other's operations yet takes ``slower_by`` times as
+    long or more. Such a point is worth re-measuring before it is read (another process, a
+    throttled core, a wrong build); milder inversions are what Fig 7's scatter is about."""
+    if batch_size not in latency.columns:
+        return f"No per-image times at batch {batch_size}."
+    t = latency[batch_size].dropna()
+    common = [m for m in t.index if m in ops.index]
+    found = [f"{a} takes {t[a] * 1000:.1f} ms per image at batch {batch_size}, {t[a] / t[b]:.1f}x as long as {b} "
+             f"({t[b] * 1000:.1f} ms), which has {ops[b] / ops[a]:.1f}x its operations"
+             for a in common for b in common if ops[a] * ops_ratio <= ops[b] and t[a] >= slower_by * t[b]]
+    if not found:
+        return (f"No network takes {slower_by:g}x as long at batch {batch_size} as one with {ops_ratio:g}x its "
+                f"operations or more: no point contradicts the arithmetic that grossly.")
+    return ("Worth a second look before reading on (re-measure with `--force` on a quiet machine):\n"
+            + "\n".join(f"- {s}" for s in found))
+
+
+def speedup_summary(claims: pd.DataFrame) -> str:
+    """Lesson 4's closing sentences: C3a and C3b on this run, with their explanations."""
+    return verdict_lines(claims, ["C3a", "C3b", "C3c"])
+
+
+def memory_summary(claims: pd.DataFrame) -> str:
+    """Lesson 5's closing sentences: C5 and C6 on this run, with their explanations."""
+    return verdict_lines(claims, ["C5", "C6"])
+
+
+def disagreements(claims: pd.DataFrame) -> str:
+    """Lesson 7's closing: every part whose verdict differs from the paper's (which holds them
+    all), with what this run shows and, where known, why; or a sentence saying none differs."""
+    differ = claims[claims["verdict"] != HOLDS]
+    if differ.empty:
+        return "Every part holds on this run, as in the paper."
+    return verdict_lines(differ, list(dict.fromkeys(differ["claim"])))
