@@ -243,7 +243,7 @@ def test_solutions_of_lesson_9_read_the_committed_roofline_and_studies():
     from helpers.core.reference import PAPER_MODELS
     from helpers.analysis.roofline import run_roofline
     from helpers.store.results import load_results
-    from helpers.measure.studies import dtype_table, study_results, threads_table
+    from helpers.analysis.studies import dtype_table, study_results, threads_table
 
     fingerprint = load_results(None, [COMMITTED])["fingerprint"].iloc[-1]
     roof = run_roofline(None, COMMITTED, list(PAPER_MODELS), fingerprint).roofline

@@ -11,6 +11,7 @@ import torch
 from helpers.measure import hardware
 from helpers.measure import dtypes as precision
 from helpers.measure import studies
+from helpers.analysis import studies as study_tables
 from helpers.core.paths import REPO_ROOT
 from helpers.measure.profiles import EngineSettings
 from helpers.store.results import ResultsStore, device_tag, load_results, make_row
@@ -77,7 +78,7 @@ def test_precision_study_rows_in_their_own_store_with_unsupported_types_said(tmp
     assert not (tmp_path / tag / "results.csv").exists()  # the batch sweep's store is untouched
     rows = load_results(tmp_path, study="precision")
     assert set(rows["dtype"]) == {"float32", "bfloat16", "int8"}
-    table = studies.dtype_table(rows, tag).set_index("precision")
+    table = study_tables.dtype_table(rows, tag).set_index("precision")
     measured = rows[(rows["dtype"] == "float32") & (rows["metric"] == "latency_per_image")].iloc[0]
     assert measured["status"] == "ok" and measured["value"] > 0
     if table.loc["fp32", "status"] == "ok":  # (a busy machine may flag it contended: "left out")
@@ -97,7 +98,7 @@ def test_precision_study_rows_in_their_own_store_with_unsupported_types_said(tmp
 def test_bf16_and_int8_are_measured_where_native(tmp_path):
     studies.measure_precisions(["ResNet-18"], [1], ["fp32", "bf16", "int8"], device="cpu", threads=1,
                                results_root=tmp_path, settings=FAST, progress=False)
-    table = studies.dtype_table(load_results(tmp_path, study="precision"), device_tag("cpu")).set_index("precision")
+    table = study_tables.dtype_table(load_results(tmp_path, study="precision"), device_tag("cpu")).set_index("precision")
     # measured ("left out" only where a busy machine flagged the point contended)
     assert set(table.loc[["fp32", "bf16", "int8"], "status"]) <= {"ok", "left out"}
     ok = table[table["status"] == "ok"]
@@ -114,7 +115,7 @@ def test_threads_study_keeps_every_thread_count_and_the_batch_store_keeps_its_la
     assert len(set(prints)) == 2
     rows = load_results(tmp_path, study="threads")
     assert sorted(rows["threads"].unique()) == [1, 2]  # "latest" keeps the latest run of each setting
-    table = studies.threads_table(rows, device_tag("cpu"))
+    table = study_tables.threads_table(rows, device_tag("cpu"))
     assert list(table["threads"]) == [1, 2]
     one, two = table.iloc[0], table.iloc[1]
     assert one["speedup"] == 1.0 and one["efficiency"] == 1.0 and math.isnan(one["speedup_ci_low"])
@@ -138,12 +139,12 @@ def test_threads_table_on_exact_numbers_leaves_flagged_points_out(tmp_path):
     store.append(_row("cpu-test", "a" * 10, "VGG-16", 1, 0.40, 0.39, 0.41))
     store.append(_row("cpu-test", "b" * 10, "VGG-16", 2, 0.25, 0.24, 0.26))
     store.append(_row("cpu-test", "c" * 10, "VGG-16", 4, 0.20, 0.10, 0.30, flags="contended"))
-    table = studies.threads_table(load_results(tmp_path, study="threads"), "cpu-test")
+    table = study_tables.threads_table(load_results(tmp_path, study="threads"), "cpu-test")
     assert list(table["threads"]) == [1, 2]  # the contended 4-thread point is left out, and named
     assert table.attrs["left_out"] == ["VGG-16@16 4 thread(s) (contended)"]
     store.append(_row("cpu-test", "d" * 10, "VGG-16", 1, 0.40, 0.39, 0.41, flags="unstable"))
     store.append(_row("cpu-test", "e" * 10, "VGG-16", 2, 0.25, 0.24, 0.26, flags="contended"))
-    assert studies.threads_table(load_results(tmp_path, study="threads"), "cpu-test").empty  # all left out
+    assert study_tables.threads_table(load_results(tmp_path, study="threads"), "cpu-test").empty  # all left out
     assert table["speedup"].iloc[1] == pytest.approx(1.6)
     assert table["efficiency"].iloc[1] == pytest.approx(0.8)
     assert 1.45 < table["speedup_ci_low"].iloc[1] < 1.6 < table["speedup_ci_high"].iloc[1] < 1.75
@@ -168,7 +169,7 @@ def test_dtype_table_on_exact_numbers(tmp_path):
                                                                                 "bfloat16", 110.0)):
         store.append(make_row(device_tag="cpu-test", fingerprint=fp, model="ResNet-50", batch_size=16,
                               metric=metric, value=mb, unit="MB", status="ok", threads=2, dtype=dtype))
-    table = studies.dtype_table(load_results(tmp_path, study="precision"), "cpu-test").set_index("precision")
+    table = study_tables.dtype_table(load_results(tmp_path, study="precision"), "cpu-test").set_index("precision")
     assert list(table.index) == ["fp32", "bf16"]
     assert table.loc["bf16", "speedup"] == pytest.approx(2.0)
     assert table.loc["bf16", "speedup_ci_low"] < 2.0 < table.loc["bf16", "speedup_ci_high"]
@@ -210,13 +211,13 @@ def _threads_frame():
 
 
 def test_threads_summary_counts_from_the_table():
-    text = studies.threads_summary(_threads_frame())
+    text = study_tables.threads_summary(_threads_frame())
     assert text == ("At batch 1, 2 threads run 1.05 to 1.60x as fast as 1 (parallel efficiency 52 to 80 %; "
                     "1 of 2 models faster beyond their 95 % interval).")
-    assert "no run beyond 1 thread" in studies.threads_summary(_threads_frame().query("threads == 1"))
+    assert "no run beyond 1 thread" in study_tables.threads_summary(_threads_frame().query("threads == 1"))
     flagged = _threads_frame()
     flagged.attrs["left_out"] = ["C@1 2 thread(s) (contended)"]
-    assert studies.threads_summary(flagged).endswith("Left out as flagged: C@1 2 thread(s) (contended).")
+    assert study_tables.threads_summary(flagged).endswith("Left out as flagged: C@1 2 thread(s) (contended).")
 
 
 def test_dtype_summary_names_what_was_not_measured_and_why():
@@ -228,14 +229,14 @@ def test_dtype_summary_names_what_was_not_measured_and_why():
         "speedup": [1.0, 2.0, np.nan, 1.0, np.nan, np.nan], "speedup_ci_low": [np.nan, 1.8, np.nan, np.nan, np.nan, np.nan],
         "speedup_ci_high": [np.nan, 2.2, np.nan, np.nan, np.nan, np.nan],
         "memory_ratio": [1.0, 0.5, np.nan, 1.0, np.nan, np.nan]})
-    text = studies.dtype_summary(table)
+    text = study_tables.dtype_summary(table)
     assert "bf16 at batch 16: 2.00x the speed of fp32 over 1 models (1 faster and 0 slower" in text
     assert "peak memory 0.50 of fp32's" in text
     assert "bf16 not measured for B: NotImplementedError: avg_pool3d." in text
     assert "fp16 not measured for A, B: fp16: no avx512_fp16." in text
     table.loc[2, "reason"] = "int8: no quantisable version of A"
     table.loc[5, "reason"] = "int8: no quantisable version of B"
-    assert "fp16 not measured for A, B: int8: no quantisable version of the network." in studies.dtype_summary(table)
+    assert "fp16 not measured for A, B: int8: no quantisable version of the network." in study_tables.dtype_summary(table)
     assert text.endswith("a faster type may be a less accurate network.")
 
 

@@ -166,8 +166,8 @@ def _cmd_measure(args: argparse.Namespace) -> int:
 def _cmd_study(args: argparse.Namespace) -> int:
     from helpers.measure.profiles import get_profile, parse_batch_sizes
     from helpers.store.results import device_tag
-    from helpers.measure.studies import (dtype_table, measure_precisions, measure_threads, parse_thread_counts,
-                                 study_results, threads_table)
+    from helpers.analysis.studies import dtype_table, study_results, threads_table
+    from helpers.measure.studies import measure_precisions, measure_threads, parse_thread_counts
     from helpers.measure.timing import resolve_device
 
     profile = get_profile(args.profile)

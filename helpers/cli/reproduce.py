@@ -148,7 +148,7 @@ def reproduce(profile: str = "full", models: str = "", device: str = "auto", thr
                                            fingerprint=store.fingerprint)).lines():
             print(f"  {line}", flush=True)
         if any(p.name == "09_hardware.ipynb" for p in chosen):
-            from helpers.measure.studies import measure_for_lesson
+            from helpers.course.lessons import measure_for_lesson
 
             print(f"lesson 9: the device's peaks (when not stored for this run), the threads study and the "
                   f"precision study of {run.profile.name}'s models", flush=True)

@@ -195,7 +195,7 @@ def teacher_table() -> pd.DataFrame:
 def exercise_markdown(lesson: int) -> str:
     """A lesson's "Try this" section (Markdown), from ``LESSONS``: the one place its exercises are written."""
     items = "\n".join(f"{i}. {text}" for i, text in enumerate(_lesson(lesson).exercises, 1))
-    return (f"## Try this\n{items}\n\nAfter trying, `from helpers.course.syllabus import solution; "
+    return (f"## Try this\n{items}\n\nAfter trying, `from helpers import solution; "
             f"print(solution(\"{lesson}.1\"))` shows the first one's solution.")
 
 

@@ -803,7 +803,7 @@ def cache_chart(points: pd.DataFrame, traffic: pd.DataFrame, llc_bytes: int, ax:
 def threads_chart(table: pd.DataFrame, ax: Axes | None = None) -> Figure:
     """Speed-up over 1 thread (y) against threads (x), one line per model and batch size (solid at
     the smallest batch, dashed at the others), each point with its 95 % interval, and the ideal
-    linear speed-up. ``table``: ``helpers.measure.studies.threads_table``."""
+    linear speed-up. ``table``: ``helpers.analysis.studies.threads_table``."""
     ax = ax or plt.figure(figsize=(10.5, 5.5)).gca()
     data = table.dropna(subset=["speedup"]) if len(table) else table
     if not len(data) or data["threads"].nunique() < 2:
@@ -832,7 +832,7 @@ def threads_chart(table: pd.DataFrame, ax: Axes | None = None) -> Figure:
 def dtype_chart(table: pd.DataFrame, batch_size: int, ax: Axes | None = None) -> Figure:
     """Speed-up over fp32 per model (rows) and precision (bars) at ``batch_size``, with 95 % intervals;
     a precision not measured for a model is written beside it with its status, never drawn as 0.
-    ``table``: ``helpers.measure.studies.dtype_table``. Accuracy is not re-measured (said on the axis)."""
+    ``table``: ``helpers.analysis.studies.dtype_table``. Accuracy is not re-measured (said on the axis)."""
     rows = table[(table["batch_size"] == batch_size) & (table["precision"] != "fp32")] if len(table) else table
     models = list(dict.fromkeys(rows["model"])) if len(rows) else []
     ax = ax or plt.figure(figsize=(10.5, 0.45 * max(len(models), 4) + 1.5)).gca()

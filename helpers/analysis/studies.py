@@ -1,0 +1,203 @@
+"""The tables and sentences of the two hardware studies (threads, numeric type), from their stores.
+
+The studies are measured by helpers.measure.studies into ``threads.csv`` and ``precision.csv``
+(helpers.store.results.STUDY_FILES). Ratios carry a 95 % interval from log-normal draws of both
+points' own intervals (helpers.analysis.fits). Units: seconds per image, MB (10**6 bytes).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.analysis.evidence import is_left_out, point_table
+from helpers.analysis.fits import lognormal_draws, percentile_interval
+
+__all__ = ["study_results", "threads_table", "dtype_table", "threads_summary", "dtype_summary"]
+
+
+def study_results(study: str, root: Path | str | None = None, device_tag: str | None = None,
+                  models=None) -> pd.DataFrame:
+    """The latest run of every setting of ``study`` ("threads" or "precision") for ``device_tag``;
+    only ``models`` (names or presets) where given."""
+    from helpers.store.results import load_results
+    from helpers.models.zoo import resolve_models
+
+    if study not in ("threads", "precision"):
+        raise ValueError(f"unknown study {study!r}: valid studies are threads, precision")
+    rows = load_results(root, [device_tag] if device_tag else None, study=study)
+    if models is not None:
+        rows = rows[rows["model"].isin({spec.name for spec in resolve_models(models)})].reset_index(drop=True)
+    return rows
+
+
+def _ratio(num: pd.DataFrame, den: pd.DataFrame, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """den/num of per-image times, with the 95 % interval of log-normal draws of both."""
+    a = lognormal_draws(den["value"], den["ci_low"], den["ci_high"], seed=seed)
+    b = lognormal_draws(num["value"], num["ci_low"], num["ci_high"], seed=seed + 1)
+    ratio = a / b
+    bounds = [percentile_interval(ratio[:, j]) for j in range(ratio.shape[1])]
+    est = den["value"].to_numpy(float) / num["value"].to_numpy(float)
+    return est, np.array([lo for lo, _ in bounds]), np.array([hi for _, hi in bounds])
+
+
+def _points_by(results: pd.DataFrame, column: str, device_tag: str | None) -> pd.DataFrame:
+    frames = []
+    for setting, rows in results.groupby(column):
+        t = point_table(rows, "latency_per_image", device_tag)
+        m = point_table(rows, "memory_peak", device_tag)[["model", "batch_size", "value"]]
+        t = t.merge(m.rename(columns={"value": "peak_mb"}), on=["model", "batch_size"], how="left")
+        frames.append(t.assign(**{column: setting}))
+    if not frames:
+        return pd.DataFrame(columns=["model", "batch_size", "value", "ci_low", "ci_high", "n", "flags",
+                                     "peak_mb", column])
+    return pd.concat(frames, ignore_index=True)
+
+
+def threads_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.DataFrame:
+    """Per model, batch size and thread count: per-image time (s) with its interval, speed-up over
+    1 thread with its interval, parallel efficiency (speed-up / threads) and peak memory (MB).
+
+    Points flagged contended or unstable are left out (``attrs["left_out"]`` names them).
+    """
+    points = _points_by(results, "threads", device_tag)
+    columns = ["model", "batch_size", "threads", "time_s", "time_ci_low", "time_ci_high", "n", "speedup",
+               "speedup_ci_low", "speedup_ci_high", "efficiency", "peak_mb", "flags"]
+    if points.empty:
+        return pd.DataFrame(columns=columns)
+    points["threads"] = points["threads"].astype(int)
+    dropped = points["flags"].map(is_left_out).astype(bool)
+    left_out = [f"{r.model}@{r.batch_size} {r.threads} thread(s) ({r.flags})" for r in points[dropped].itertuples()]
+    points = points[~dropped]
+    out = []
+    for (model, batch), rows in points.groupby(["model", "batch_size"]):
+        one = rows[rows["threads"] == 1]
+        rows = rows.sort_values("threads")
+        if one.empty:
+            est = lo = hi = np.full(len(rows), np.nan)
+        else:
+            base = pd.concat([one.iloc[[0]]] * len(rows), ignore_index=True)
+            est, lo, hi = _ratio(rows.reset_index(drop=True), base)
+            single = rows["threads"].to_numpy() == 1  # the reference itself: exactly 1, no interval
+            est, lo, hi = np.where(single, 1.0, est), np.where(single, np.nan, lo), np.where(single, np.nan, hi)
+        out.append(pd.DataFrame({
+            "model": model, "batch_size": int(batch), "threads": rows["threads"].to_numpy(),
+            "time_s": rows["value"].to_numpy(), "time_ci_low": rows["ci_low"].to_numpy(),
+            "time_ci_high": rows["ci_high"].to_numpy(), "n": rows["n"].to_numpy(), "speedup": est,
+            "speedup_ci_low": lo, "speedup_ci_high": hi, "efficiency": est / rows["threads"].to_numpy(),
+            "peak_mb": rows["peak_mb"].to_numpy(), "flags": rows["flags"].to_numpy()}))
+    table = pd.concat(out, ignore_index=True)[columns].sort_values(["model", "batch_size", "threads"],
+                                                                      ignore_index=True) if out else \
+        pd.DataFrame(columns=columns)  # every point left out
+    table.attrs["left_out"] = left_out
+    return table
+
+
+def dtype_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.DataFrame:
+    """Per model, batch size and precision: status (ok, or why not measured), per-image time (s) with
+    its interval, speed-up over fp32 with its interval, peak memory (MB) and its ratio to fp32.
+
+    Every row says "accuracy not re-measured": a faster type may be a less accurate network.
+    """
+    from helpers.measure.dtypes import DTYPE_NAMES, NOT_RE_MEASURED
+
+    precision_of = {name: precision for precision, name in DTYPE_NAMES.items()}
+
+    columns = ["model", "batch_size", "precision", "status", "reason", "time_s", "time_ci_low", "time_ci_high",
+               "n", "speedup", "speedup_ci_low", "speedup_ci_high", "peak_mb", "memory_ratio", "flags", "accuracy"]
+    if results.empty:
+        return pd.DataFrame(columns=columns)
+    rows = results[results["metric"] == "latency_per_image"]
+    if device_tag is not None:
+        rows = rows[rows["device_tag"] == device_tag]
+    status = rows.drop_duplicates(["model", "batch_size", "dtype"], keep="last")[
+        ["model", "batch_size", "dtype", "status", "reason"]].copy()
+    status["batch_size"] = status["batch_size"].astype(int)
+    points = _points_by(results, "dtype", device_tag)
+    table = status.merge(points, on=["model", "batch_size", "dtype"], how="left")
+    table["flags"] = table["flags"].fillna("").astype(str)
+    left = table["flags"].map(is_left_out) & (table["status"] == "ok")
+    table.loc[left, ["value", "ci_low", "ci_high"]] = np.nan
+    table.loc[left, "status"] = "left out"
+    table.loc[left, "reason"] = "flagged " + table.loc[left, "flags"]
+    table["precision"] = table["dtype"].map(precision_of).fillna(table["dtype"])
+    base = table.loc[table["precision"] == "fp32", ["model", "batch_size", "value", "ci_low", "ci_high", "peak_mb"]]
+    table = table.merge(base.add_prefix("fp32_").rename(columns={"fp32_model": "model",
+                                                                 "fp32_batch_size": "batch_size"}),
+                        on=["model", "batch_size"], how="left")
+    est = lo = hi = np.full(len(table), np.nan)
+    both = (np.isfinite(table["value"].to_numpy(float)) & np.isfinite(table["fp32_value"].to_numpy(float))
+            & (table["precision"] != "fp32").to_numpy())
+    if both.any():
+        rows = table[both]
+        fp32 = rows[["fp32_value", "fp32_ci_low", "fp32_ci_high"]].set_axis(["value", "ci_low", "ci_high"], axis=1)
+        est, lo, hi = est.copy(), lo.copy(), hi.copy()
+        est[both], lo[both], hi[both] = _ratio(rows, fp32)
+    est = np.where(table["precision"] == "fp32", 1.0, est)  # the reference itself: exactly 1, no interval
+    mem = (table["peak_mb"] / table["fp32_peak_mb"]).where(table["value"].notna() & table["fp32_value"].notna())
+    table = table.assign(time_s=table["value"], time_ci_low=table["ci_low"], time_ci_high=table["ci_high"],
+                         speedup=est, speedup_ci_low=lo, speedup_ci_high=hi, memory_ratio=mem,
+                         accuracy=NOT_RE_MEASURED)
+    table["reason"] = table["reason"].fillna("").astype(str).where(table["status"] != "ok", "")
+    table["reason"] = table["reason"].replace({"<NA>": "", "nan": ""})
+    order = {p: i for i, p in enumerate(DTYPE_NAMES)}
+    table = table.sort_values(["model", "batch_size", "precision"], key=lambda s: s.map(order)
+                              if s.name == "precision" else s, ignore_index=True)
+    return table[columns]
+
+
+# --------------------------------------------------------------------------- sentences for the lesson
+def _range(values, fmt: str = "{:.2f}") -> str:
+    values = [v for v in values if np.isfinite(v)]
+    if not values:
+        return "-"
+    lo, hi = min(values), max(values)
+    return fmt.format(lo) if math.isclose(lo, hi) else f"{fmt.format(lo)} to {fmt.format(hi)}"
+
+
+def threads_summary(table: pd.DataFrame) -> str:
+    """What the threads study shows, in sentences computed from :func:`threads_table`."""
+    most = table[table["threads"] == table["threads"].max()] if len(table) else table
+    if not len(most) or int(most["threads"].iloc[0]) == 1:
+        return "The threads study holds no run beyond 1 thread: nothing to say about parallel speed-up."
+    n = int(most["threads"].iloc[0])
+    parts = []
+    for batch, rows in most.groupby("batch_size"):
+        slower = rows[rows["speedup_ci_high"] < 1]
+        gained = rows[rows["speedup_ci_low"] > 1]
+        parts.append(f"at batch {batch}, {n} threads run {_range(rows['speedup'])}x as fast as 1 "
+                     f"(parallel efficiency {_range(100 * rows['efficiency'], '{:.0f}')} %; "
+                     f"{len(gained)} of {len(rows)} models faster beyond their 95 % interval"
+                     + (f", {len(slower)} slower" if len(slower) else "") + ")")
+    left = table.attrs.get("left_out") or []
+    return "; ".join(parts).capitalize() + "." + (f" Left out as flagged: {', '.join(left)}." if left else "")
+
+
+def dtype_summary(table: pd.DataFrame) -> str:
+    """What the precision study shows, in sentences computed from :func:`dtype_table`: speed-ups of
+    each measured type over fp32, its memory, and every type not measured with its reason."""
+    if not len(table):
+        return "The precision study holds no rows."
+    out = []
+    others = table[table["precision"] != "fp32"]
+    for (prec, batch), rows in others.groupby(["precision", "batch_size"], sort=False):
+        ok = rows[(rows["status"] == "ok") & rows["speedup"].notna()]
+        if not len(ok):
+            continue
+        faster = int((ok["speedup_ci_low"] > 1).sum())
+        slower = int((ok["speedup_ci_high"] < 1).sum())
+        out.append(f"{prec} at batch {batch}: {_range(ok['speedup'])}x the speed of fp32 over {len(ok)} models "
+                   f"({faster} faster and {slower} slower beyond their 95 % interval), peak memory "
+                   f"{_range(ok['memory_ratio'])} of fp32's.")
+    for prec, rows in others[others["status"] != "ok"].groupby("precision", sort=False):
+        rows = rows.drop_duplicates("model")
+        # a reason that names its network ("no quantisable version of AlexNet") is said once for all of them
+        general = [str(r).replace(m, "the network") for r, m in zip(rows["reason"], rows["model"])]
+        reasons = rows.assign(reason=general).groupby("reason", sort=False)["model"].apply(list)
+        for reason, models in reasons.items():
+            shown = ", ".join(models[:5]) + (f" and {len(models) - 5} more" if len(models) > 5 else "")
+            out.append(f"{prec} not measured for {shown}: {reason}.")
+    out.append("Accuracy is not re-measured in any other type: a faster type may be a less accurate network.")
+    return " ".join(out)

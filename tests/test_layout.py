@@ -1,0 +1,127 @@
+"""The package's layout: layered subpackages whose imports point one way, and one public front."""
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import helpers
+from helpers.core.paths import NOTEBOOKS_DIR, REPO_ROOT
+
+PACKAGE = REPO_ROOT / "helpers"
+#: Bottom to top: a module may import its own layer and the layers before it, never one after it.
+LAYERS = ("core", "models", "counting", "store", "measure", "analysis", "report", "course", "cli")
+#: Modules outside the layers: the public front (imports nothing at load) and the entry point.
+OUTSIDE = {"helpers", "helpers.__main__"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(source: str, module: str, is_package: bool = False) -> list[tuple[int, str]]:
+    """(line, module) of every import in ``source``, at any depth (function-local ones too)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the importing module's package
+                package = module.split(".") if is_package else module.split(".")[:-1]
+                base = ".".join(package[:len(package) - node.level + 1] + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            found.append((node.lineno, base))
+            # `from helpers import measure` imports a subpackage, not a name of the front
+            if base == "helpers":
+                found += [(node.lineno, f"helpers.{a.name}") for a in node.names if a.name in LAYERS]
+    return found
+
+
+def layer_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "helpers" and parts[1] in LAYERS else None
+
+
+def upward_imports(source: str, module: str, is_package: bool = False) -> list[str]:
+    """``module:line -> target`` for each import of a later layer than ``module``'s own, or of the front."""
+    own = layer_of(module)
+    bad = []
+    for line, target in imported_modules(source, module, is_package):
+        if target == "helpers" and module not in OUTSIDE:
+            bad.append(f"{module}:{line} -> helpers (the front is for notebooks; import the module)")
+        layer = layer_of(target)
+        if own and layer and LAYERS.index(layer) > LAYERS.index(own):
+            bad.append(f"{module}:{line} -> {target}")
+    return bad
+
+
+def package_modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_every_module_lives_in_a_layer():
+    stray = [module_name(p) for p in package_modules() if layer_of(module_name(p)) is None
+             and module_name(p) not in OUTSIDE]
+    assert not stray, f"modules outside the layers {LAYERS}: {stray}"
+
+
+def test_no_module_imports_a_later_layer():
+    bad = []
+    for path in package_modules():
+        bad += upward_imports(path.read_text(), module_name(path), path.name == "__init__.py")
+    assert not bad, "upward imports:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("source", [
+    "from helpers.report.plots import sweep_chart",
+    "def f():\n    import helpers.cli.commands\n",
+    "def f():\n    from ..report import plots\n",
+    "from helpers import report",
+    "from helpers import setup",
+])
+def test_the_layering_check_catches_an_upward_import(source):
+    """The check fails on an upward import, a function-local one and a relative one included."""
+    assert upward_imports(source, "helpers.measure.engine")
+
+
+def test_the_layering_check_allows_imports_down_and_within_a_layer():
+    source = ("from helpers.core.paths import REPO_ROOT\nfrom helpers.measure import timing\n"
+              "def f():\n    from .power import probe_statuses\n    import numpy\n")
+    assert upward_imports(source, "helpers.measure.engine") == []
+
+
+def test_every_public_name_resolves_to_its_module():
+    for name, target in helpers.PUBLIC.items():
+        module = target.partition(":")[0]
+        value = getattr(helpers, name)
+        assert value is not None and layer_of(module), name
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        helpers.no_such_name  # noqa: B018
+
+
+def test_importing_the_front_loads_nothing_heavy():
+    code = "import sys, helpers; print(sorted(m for m in ('pandas', 'torch', 'numpy') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    assert out.stdout.strip() == "[]"
+
+
+def notebook_helpers_imports(path: Path) -> set[str]:
+    """The helpers modules a notebook's code cells import from."""
+    modules = set()
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] == "code":
+            for _, target in imported_modules("".join(cell["source"]), "notebook"):
+                if target.split(".")[0] == "helpers":
+                    modules.add(target)
+    return modules
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS_DIR.glob("*.ipynb")), ids=lambda p: p.stem)
+def test_notebooks_import_only_the_public_front(path):
+    assert notebook_helpers_imports(path) <= {"helpers"}, sorted(notebook_helpers_imports(path))
