@@ -128,7 +128,7 @@ def test_density_ranking_marks_the_era():
 
 
 def test_pareto_chart_draws_the_frontier_or_says_why_not():
-    from helpers.report.plots import pareto_chart
+    from helpers.report.figures.modern import pareto_chart
 
     front = modern.frontier(pd.Series({"ENet": 68.4, "swin_t": 81.5, "VGG-16": 70.6}),
                             pd.Series({"ENet": 1.57, "swin_t": 9.0, "VGG-16": 31.0}))
@@ -158,7 +158,7 @@ def test_claims_on_the_modern_set_rest_on_reference_values_and_say_so():
 
 
 def test_top1_provenance_names_library_values():
-    from helpers.report.plots import top1_provenance
+    from helpers.report.labels import top1_provenance
 
     acc = top1_for_claims(None, ["ENet", "ResNet-18", "swin_t"], library=True)
     assert top1_provenance(acc) == "the paper's for 2, torchvision metadata for 1"

@@ -13,7 +13,10 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
 
-from helpers.report import plots  # noqa: E402
+from helpers.report.figures import hardware as hardware_figures  # noqa: E402
+from helpers.report import labels  # noqa: E402
+from helpers.report.figures import paper as paper_figures  # noqa: E402
+from helpers.report import style  # noqa: E402
 from helpers.analysis.evidence import process_baseline_mb  # noqa: E402
 from helpers.analysis.fits import LinearFit, floor_slope_fit  # noqa: E402
 from helpers.core.reference import paper_models  # noqa: E402
@@ -46,7 +49,7 @@ def _ci_segments(ax):
     """(x, low, high) of every drawn interval bar, sorted."""
     out = []
     for artist in ax.get_children():
-        if artist.get_gid() == plots.CI_GID and hasattr(artist, "get_segments"):
+        if artist.get_gid() == style.CI_GID and hasattr(artist, "get_segments"):
             for seg in artist.get_segments():
                 (x0, y0), (x1, y1) = seg
                 if x0 == x1:  # the bar itself, not a cap
@@ -112,7 +115,7 @@ def _crowded(n=18, seed=1):
 
 def test_sweep_chart_draws_every_finite_interval_exactly_as_given():
     table, intervals = _sweep_table()
-    fig = plots.sweep_chart(table, ylabel="Per-image time [ms]", scale=1000, intervals=intervals)
+    fig = paper_figures.sweep_chart(table, ylabel="Per-image time [ms]", scale=1000, intervals=intervals)
     ax = fig.axes[0]
     expected = sorted((float(r.batch_size), r.ci_low * 1000, r.ci_high * 1000)
                       for r in intervals.dropna().itertuples())
@@ -123,22 +126,22 @@ def test_sweep_chart_draws_every_finite_interval_exactly_as_given():
 
 def test_sweep_chart_colours_each_interval_like_its_line():
     table, intervals = _sweep_table()
-    ax = plots.sweep_chart(table, intervals=intervals).axes[0]
-    colours = plots.model_colours(table.index)
+    ax = paper_figures.sweep_chart(table, intervals=intervals).axes[0]
+    colours = style.model_colours(table.index)
     bar_colours = {matplotlib.colors.to_hex(a.get_colors()[0]) for a in ax.get_children()
-                   if a.get_gid() == plots.CI_GID and hasattr(a, "get_colors")}
+                   if a.get_gid() == style.CI_GID and hasattr(a, "get_colors")}
     assert bar_colours == {matplotlib.colors.to_hex(c) for c in colours.values()}
 
 
 def test_sweep_chart_without_intervals_draws_no_error_bars():
     table, _ = _sweep_table()
-    ax = plots.sweep_chart(table * 1000, ylabel="Peak memory [MB]").axes[0]
+    ax = paper_figures.sweep_chart(table * 1000, ylabel="Peak memory [MB]").axes[0]
     assert _ci_segments(ax) == []
 
 
 def test_sweep_chart_legend_sits_outside_the_axes_clear_of_every_point():
     table, intervals = _sweep_table()
-    fig = plots.sweep_chart(table, scale=1000, intervals=intervals)
+    fig = paper_figures.sweep_chart(table, scale=1000, intervals=intervals)
     ax = fig.axes[0]
     renderer = _renderer(fig)
     legend = ax.get_legend().get_window_extent(renderer)
@@ -155,7 +158,7 @@ def test_sweep_chart_legend_sits_outside_the_axes_clear_of_every_point():
 def test_sweep_chart_keeps_the_skipped_markers_and_its_labels():
     table, _ = _sweep_table()
     skipped = pd.DataFrame({"model": ["VGG-16"], "batch_size": [8]})
-    ax = plots.sweep_chart(table, ylabel="Per-image time [ms]", skipped=skipped).axes[0]
+    ax = paper_figures.sweep_chart(table, ylabel="Per-image time [ms]", skipped=skipped).axes[0]
     crosses = [ln for ln in ax.lines if ln.get_marker() == "x"]
     assert len(crosses) == 1 and list(crosses[0].get_xdata()) == [8]
     assert ax.get_xlabel() == "Batch size [images]" and ax.get_ylabel() == "Per-image time [ms]"
@@ -166,8 +169,8 @@ def test_sweep_chart_keeps_the_skipped_markers_and_its_labels():
 @pytest.mark.parametrize("composed", [False, True], ids=["alone", "beside-the-paper"])
 def test_blob_chart_limits_hold_every_blob_whole_vgg19_included(composed):
     table = _fig2_table()
-    draw = lambda ax: plots.blob_chart(table, x="gops", y="top1_pct", size="params_m", ax=ax)  # noqa: E731
-    fig = (plots.side_by_side("paper_fig2_top1_vs_ops", draw, figsize=(15, 6.5)) if composed
+    draw = lambda ax: paper_figures.blob_chart(table, x="gops", y="top1_pct", size="params_m", ax=ax)  # noqa: E731
+    fig = (style.side_by_side("paper_fig2_top1_vs_ops", draw, figsize=(15, 6.5)) if composed
            else draw(plt.figure(figsize=(9, 6)).gca()))
     ax = fig.axes[-1]
     _renderer(fig)
@@ -185,7 +188,7 @@ def test_blob_chart_limits_hold_every_blob_whole_vgg19_included(composed):
 
 def test_blob_chart_size_key_sits_below_the_data_with_ticks_in_the_data_area_only():
     table = _fig2_table()
-    ax = plots.blob_chart(table, x="gops", y="top1_pct", size="params_m",
+    ax = paper_figures.blob_chart(table, x="gops", y="top1_pct", size="params_m",
                           size_title="blob area: parameters [M]").axes[0]
     _renderer(ax.figure)
     blobs = _blobs(ax, len(table))
@@ -204,7 +207,7 @@ def test_blob_chart_draws_the_wilson_interval_of_measured_models_only():
     acc = _accuracy({"ResNet-50": (76.1, 75.7, 76.5, 50000), "AlexNet": (56.5, 56.1, 56.9, 50000)},
                     list(paper_models().index))
     table = _fig2_table(acc)
-    ax = plots.blob_chart(table, x="gops", y="top1_pct", size="params_m", ci=("ci_low", "ci_high")).axes[0]
+    ax = paper_figures.blob_chart(table, x="gops", y="top1_pct", size="params_m", ci=("ci_low", "ci_high")).axes[0]
     expected = sorted((float(table.at[m, "gops"]), acc.at[m, "ci_low"], acc.at[m, "ci_high"])
                       for m in ("ResNet-50", "AlexNet"))
     np.testing.assert_allclose(np.array(_ci_segments(ax)), np.array(expected), rtol=1e-12)
@@ -212,7 +215,7 @@ def test_blob_chart_draws_the_wilson_interval_of_measured_models_only():
 
 def test_blob_chart_model_names_do_not_overlap_on_a_crowded_example():
     frame = _crowded()
-    ax = plots.blob_chart(frame, x="x", y="y", size="size", area_per_unit=10).axes[0]
+    ax = paper_figures.blob_chart(frame, x="x", y="y", size="size", area_per_unit=10).axes[0]
     labels = _model_labels(ax, frame.index)
     assert sorted(t.get_text() for t in labels) == sorted(frame.index)
     assert _overlapping(labels, _renderer(ax.figure)) == []
@@ -220,8 +223,8 @@ def test_blob_chart_model_names_do_not_overlap_on_a_crowded_example():
 
 def test_blob_chart_names_on_fig2_do_not_overlap():
     table = _fig2_table()
-    fig = plots.side_by_side("paper_fig2_top1_vs_ops",
-                             lambda ax: plots.blob_chart(table, x="gops", y="top1_pct", size="params_m", ax=ax),
+    fig = style.side_by_side("paper_fig2_top1_vs_ops",
+                             lambda ax: paper_figures.blob_chart(table, x="gops", y="top1_pct", size="params_m", ax=ax),
                              figsize=(15, 6.5))
     labels = _model_labels(fig.axes[-1], table.index)
     assert len(labels) == len(table)
@@ -232,7 +235,7 @@ def test_blob_chart_names_on_fig2_do_not_overlap():
 def test_blob_chart_line_is_drawn_inside_the_data_area_with_its_label_above_the_axes(shade):
     frame = _crowded().assign(x=lambda f: f["x"] * 10)
     line = LinearFit(slope=0.5, intercept=0.0, r2=0.9, n=18)
-    ax = plots.blob_chart(frame, x="x", y="y", size="size", line=line, line_label="fit: slope 0.5",
+    ax = paper_figures.blob_chart(frame, x="x", y="y", size="size", line=line, line_label="fit: slope 0.5",
                           shade_above=shade, shade_label="above the bound").axes[0]
     renderer = _renderer(ax.figure)
     drawn = [ln for ln in ax.lines if ln.get_label() == "fit: slope 0.5"][0]
@@ -257,7 +260,7 @@ def test_fig7_sizes_blobs_by_parameters_and_states_the_fit_and_units():
     frame = pd.DataFrame({"time_s": ref["gops_published"] / 150 + 0.002, "ops": ref["gops_published"],
                           "params_m": ref["params_m_paper"]})
     fit = LinearFit(slope=150.0, intercept=-0.3, r2=0.987, n=len(frame))
-    ax = plots.fig7_ops_vs_time(frame, fit, batch_size=16).axes[0]
+    ax = paper_figures.fig7_ops_vs_time(frame, fit, batch_size=16).axes[0]
     blobs = _blobs(ax, len(frame))
     np.testing.assert_allclose(blobs.get_sizes(), frame["params_m"].to_numpy() * 20)
     np.testing.assert_allclose(blobs.get_offsets()[:, 0], frame["time_s"].to_numpy() * 1000)
@@ -291,9 +294,9 @@ def test_process_baseline_mb_reads_the_ok_static_rows_details():
 
 def test_memory_labels_name_the_baseline_and_its_median():
     base = pd.Series({"AlexNet": 430.0, "VGG-16": 440.0, "ResNet-18": 436.6})
-    label = plots.memory_label("Peak memory [MB]", base, width=200)
+    label = labels.memory_label("Peak memory [MB]", base, width=200)
     assert label == ("Peak memory [MB] above the process's baseline: interpreter and libraries, median 437 MB")
-    assert "not recorded" in plots.memory_label("Peak memory [MB]", pd.Series(dtype=float))
+    assert "not recorded" in labels.memory_label("Peak memory [MB]", pd.Series(dtype=float))
 
 
 def test_fig6_draws_the_papers_floor_then_slope_and_this_runs_fit_labelled():
@@ -302,7 +305,7 @@ def test_fig6_draws_the_papers_floor_then_slope_and_this_runs_fit_labelled():
     frame = pd.DataFrame({"param_mb": params, "static_mb": params * 1.01 + 3})
     fit = floor_slope_fit(frame["param_mb"], frame["static_mb"])
     base = pd.Series(437.0, index=frame.index)
-    ax = plots.fig6_static_memory(frame, fit, base, floor_mb=200, threshold_mb=100, slope=1.30).axes[0]
+    ax = paper_figures.fig6_static_memory(frame, fit, base, floor_mb=200, threshold_mb=100, slope=1.30).axes[0]
     lines = {ln.get_label(): ln for ln in ax.lines}
     paper = lines["the paper (TX1): 200 MB floor, then slope 1.30"]
     xs, ys = np.asarray(paper.get_xdata(), float), np.asarray(paper.get_ydata(), float)
@@ -324,7 +327,7 @@ def test_fig6_draws_the_papers_floor_then_slope_and_this_runs_fit_labelled():
 def test_fig6_without_a_fitted_line_draws_only_the_paper_and_the_floor():
     frame = pd.DataFrame({"param_mb": [1.5, 28.0], "static_mb": [5.0, 31.0]}, index=["ENet", "GoogLeNet"])
     fit = floor_slope_fit(frame["param_mb"], frame["static_mb"])
-    ax = plots.fig6_static_memory(frame, fit, None).axes[0]
+    ax = paper_figures.fig6_static_memory(frame, fit, None).axes[0]
     labels = [ln.get_label() for ln in ax.lines if not ln.get_label().startswith("_")]
     assert labels == ["the paper (TX1): 200 MB floor, then slope 1.30",
                       "this run: median of the 2 models < 100 MB: 18 MB"]
@@ -334,14 +337,14 @@ def test_fig6_without_a_fitted_line_draws_only_the_paper_and_the_floor():
 
 def test_scatter_fit_labels_do_not_overlap_even_on_one_spot():
     frame = pd.DataFrame({"x": [1.0] * 8, "y": [2.0] * 8}, index=[f"Model {i}" for i in range(8)])
-    ax = plots.scatter_fit(frame, "x", "y").axes[0]
+    ax = paper_figures.scatter_fit(frame, "x", "y").axes[0]
     labels = _model_labels(ax, frame.index)
     assert len(labels) == 8 and _overlapping(labels, _renderer(ax.figure)) == []
 
 
 def test_place_labels_ties_a_moved_label_to_its_point():
     frame = _crowded(n=12)
-    ax = plots.scatter_fit(frame, "x", "y").axes[0]
+    ax = paper_figures.scatter_fit(frame, "x", "y").axes[0]
     _renderer(ax.figure)
     leaders = [ln for ln in ax.lines if ln.get_label().startswith("_") and len(ln.get_xdata()) == 2]
     starts = {(round(float(ln.get_xdata()[0]), 9), round(float(ln.get_ydata()[0]), 9)) for ln in leaders}
@@ -353,15 +356,15 @@ def test_place_labels_ties_a_moved_label_to_its_point():
 
 def test_top1_label_says_whose_top1_it_is():
     models = ["AlexNet", "VGG-16", "ResNet-50"]
-    assert plots.top1_label(_accuracy({}, models), width=200) == "Top-1 accuracy [%]: the paper's"
+    assert labels.top1_label(_accuracy({}, models), width=200) == "Top-1 accuracy [%]: the paper's"
     some = _accuracy({"ResNet-50": (76.0, 75.6, 76.4, 50000), "VGG-16": (71.5, 71.1, 71.9, 50000)}, models)
-    assert plots.top1_label(some, width=200) == ("Top-1 accuracy [%]: measured (50,000 images) for 2 models, "
+    assert labels.top1_label(some, width=200) == ("Top-1 accuracy [%]: measured (50,000 images) for 2 models, "
                                                   "the paper's for the rest")
     one = _accuracy({"VGG-16": (71.5, 71.1, 71.9, 50000)}, models)
-    assert plots.top1_provenance(one) == "measured (50,000 images) for 1 model, the paper's for the rest"
+    assert labels.top1_provenance(one) == "measured (50,000 images) for 1 model, the paper's for the rest"
     every = _accuracy({m: (70.0, 69.0, 71.0, n) for m, n in zip(models, (1000, 5000, 50000))}, models)
-    assert plots.top1_provenance(every) == "measured (1,000-50,000 images)"
-    assert max(len(line) for line in plots.top1_label(some).split("\n")) <= 48
+    assert labels.top1_provenance(every) == "measured (1,000-50,000 images)"
+    assert max(len(line) for line in labels.top1_label(some).split("\n")) <= 48
 
 
 def test_fig1_draws_the_wilson_interval_on_measured_bars_and_says_whose_top1():
@@ -369,8 +372,8 @@ def test_fig1_draws_the_wilson_interval_on_measured_bars_and_says_whose_top1():
     acc = _accuracy({"ResNet-50": (76.0, 75.6, 76.4, 50000)}, models)
     acc["top1_torchvision"] = acc["top1_pct"] + 1
     acc.loc["ENet", "top1_torchvision"] = np.nan
-    fig = plots.fig1_top1(acc, {"top1_pct": "this study", "top1_torchvision": "torchvision"},
-                          ci=("ci_low", "ci_high"), ylabel=plots.top1_label(acc))
+    fig = paper_figures.fig1_top1(acc, {"top1_pct": "this study", "top1_torchvision": "torchvision"},
+                          ci=("ci_low", "ci_high"), ylabel=labels.top1_label(acc))
     ax = fig.axes[0]
     segments = _ci_segments(ax)
     assert len(segments) == 1
@@ -388,15 +391,15 @@ def test_fig1_draws_the_wilson_interval_on_measured_bars_and_says_whose_top1():
 
 def test_fig10_states_whose_top1_its_density_is_made_of():
     density = pd.Series({"ENet": 11.7, "GoogLeNet": 10.0, "VGG-19": 0.5})
-    label = plots.top1_label(_accuracy({}, list(density.index)), "Top-1 accuracy density [%/M-params]", width=200)
-    ax = plots.fig10_density(density, ylabel=label).axes[0]
+    label = labels.top1_label(_accuracy({}, list(density.index)), "Top-1 accuracy density [%/M-params]", width=200)
+    ax = paper_figures.fig10_density(density, ylabel=label).axes[0]
     assert ax.get_ylabel() == "Top-1 accuracy density [%/M-params]: the paper's"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["VGG-19", "GoogLeNet", "ENet"]
 
 
 def test_the_papers_speedup_mark_is_drawn_only_where_the_sweep_reaches_its_batch():
-    from helpers.report.plots import sweep_chart
-    from helpers.report.plots import paper_speedup_mark
+    from helpers.report.figures.paper import sweep_chart
+    from helpers.report.figures.paper import paper_speedup_mark
 
     full = pd.DataFrame({1: {"AlexNet": 0.03}, 16: {"AlexNet": 0.02}, 64: {"AlexNet": 0.015}})
     fig = sweep_chart(full, scale=1000)
@@ -410,7 +413,7 @@ def test_the_papers_speedup_mark_is_drawn_only_where_the_sweep_reaches_its_batch
 
 
 def test_the_papers_power_mark_spans_one_standard_deviation():
-    from helpers.report.plots import paper_power_mark
+    from helpers.report.figures.paper import paper_power_mark
 
     fig, ax = plt.subplots()
     ax.scatter([10.0, 12.0], [1.0, 2.0])
@@ -444,10 +447,10 @@ def test_roofline_chart_draws_the_roof_ridge_and_one_line_per_model():
     peak = Peak("matmul_peak", "fp32", 150.0, 140.0, 160.0, 10, "GFLOP/s")
     triad = Peak("memory_bandwidth_triad", "fp32", 20.0, 19.0, 21.0, 10, "GB/s")
     frame = _roofline_frame()
-    fig = plots.roofline_chart(frame, peak, triad)
+    fig = hardware_figures.roofline_chart(frame, peak, triad)
     ax = fig.axes[0]
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
-    roof = [line for line in ax.lines if line.get_gid() == plots.ROOF_GID]
+    roof = [line for line in ax.lines if line.get_gid() == hardware_figures.ROOF_GID]
     assert len(roof) == 1
     xs, ys = np.asarray(roof[0].get_xdata(), float), np.asarray(roof[0].get_ydata(), float)
     ridge = 150.0 / 20.0
@@ -467,7 +470,7 @@ def test_roofline_chart_draws_the_roof_ridge_and_one_line_per_model():
 
 
 def test_roofline_chart_of_nothing_says_so():
-    fig = plots.roofline_chart(_roofline_frame().iloc[:0], 150.0, 20.0)
+    fig = hardware_figures.roofline_chart(_roofline_frame().iloc[:0], 150.0, 20.0)
     ax = fig.axes[0]
     assert not ax.axison and "nothing to place" in ax.texts[0].get_text()
 
@@ -476,7 +479,7 @@ def test_cache_chart_lines_relative_to_the_fastest_batch_and_the_cache_line():
     frame = _roofline_frame()
     traffic = pd.DataFrame({"model": frame["model"], "batch_size": frame["batch_size"],
                             "largest_activation_op_bytes": [50, 100, 400, 20, 80, 320]})
-    fig = plots.cache_chart(frame, traffic, llc_bytes=100)
+    fig = hardware_figures.cache_chart(frame, traffic, llc_bytes=100)
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
     lines = {line.get_label(): line for line in ax.lines}
@@ -488,5 +491,19 @@ def test_cache_chart_lines_relative_to_the_fastest_batch_and_the_cache_line():
     assert np.asarray(lines["AlexNet"].get_ydata(), float).tolist() == pytest.approx([3.0, 1.5, 1.0])
     cache = [line for label, line in lines.items() if label.startswith("leaves the last-level cache")]
     assert len(cache) == 1 and np.allclose(cache[0].get_xdata(), [1.0, 1.0])
-    empty = plots.cache_chart(frame.iloc[:0], traffic, llc_bytes=100)
+    empty = hardware_figures.cache_chart(frame.iloc[:0], traffic, llc_bytes=100)
     assert not empty.axes[0].axison
+
+
+def test_importing_the_figures_leaves_matplotlib_style_alone():
+    """Importing a figure module changes no rc parameter; ``use_style`` (a lesson's setup) applies the look."""
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt; before = dict(plt.rcParams)\n"
+            "import helpers.report.figures.paper, helpers.report.figures.hardware, helpers.report.figures.modern\n"
+            "print(sorted(k for k, v in plt.rcParams.items() if before[k] != v))\n"
+            "from helpers.report.style import STYLE, use_style; use_style()\n"
+            "print(all(plt.rcParams[k] == v for k, v in STYLE.items()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[]" and out[1] == "True"

@@ -243,7 +243,7 @@ def test_dtype_summary_names_what_was_not_measured_and_why():
 def test_threads_and_dtype_charts_draw_the_data_or_say_why_not():
     import matplotlib.pyplot as plt
 
-    from helpers.report.plots import dtype_chart, threads_chart
+    from helpers.report.figures.hardware import dtype_chart, threads_chart
 
     fig = threads_chart(_threads_frame())
     ax = fig.axes[0]

@@ -13,6 +13,7 @@ import pandas as pd
 
 from helpers.core.paths import RESULTS_DIR, REPORTS_DIR
 from helpers.measure.profiles import Profile, get_profile, parse_batch_sizes
+from helpers.report.style import use_style
 
 __all__ = ["Run", "setup", "recorded_tags"]
 
@@ -88,6 +89,7 @@ def setup(profile: str = "full", models: str = "", batch_sizes: str = "", device
         tag, measure = results_tag, False
     out = Path(output_dir) if output_dir else REPORTS_DIR / tag
     out.mkdir(parents=True, exist_ok=True)
+    use_style()  # every figure of the lesson in the study's look
     return Run(profile=prof, models=names, batch_sizes=sizes, device=dev,
                threads=resolve_threads(threads or None), device_tag=tag,
                results_root=root, output_dir=out, measure=bool(measure))

@@ -1,0 +1,215 @@
+"""Lesson 9's figures: the roofline, the cache explanation, the threads and the numeric-type studies.
+"""
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import matplotlib.lines
+import matplotlib.patches
+import matplotlib.patheffects
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from helpers.report.layout import interval_bars
+from helpers.report.style import LEGEND_RIGHT, message_panel, model_colours
+
+__all__ = ["ROOF_GID", "roofline_chart", "cache_chart", "threads_chart", "dtype_chart"]
+
+
+#: gid of the roof line (memory slope, then the flat compute peak) of ``roofline_chart``.
+ROOF_GID = "roof"
+
+
+def _value_interval(x) -> tuple[float, float, float]:
+    """(value, ci_low, ci_high) of a ``helpers.measure.hardware.Peak`` or a plain number (no interval)."""
+    if hasattr(x, "value"):
+        return float(x.value), float(x.ci_low), float(x.ci_high)
+    return float(x), math.nan, math.nan
+
+
+def _batch_area(batch) -> np.ndarray:
+    """Marker area (points^2) growing with the batch size: 12 at batch 1, +12 per doubling."""
+    return 12.0 * (1 + np.log2(np.asarray(batch, dtype=float)))
+
+
+def roofline_chart(roofline: pd.DataFrame, peak, bandwidth, ax: Axes | None = None) -> Figure:
+    """The roofline, log-log: achieved G-ops/s (y, with 95 % intervals) against arithmetic
+    intensity [op/B] (x) of every (model, batch size) of ``helpers.analysis.roofline.roofline_table``.
+
+    The roof is ``min(peak, bandwidth x intensity)``: ``peak`` the fp32 matmul peak
+    (GFLOP/s) and ``bandwidth`` the triad bandwidth (GB/s), each a
+    ``helpers.measure.hardware.Peak`` (its 95 % interval shaded) or a number. The ridge
+    point (peak / bandwidth) is marked. Each model's batch sizes are joined by a
+    line in its colour, the marker's area growing with the batch size; the
+    legend (models, roof, batch sizes) sits to the right of the axes.
+    """
+    ax = ax or plt.figure(figsize=(10.5, 6)).gca()
+    if roofline is None or not len(roofline):
+        message_panel(ax, "no measured point with a traffic count: nothing to place on the roofline")
+        return ax.figure
+    p, p_low, p_high = _value_interval(peak)
+    b, b_low, b_high = _value_interval(bandwidth)
+    ridge = p / b
+    data = roofline
+    intensity = data["intensity"].astype(float)
+    lo = min(float(intensity.min()), ridge) / 2
+    hi = max(float(intensity.max()), ridge) * 2
+    roof, = ax.plot([lo, ridge, hi], [b * lo, p, p], "-", color="0.15", lw=2.2, zorder=4,
+                    label=f"roof: min({p:.3g} GFLOP/s fp32 peak, {b:.3g} GB/s triad x intensity)")
+    roof.set_gid(ROOF_GID)
+    handles = [roof]
+    if np.isfinite(p_low) and np.isfinite(p_high):
+        handles.append(ax.fill_between([ridge, hi], p_low, p_high, color="0.5", alpha=0.2, lw=0, zorder=1,
+                                       label=f"peak 95 % interval [{p_low:.3g}, {p_high:.3g}]"))
+    if np.isfinite(b_low) and np.isfinite(b_high):
+        xs = np.geomspace(lo, ridge, 50)
+        ax.fill_between(xs, np.minimum(b_low * xs, p), np.minimum(b_high * xs, p), color="0.5", alpha=0.2, lw=0,
+                        zorder=1)
+    ridge_mark, = ax.plot([ridge], [p], "D", color="0.15", ms=7, zorder=5, ls="",
+                          label=f"ridge point: {ridge:.3g} op/B (memory-bound left of it)")
+    ax.axvline(ridge, ls=":", color="0.4", lw=1.0, zorder=1)
+    handles.append(ridge_mark)
+    models = list(dict.fromkeys(data["model"]))
+    colours = model_colours(models)
+    lines = []
+    for model in models:
+        mine = data[data["model"] == model].sort_values("batch_size")
+        line, = ax.plot(mine["intensity"], mine["achieved_gops"], "-", color=colours[model], lw=1.3, zorder=3,
+                        label=model)
+        ax.scatter(mine["intensity"], mine["achieved_gops"], s=_batch_area(mine["batch_size"]),
+                   color=colours[model], edgecolors="0.2", linewidths=0.5, zorder=4)
+        if {"achieved_ci_low", "achieved_ci_high"} <= set(mine.columns):
+            interval_bars(ax, mine["intensity"], mine["achieved_ci_low"], mine["achieved_ci_high"],
+                           colours[model], lw=0.8)
+        lines.append(line)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_xlabel("Arithmetic intensity [op/B]: operations / bytes read and written (op by op)")
+    ax.set_ylabel("Achieved [G-ops/s]: operations per image / time per image")
+    batches = sorted({int(x) for x in data["batch_size"]})
+    keys = [matplotlib.lines.Line2D([], [], ls="", marker="o", color="0.7", markeredgecolor="0.2",
+                                    markersize=math.sqrt(float(_batch_area(k))), label=f"batch {k}")
+            for k in (batches if len(batches) <= 3 else [batches[0], batches[len(batches) // 2], batches[-1]])]
+    ax.legend(handles=[*lines, *handles, *keys], fontsize=8, **LEGEND_RIGHT)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def cache_chart(points: pd.DataFrame, traffic: pd.DataFrame, llc_bytes: int, ax: Axes | None = None,
+                working_set: str = "largest_activation_op_bytes") -> Figure:
+    """The cache explanation: per-image time relative to the model's fastest batch (y) against
+    its working set over the last-level cache (x, log), one line per model across batch sizes,
+    and a vertical line at 1 where the working set leaves the cache.
+
+    ``points``: ``helpers.analysis.roofline.roofline_table`` or ``helpers.analysis.evidence.point_table``
+    of ``latency_per_image`` (left-out points dropped); ``traffic``:
+    ``helpers.analysis.roofline.traffic_table``; ``working_set``: its column (by default the
+    largest operator's activations, as ``helpers.analysis.roofline.cache_table``); ``llc_bytes`` in bytes.
+    """
+    from helpers.analysis.roofline import latency_points
+
+    ax = ax or plt.figure(figsize=(10.5, 5.5)).gca()
+    times = latency_points(points) if points is not None and len(points) else pd.DataFrame()
+    data = times.merge(traffic[["model", "batch_size", working_set]].astype({"batch_size": int}),
+                       on=["model", "batch_size"], how="inner") if len(times) else times
+    if not len(data) or not llc_bytes:
+        message_panel(ax, "no per-image time with a working set (or no last-level cache size): "
+                          "nothing to compare with the cache")
+        return ax.figure
+    models = list(dict.fromkeys(data["model"]))
+    colours = model_colours(models)
+    for model in models:
+        mine = data[data["model"] == model].sort_values("batch_size")
+        ax.plot(mine[working_set] / llc_bytes, mine["value"] / mine["value"].min(), "o-",
+                color=colours[model], ms=4, lw=1.4, label=model)
+    ax.axvline(1.0, ls="--", color="firebrick", lw=1.4,
+               label=f"leaves the last-level cache ({llc_bytes / 2**20:.3g} MiB)")
+    ax.set_xscale("log")
+    ax.set_xlabel("Largest per-operator working set / last-level cache "
+                  + ("(activations read and written by one op)" if working_set == "largest_activation_op_bytes"
+                     else "(inputs + outputs + weights of one op)"))
+    ax.set_ylabel("Per-image time / the model's fastest batch")
+    ax.legend(fontsize=8, **LEGEND_RIGHT)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def threads_chart(table: pd.DataFrame, ax: Axes | None = None) -> Figure:
+    """Speed-up over 1 thread (y) against threads (x), one line per model and batch size (solid at
+    the smallest batch, dashed at the others), each point with its 95 % interval, and the ideal
+    linear speed-up. ``table``: ``helpers.analysis.studies.threads_table``."""
+    ax = ax or plt.figure(figsize=(10.5, 5.5)).gca()
+    data = table.dropna(subset=["speedup"]) if len(table) else table
+    if not len(data) or data["threads"].nunique() < 2:
+        message_panel(ax, "the threads study holds fewer than two thread counts with a 1-thread reference: "
+                          "nothing to compare (python -m helpers threads measures it)")
+        return ax.figure
+    models = list(dict.fromkeys(data["model"]))
+    colours = model_colours(models)
+    smallest = int(data["batch_size"].min())
+    most = int(data["threads"].max())
+    ax.plot([1, most], [1, most], ":", color="0.3", lw=1.2, label="ideal: speed-up = threads")
+    for (model, batch), rows in data.groupby(["model", "batch_size"], sort=False):
+        rows = rows.sort_values("threads")
+        ax.plot(rows["threads"], rows["speedup"], "-o" if batch == smallest else "--s", color=colours[model],
+                ms=5, lw=1.4, label=f"{model}, batch {batch}")
+        interval_bars(ax, rows["threads"], rows["speedup_ci_low"], rows["speedup_ci_high"], colours[model],
+                       capsize=3)
+    ax.set_xticks(sorted(data["threads"].unique()))
+    ax.set_xlabel("CPU threads (torch.set_num_threads)")
+    ax.set_ylabel("Speed-up over 1 thread (per-image time at 1 / at N)")
+    ax.legend(fontsize=8, **LEGEND_RIGHT)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def dtype_chart(table: pd.DataFrame, batch_size: int, ax: Axes | None = None) -> Figure:
+    """Speed-up over fp32 per model (rows) and precision (bars) at ``batch_size``, with 95 % intervals;
+    a precision not measured for a model is written beside it with its status, never drawn as 0.
+    ``table``: ``helpers.analysis.studies.dtype_table``. Accuracy is not re-measured (said on the axis)."""
+    rows = table[(table["batch_size"] == batch_size) & (table["precision"] != "fp32")] if len(table) else table
+    models = list(dict.fromkeys(rows["model"])) if len(rows) else []
+    ax = ax or plt.figure(figsize=(10.5, 0.45 * max(len(models), 4) + 1.5)).gca()
+    if not models:
+        message_panel(ax, f"no precision other than fp32 stored at batch {batch_size} "
+                          "(python -m helpers precision measures them)")
+        return ax.figure
+    precisions = list(dict.fromkeys(rows["precision"]))
+    palette = dict(zip(precisions, sns.color_palette("deep", len(precisions))))
+    drawn = (rows["status"] == "ok") & rows["speedup"].notna()
+    most = max(1, int(rows[drawn].groupby("model")["precision"].nunique().max()) if drawn.any() else 1)
+    height = 0.8 / most
+    labelled: set[str] = set()
+    for i, model in enumerate(models):
+        mine = rows[rows["model"] == model].set_index("precision")
+        ok = [p for p in precisions if p in mine.index and mine.loc[p, "status"] == "ok"
+              and np.isfinite(mine.loc[p, "speedup"])]
+        missing = [f"{p}: {mine.loc[p, 'status'] if p in mine.index else 'not measured'}"
+                   for p in precisions if p not in ok]
+        for j, prec in enumerate(ok):  # the model's bars centred on its tick
+            y = i + height * (j - (len(ok) - 1) / 2)
+            r = mine.loc[prec]
+            ax.barh(y, r["speedup"], height=height * 0.9, color=palette[prec],
+                    label=None if prec in labelled else prec)
+            labelled.add(prec)
+            if np.isfinite(r["speedup_ci_low"]):
+                ax.plot([r["speedup_ci_low"], r["speedup_ci_high"]], [y, y], color="0.15", lw=1.0)
+        if missing:
+            ax.text(1.02, i, "; ".join(missing), transform=ax.get_yaxis_transform(), va="center", fontsize=7,
+                    color="0.35")
+    ax.axvline(1.0, color="0.2", lw=1.0, ls="--")
+    ax.set_yticks(range(len(models)), models)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"Speed-up over fp32 at batch {batch_size} (per-image time in fp32 / in the type); "
+                  "accuracy not re-measured")
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, fontsize=8, loc="lower right")
+    ax.figure.tight_layout()
+    return ax.figure
