@@ -31,7 +31,7 @@ PUBLIC: dict[str, str] = {
     # store
     "load_results": "helpers.store.results", "not_measured": "helpers.store.results",
     # measure
-    "reference_top1": "helpers.measure.accuracy",
+    "reference_top1": "helpers.models.weights",
     "overview": "helpers.measure.hardware",
     "layer_time_share": "helpers.measure.layers",
     "probe_statuses": "helpers.measure.power",

@@ -12,22 +12,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from helpers.measure.accuracy import (
-    ACCURACY_COLUMNS,
-    EQUIVALENTS,
-    NO_LIBRARY_WEIGHTS,
-    NO_TIMM_FIGURE,
-    NO_TORCHVISION_EQUIVALENT,
-    SAME_ARCHITECTURE,
-    TORCHVISION_EQUIVALENT,
-    accuracy_table,
-    default_resize,
-    evaluate_imagefolder,
-    load_checkpoint,
-    reference_top1,
-    torchvision_top1,
-    torchvision_weights_table,
-)
+from helpers.models.weights import ACCURACY_COLUMNS, NO_LIBRARY_WEIGHTS, NO_TIMM_FIGURE, accuracy_table, reference_top1, torchvision_top1, torchvision_weights_table
+from helpers.models.equivalents import EQUIVALENTS, NO_TORCHVISION_EQUIVALENT, SAME_ARCHITECTURE, TORCHVISION_EQUIVALENT
+from helpers.measure.accuracy import default_resize, evaluate_imagefolder, load_checkpoint
 from helpers.core.reference import PAPER_MODELS, paper_models
 from helpers.models.zoo import UnknownModelError
 

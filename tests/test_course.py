@@ -74,7 +74,7 @@ def committed():
 def test_solutions_on_counts_and_library_accuracy():
     import dataclasses
 
-    from helpers.measure.accuracy import torchvision_top1
+    from helpers.models.weights import torchvision_top1
     from helpers.counting.ops import count_model
     from helpers.core.reference import paper_models
     from helpers.models.zoo import get_spec
@@ -171,7 +171,7 @@ def test_solutions_5_2_and_7_1_read_the_committed_runs_claims(committed):
 def test_solutions_of_lesson_8_on_counts_library_accuracy_and_the_claims():
     import pandas as pd
 
-    from helpers.measure.accuracy import library_top1
+    from helpers.models.weights import library_top1
     from helpers.analysis.claims import DOES_NOT_HOLD, HOLDS, claims_table
     from helpers.analysis.modern import density_ranking, lesson_models, reference_accuracy
     from helpers.counting.ops import count_model, count_table

@@ -14,15 +14,8 @@ from PIL import Image
 from scipy.stats import binomtest
 
 from helpers.measure import accuracy
-from helpers.measure.accuracy import (
-    ACCURACY_BATCH_SIZE,
-    CLAIMS_TOP1_COLUMNS,
-    MEASURED_COLUMNS,
-    file_sha256,
-    measured_accuracy,
-    top1_for_claims,
-    wilson_interval,
-)
+from helpers.measure.accuracy import ACCURACY_BATCH_SIZE, file_sha256, wilson_interval
+from helpers.analysis.accuracy import CLAIMS_TOP1_COLUMNS, MEASURED_COLUMNS, measured_accuracy, top1_for_claims
 from helpers.cli.commands import main
 from helpers.core.reference import PAPER_MODELS, paper_models
 from helpers.store.results import ResultsStore, device_tag, environment_fingerprint, load_results, make_row

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from helpers.analysis import modern
-from helpers.measure.accuracy import library_top1, top1_for_claims, torchvision_top1
+from helpers.models.weights import library_top1, torchvision_top1
+from helpers.analysis.accuracy import top1_for_claims
 from helpers.analysis.claims import HOLDS, PAPERS_VALUES, claims_table, rule
 from helpers.measure.profiles import PROFILES, get_profile
 from helpers.core.reference import PAPER_MODELS, paper_models

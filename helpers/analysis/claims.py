@@ -913,7 +913,7 @@ def claims_table(results: pd.DataFrame | str | Path | None = None, device_tag: s
     parts = list(parts) if parts is not None else None
     if paper_data:
         return rule(paper_evidence(), parts)
-    from helpers.measure.accuracy import top1_for_claims
+    from helpers.analysis.accuracy import top1_for_claims
     from helpers.store.results import load_results
 
     frame = results if isinstance(results, pd.DataFrame) else load_results(results)

@@ -521,7 +521,7 @@ def paper_accuracy() -> pd.DataFrame:
 
 def _accuracy_frame(results: pd.DataFrame | None, models: Iterable[str]) -> pd.DataFrame:
     """Measured top-1 where ``results`` hold it, the paper's otherwise (see ``Evidence.accuracy``)."""
-    from helpers.measure.accuracy import top1_for_claims
+    from helpers.analysis.accuracy import top1_for_claims
 
     frame = top1_for_claims(results if results is not None and not results.empty else None, list(models))
     return frame.set_index("model")[["top1_pct", "ci_low", "ci_high", "n_images", "source", "label"]]

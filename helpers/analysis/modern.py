@@ -34,10 +34,10 @@ def lesson_models(models: Iterable[str] | str = ()) -> list[str]:
 
 
 def reference_accuracy(results: pd.DataFrame | None, models: Iterable[str]) -> tuple[pd.DataFrame, list[str]]:
-    """Top-1 per model (``helpers.measure.accuracy.top1_for_claims`` with ``library=True``: measured where
+    """Top-1 per model (``helpers.analysis.accuracy.top1_for_claims`` with ``library=True``: measured where
     stored, the paper's, or torchvision's metadata ``acc@1`` for a library model), indexed by model,
     and the models of ``models`` that have none (timm models: timm ships no accuracy figure)."""
-    from helpers.measure.accuracy import top1_for_claims
+    from helpers.analysis.accuracy import top1_for_claims
 
     models = list(dict.fromkeys(models))
     frame = top1_for_claims(results if results is not None and len(results) else None, models, library=True)

@@ -56,7 +56,7 @@ def _cmd_count(args: argparse.Namespace) -> int:
 
 
 def _cmd_accuracy(args: argparse.Namespace) -> int:
-    from helpers.measure.accuracy import accuracy_table
+    from helpers.models.weights import accuracy_table
 
     table = accuracy_table(args.models)
     if args.csv:

@@ -15,7 +15,7 @@ def top1_provenance(accuracy: pd.DataFrame) -> str:
 
     ``accuracy``: one row per plotted model with ``source`` ("measured",
     "paper" or "library": torchvision's weights metadata) and ``n_images``
-    (``helpers.measure.accuracy.top1_for_claims``). Returns "the paper's", "measured (N
+    (``helpers.analysis.accuracy.top1_for_claims``). Returns "the paper's", "measured (N
     images)" or "measured (N images) for k models, the paper's for the rest" (N
     a range where the counts differ); library values are named beside them
     ("the paper's for 14, torchvision metadata for 20").
