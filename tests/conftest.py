@@ -6,3 +6,23 @@ def smoke_parameters(tmp_path):
     """Notebook parameters of a smoke run: two small models, batches 1 and 2, a private results folder."""
     return {"profile": "smoke", "models": "", "device": "cpu", "threads": 0,
             "results_dir": str(tmp_path / "results")}
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """``smoke_run(path)`` -> (NotebookRun, output folder, parameters): the notebook executed once per session
+    with the smoke profile into a folder of its own (its own results folder too), on first request; the lesson
+    tests and the report test read the same run instead of executing the notebook again."""
+    from helpers.cli.reproduce import execute_notebook
+
+    done = {}
+
+    def run(path):
+        if path not in done:
+            out = tmp_path_factory.mktemp(f"smoke-{path.stem}")
+            params = {"profile": "smoke", "models": "", "device": "cpu", "threads": 0,
+                      "results_dir": str(out / "results"), "output_dir": str(out)}
+            done[path] = (execute_notebook(path, out, params, progress=False), out, params)
+        return done[path]
+
+    return run

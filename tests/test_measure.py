@@ -88,6 +88,7 @@ def test_a_contended_visit_is_measured_again_and_one_that_stays_contended_is_fla
     assert "ENet b=2" in summarise(store.read()).flagged["contended"]
 
 
+@pytest.mark.slow
 def test_memory_agrees_with_a_fresh_process_per_point(tmp_path):
     """The engine's forked-child peak against the previous method (a fresh interpreter per point), both
     without the library code each happens to page in."""

@@ -45,9 +45,8 @@ def test_first_code_cell_is_tagged_parameters_with_literals_only(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_with_the_smoke_profile(path, tmp_path, smoke_parameters):
-    params = dict(smoke_parameters, output_dir=str(tmp_path))
-    run = execute_notebook(path, tmp_path, params, progress=False)
+def test_notebook_runs_with_the_smoke_profile(path, smoke_run):
+    run, tmp_path, params = smoke_run(path)
     assert run.ok, f"{path.name}: {run.error}"
     executed = nbformat.read(run.output, as_version=4)
     errors = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])
@@ -121,6 +120,7 @@ LIBRARY_MODELS = "mobilenet_v3_small,resnet18"
 LIBRARY_LESSONS = ("01", "03", "04", "07")
 
 
+@pytest.mark.slow
 def test_lessons_run_with_library_models(tmp_path, smoke_parameters):
     """Any torchvision (or timm) name through ``models`` reaches the end of every lesson: plotted where no
     accuracy is needed, with torchvision's reference top-1 (or left out with a note) where it is. Lessons

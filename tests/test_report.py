@@ -1,11 +1,12 @@
 """The report of a run opens in a real headless browser with every image and link intact."""
+import dataclasses
 import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
 
-from helpers.cli.reproduce import execute_notebook, export_html, notebook_paths, write_index
+from helpers.cli.reproduce import export_html, notebook_paths, write_index
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -16,15 +17,18 @@ needs_browser = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    """A real report: two notebooks executed (smoke), exported to HTML, and the index written."""
+def report(tmp_path_factory, smoke_run):
+    """A real report: two notebooks executed (smoke, the session's runs of them), gathered into one folder,
+    exported to HTML, and the index written."""
     out = tmp_path_factory.mktemp("report")
     params = {"profile": "smoke", "device": "cpu", "results_dir": str(out / "results"), "output_dir": str(out)}
     runs = []
     for path in notebook_paths():
         if path.name.startswith(("03_", "07_")):
-            run = execute_notebook(path, out, params, progress=False)
+            run, folder, _ = smoke_run(path)
             assert run.ok, run.error
+            shutil.copytree(folder, out, dirs_exist_ok=True, ignore=shutil.ignore_patterns("results"))
+            run = dataclasses.replace(run, output=out / run.output.name)
             assert export_html(run.output) is not None
             runs.append(run)
     from helpers.analysis.claims import claims_table
