@@ -21,10 +21,10 @@ from helpers.measure.accuracy import (
     file_sha256,
     measured_accuracy,
     top1_for_claims,
-    wilson_interval,
 )
 from helpers.cli.commands import main
 from helpers.core.reference import PAPER_MODELS, paper_models
+from helpers.core.stats import wilson_interval
 from helpers.store.results import ResultsStore, device_tag, environment_fingerprint, load_results, make_row
 
 # Six classes, sorted: c0 holds 3 of the 9 images, c5 holds 2.
