@@ -36,7 +36,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from helpers.core.stats import median_interval
+from helpers.core.stats import Estimate, median_interval
 
 COLUMNS = ["quantity", "dtype", "value", "unit", "ci_low", "ci_high", "n", "method", "status", "note", "device",
            "fingerprint", "timestamp"]
@@ -647,29 +647,17 @@ def load_characterisation(device_tag: str, root: Path | str | None = None,
     return frame if len(frame) else None
 
 
-@dataclass(frozen=True)
-class Peak:
-    """A measured peak: value with its 95 % interval and n (GFLOP/s or GB/s, as ``unit``)."""
-
-    quantity: str
-    dtype: str
-    value: float
-    ci_low: float
-    ci_high: float
-    n: int
-    unit: str
-
-
-def measured_peak(frame: pd.DataFrame, quantity: str, dtype: str = "fp32") -> Peak | None:
+def measured_peak(frame: pd.DataFrame, quantity: str, dtype: str = "fp32") -> Estimate | None:
     """The ``quantity`` row (``matmul_peak``, ``memory_bandwidth_triad``, ...) of ``dtype`` in a
-    characterisation, when it was measured (status ok); ``None`` otherwise."""
+    characterisation, when it was measured (status ok), as an estimate with its 95 % interval,
+    n, the row's method and unit (GFLOP/s or GB/s); ``None`` otherwise."""
     rows = frame[(frame["quantity"] == quantity) & (frame["dtype"].fillna("") == dtype)
                  & (frame["status"] == "ok")]
     if rows.empty:
         return None
     r = rows.iloc[-1]
-    return Peak(quantity, dtype, float(r["value"]), float(r["ci_low"]), float(r["ci_high"]), int(float(r["n"])),
-                str(r["unit"]))
+    return Estimate(float(r["value"]), float(r["ci_low"]), float(r["ci_high"]), str(r["method"]),
+                    n=int(float(r["n"])), unit=str(r["unit"]))
 
 
 def stored_caches(frame: pd.DataFrame) -> dict[str, CacheFact]:
