@@ -22,7 +22,7 @@ from helpers.analysis import claims as C
 from helpers.analysis.claims import (DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_MEASURABLE, PAPERS_VALUES,
                             PART_IDS, PARTS, agreement, claims_markdown, claims_table, rule)
 from helpers.analysis.evidence import Device, Evidence, paper_evidence
-from helpers.analysis.fits import wilson_share
+from helpers.core.stats import wilson_share
 from helpers.core.reference import PAPER_MODELS, paper_models
 from helpers.store.results import COLUMNS, make_row
 
@@ -850,7 +850,7 @@ def test_c6b_needs_five_models_above_the_threshold():
 
 def test_an_undefined_bootstrap_is_inconclusive_not_decided_on_its_value():
     from helpers.analysis.claims import Finding, Part, Threshold, _decide
-    from helpers.analysis.fits import Estimate
+    from helpers.core.stats import Estimate
 
     p = Part("X1", "Fig 0", "text", "paper", "statistic", Threshold(">=", 0.8), lambda ev: [])
     f = Finding(Estimate(0.95, method="bootstrap over 4 models (undefined on some resamples)"), "run")

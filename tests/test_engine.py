@@ -10,14 +10,15 @@ import time
 import pytest
 
 from helpers.measure import engine
-from helpers.measure.engine import CpuReading, PointState, contention, median_interval, read_cpu, relative_half_width
+from helpers.core.stats import median_interval
+from helpers.measure.engine import CpuReading, PointState, contention, read_cpu, relative_half_width
 from helpers.measure.profiles import EngineSettings
 
 
 # --------------------------------------------------------------------------- statistics
 def test_order_statistic_interval_for_six_samples_or_more():
     xs = [1.00, 1.01, 0.99, 1.02, 0.98, 1.00, 1.01, 0.995, 1.005, 1.0]
-    median, low, high, method = median_interval(xs)
+    median, low, high, method = median_interval(xs, few_samples="t-on-log")
     assert method == "order-statistic" and median == pytest.approx(1.0)
     # n = 10: the binomial interval is the 2nd to the 9th order statistic (coverage 97.9 %).
     ordered = sorted(xs)
@@ -26,12 +27,12 @@ def test_order_statistic_interval_for_six_samples_or_more():
 
 
 def test_few_samples_get_a_wider_t_interval_and_one_sample_none():
-    median, low, high, method = median_interval([2.0, 2.1, 1.9])
+    median, low, high, method = median_interval([2.0, 2.1, 1.9], few_samples="t-on-log")
     assert method == "t-on-log" and low < 1.9 and high > 2.1  # wider than the samples' range
-    median, low, high, method = median_interval([3.0])
+    median, low, high, method = median_interval([3.0], few_samples="t-on-log")
     assert median == 3.0 and math.isnan(low) and math.isnan(high) and relative_half_width(median, low, high) == math.inf
     with pytest.raises(ValueError, match="positive finite"):
-        median_interval([1.0, 0.0])
+        median_interval([1.0, 0.0], few_samples="t-on-log")
 
 
 def test_unstable_is_a_sample_over_three_times_the_median():

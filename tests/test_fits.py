@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from helpers.analysis.fits import (CONFIDENCE, RESAMPLES, Estimate, accuracy_density, bootstrap_models,
+from helpers.analysis.fits import (RESAMPLES, accuracy_density, bootstrap_models,
                           density_ratio, energy_accuracy_bound, floor_slope_fit, hyperbolic_fit,
                           linear_fit, linear_upper_bound, lognormal_draws, memory_knee, pareto_mask, r2_of,
-                          spearman, wilson_share)
+                          spearman)
 from helpers.core.reference import paper_models
+from helpers.core.stats import CONFIDENCE, Estimate, wilson_share
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64)
 REF = paper_models()

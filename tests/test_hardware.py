@@ -18,6 +18,7 @@ import torch
 import helpers.core.paths
 from helpers.measure import hardware as hw
 from helpers.core.paths import REPO_ROOT
+from helpers.core.stats import median_interval
 
 # --------------------------------------------------------------------------- /proc/cpuinfo texts
 
@@ -186,20 +187,20 @@ def test_parse_cache_size():
 
 def test_median_interval_order_statistics():
     values = [9.0, 1.0, 8.0, 2.0, 7.0, 3.0, 6.0, 4.0, 5.0, 10.0]
-    median, low, high, method = hw.median_interval(values)
+    median, low, high, method = median_interval(values, few_samples="no interval")
     # n = 10: the 2nd and 9th order statistics cover the median with 97.9 % (binomial, p = 1/2)
     assert (median, low, high) == (5.5, 2.0, 9.0)
     assert "order-statistic" in method and "quantile_test" in method
 
 
 def test_median_interval_needs_six():
-    median, low, high, method = hw.median_interval([3.0, 1.0, 2.0, 5.0, 4.0])
+    median, low, high, method = median_interval([3.0, 1.0, 2.0, 5.0, 4.0], few_samples="no interval")
     assert median == 3.0 and math.isnan(low) and math.isnan(high)
     assert "n >= 6" in method
     with pytest.raises(ValueError):
-        hw.median_interval([])
+        median_interval([], few_samples="no interval")
     with pytest.raises(ValueError):
-        hw.median_interval([1.0, float("nan")])
+        median_interval([1.0, float("nan")], few_samples="no interval")
 
 
 def test_cuda_dtype_support():

@@ -442,10 +442,10 @@ def _roofline_frame():
 
 
 def test_roofline_chart_draws_the_roof_ridge_and_one_line_per_model():
-    from helpers.measure.hardware import Peak
+    from helpers.core.stats import Estimate
 
-    peak = Peak("matmul_peak", "fp32", 150.0, 140.0, 160.0, 10, "GFLOP/s")
-    triad = Peak("memory_bandwidth_triad", "fp32", 20.0, 19.0, 21.0, 10, "GB/s")
+    peak = Estimate(150.0, 140.0, 160.0, n=10, unit="GFLOP/s")
+    triad = Estimate(20.0, 19.0, 21.0, n=10, unit="GB/s")
     frame = _roofline_frame()
     fig = hardware_figures.roofline_chart(frame, peak, triad)
     ax = fig.axes[0]

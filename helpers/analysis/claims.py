@@ -33,10 +33,11 @@ import numpy as np
 import pandas as pd
 
 from helpers.analysis.evidence import Device, Evidence, at_largest_batch, paper_evidence, run_evidence
-from helpers.analysis.fits import (RESAMPLES, Estimate, bootstrap_models, energy_accuracy_bound, accuracy_density,
+from helpers.analysis.fits import (RESAMPLES, bootstrap_models, energy_accuracy_bound, accuracy_density,
                           linear_fit, linear_upper_bound, lognormal_draws, normal_draws, percentile_interval, r2_of,
-                          spearman, wilson_share)
+                          spearman)
 from helpers.core.reference import PAPER_MODELS, paper_models, paper_number, paper_numbers
+from helpers.core.stats import Estimate, wilson_share
 
 __all__ = [
     "HOLDS", "DOES_NOT_HOLD", "INCONCLUSIVE", "NOT_MEASURABLE", "PAPERS_VALUES", "VERDICTS",

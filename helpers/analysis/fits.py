@@ -3,8 +3,9 @@
 Nothing here reads the results store or knows a claim: ``helpers.analysis.evidence``
 turns results into tables, ``helpers.analysis.claims`` rules the paper's claims with
 these. Intervals come from scipy: ``scipy.stats.bootstrap`` (percentile,
-resampling models), ``scipy.stats.binomtest`` (Wilson intervals for shares
-and accuracies), and Monte Carlo draws from per-point intervals.
+resampling models) and Monte Carlo draws from per-point intervals; the
+confidence level, :class:`~helpers.core.stats.Estimate` and Wilson intervals for
+shares (``wilson_share``) are in ``helpers.core.stats``.
 """
 from __future__ import annotations
 
@@ -17,43 +18,20 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from helpers.core.stats import CONFIDENCE, Estimate
+
 __all__ = [
-    "CONFIDENCE", "Estimate", "bootstrap_models", "wilson_share", "lognormal_draws", "normal_draws",
+    "bootstrap_models", "lognormal_draws", "normal_draws",
     "percentile_interval",
     "LinearFit", "linear_fit", "r2_of", "spearman", "Knee", "memory_knee", "FloorSlope",
     "floor_slope_fit", "pareto_mask", "UpperBound", "linear_upper_bound", "HyperbolicFit",
     "hyperbolic_fit", "energy_accuracy_bound", "accuracy_density", "density_ratio",
 ]
 
-#: Every interval in the study is a 95 % interval.
-CONFIDENCE = 0.95
 #: Resamples of every bootstrap and draws of every Monte Carlo interval.
 RESAMPLES = 2000
 #: F-test level of the flat-then-linear memory fit (shown in lesson 05).
 KNEE_ALPHA = 0.05
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A statistic with its 95 % interval. ``method`` says how the interval was
-    obtained ("bootstrap over 14 models", "Wilson over 14 models", "exact count",
-    ...); ``ci_low``/``ci_high`` are NaN where there is none."""
-
-    value: float
-    ci_low: float = math.nan
-    ci_high: float = math.nan
-    method: str = "no interval"
-
-    @property
-    def has_interval(self) -> bool:
-        return bool(np.isfinite(self.ci_low) and np.isfinite(self.ci_high))
-
-    def text(self, fmt: str = ".3g", unit: str = "") -> str:
-        """``value [low, high] unit`` (or ``value unit`` without an interval)."""
-        u = f" {unit}" if unit else ""
-        if not self.has_interval:
-            return f"{self.value:{fmt}}{u}"
-        return f"{self.value:{fmt}}{u} [{self.ci_low:{fmt}}, {self.ci_high:{fmt}}]"
 
 
 def bootstrap_models(statistic: Callable[..., float], *columns: Any, seed: int = 0,
@@ -80,14 +58,6 @@ def bootstrap_models(statistic: Callable[..., float], *columns: Any, seed: int =
     if not (np.isfinite(low) and np.isfinite(high)):
         return Estimate(value, method=method + " (undefined on some resamples)")
     return Estimate(value, low, high, method)
-
-
-def wilson_share(k: int, n: int) -> Estimate:
-    """The share k/n with its Wilson score interval (``scipy.stats.binomtest``)."""
-    if n <= 0:
-        return Estimate(math.nan, method="no models")
-    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
-    return Estimate(k / n, float(ci.low), float(ci.high), f"Wilson over {n} models")
 
 
 def lognormal_draws(value: Any, ci_low: Any, ci_high: Any, size: int = RESAMPLES,

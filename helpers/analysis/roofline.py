@@ -29,7 +29,8 @@ import pandas as pd
 
 from helpers.analysis.evidence import is_left_out, point_table
 from helpers.analysis.fits import RESAMPLES, lognormal_draws, percentile_interval
-from helpers.measure.hardware import Peak, measured_peak
+from helpers.core.stats import Estimate
+from helpers.measure.hardware import measured_peak
 
 __all__ = [
     "TRAFFIC_COLUMNS", "traffic_table", "hardware_roofs", "attainable", "roofline_table",
@@ -79,7 +80,7 @@ def traffic_table(models: Iterable[str] | str, batch_sizes: Iterable[int], progr
 
 # ------------------------------------------------------------------ the roofline
 
-def hardware_roofs(hardware_frame: pd.DataFrame | None) -> tuple[Peak, Peak]:
+def hardware_roofs(hardware_frame: pd.DataFrame | None) -> tuple[Estimate, Estimate]:
     """The measured fp32 matmul peak (GFLOP/s) and triad bandwidth (GB/s) of a
     characterisation (``helpers.measure.hardware``); ValueError naming what is missing."""
     if hardware_frame is None or len(hardware_frame) == 0:
@@ -132,7 +133,7 @@ def roofline_table(results: pd.DataFrame | None, traffic: pd.DataFrame, hardware
     (``helpers.analysis.fits.lognormal_draws``, 2000 draws), the ratio's central 95 %
     (``percentile_interval``). A point without a latency interval has none.
 
-    ``attrs``: ``peak`` and ``bandwidth`` (``helpers.measure.hardware.Peak``), ``ridge``
+    ``attrs``: ``peak`` and ``bandwidth`` (``helpers.core.stats.Estimate``), ``ridge``
     (op/B), ``left_out`` (``model@batch (flags)``) and ``no_traffic`` (measured
     points without a traffic row). Rows follow ``traffic``'s order.
     """

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from helpers.store.results import RUN_INDEPENDENT_METRICS as ACCURACY_METRICS
+from helpers.core.stats import CONFIDENCE, wilson_interval
 
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
@@ -298,23 +299,6 @@ def evaluate_imagefolder(
 ACCURACY_BATCH_SIZE = 1
 #: What identifies one evaluation in its rows' details (checkpoint, data, protocol).
 IDENTITY_FIELDS: tuple[str, ...] = ("checkpoint_sha256", "data", "crop_size", "resize_size", "limit")
-#: The confidence level of the stored intervals.
-CONFIDENCE = 0.95
-
-
-def wilson_interval(k: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion ``k / n``, in percent.
-
-    ``scipy.stats.binomtest(k, n).proportion_ci(confidence_level, method="wilson")``
-    scaled to 0-100 (and clamped so that it contains ``100 * k / n``).
-    """
-    from scipy.stats import binomtest
-
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1 or not 0 <= k <= n:
-        raise ValueError(f"k={k!r}, n={n!r}: need integers with 0 <= k <= n and n >= 1")
-    ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
-    point = 100.0 * k / n
-    return min(100.0 * float(ci.low), point), max(100.0 * float(ci.high), point)
 
 
 def evaluation_method(crop_size: int, resize_size: int) -> str:
@@ -495,7 +479,7 @@ def evaluate_checkpoint(
     Two rows go to ``<results_root or data/results>/<device-tag>/`` (top5 first,
     then top1, and only once the evaluation is complete): metrics ``top1`` and
     ``top5``, unit ``%``, ``n`` the number of images, ``ci_low``/``ci_high`` the
-    95 % Wilson interval (:func:`wilson_interval`), ``batch_size`` 1
+    95 % Wilson interval (``helpers.core.stats.wilson_interval``), ``batch_size`` 1
     (``ACCURACY_BATCH_SIZE``: accuracy has no batch dimension but the store's
     key has one and accepts positive integers only), the machine's fingerprint
     fields as in ``helpers.measure.sweep`` and ``details`` with ``checkpoint_sha256``,

@@ -61,13 +61,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from helpers.core.stats import median_interval
 from helpers.measure.profiles import EngineSettings
 
 # torch.utils.benchmark imports cpp_extension, which warns "No CUDA runtime is found" on every CPU-only
 # machine, once per process the engine starts: harmless, and said once in the README instead.
 logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
-__all__ = ["median_interval", "relative_half_width", "is_unstable", "CpuReading", "read_cpu", "contention",
+__all__ = ["relative_half_width", "is_unstable", "CpuReading", "read_cpu", "contention",
            "PointState", "run_sweep"]
 
 MB = 1e6
@@ -75,32 +76,6 @@ MIN_BLOCK_S = 0.02  # seconds: a sample of fast passes times a block at least th
 
 
 # --------------------------------------------------------------------------- statistics
-def median_interval(samples: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float, str]:
-    """(median, low, high, method) of the samples' median, a ``confidence`` interval.
-
-    Order-statistic (binomial, distribution-free) for n >= 6; Student-t on
-    log(samples) for 2 <= n < 6; NaN bounds for one sample.
-    """
-    import numpy as np
-    from scipy import stats
-
-    x = np.asarray([float(s) for s in samples], dtype=float)
-    if x.size == 0 or not np.all(np.isfinite(x)) or np.any(x <= 0):
-        raise ValueError(f"samples must be positive finite times, got {list(x)!r}")
-    median = float(np.median(x))
-    if x.size >= 6:
-        ci = stats.quantile_test(x, q=median, p=0.5).confidence_interval(confidence)
-        if math.isfinite(ci.low) and math.isfinite(ci.high):
-            return median, float(min(ci.low, median)), float(max(ci.high, median)), "order-statistic"
-    if x.size >= 2:
-        logs = np.log(x)
-        half = stats.t.ppf(0.5 + confidence / 2, x.size - 1) * logs.std(ddof=1) / math.sqrt(x.size)
-        centre = float(np.exp(logs.mean()))
-        low, high = float(np.exp(logs.mean() - half)), float(np.exp(logs.mean() + half))
-        return median, min(low, median, centre), max(high, median, centre), "t-on-log"
-    return median, math.nan, math.nan, "none (one sample)"
-
-
 def relative_half_width(median: float, low: float, high: float) -> float:
     """The interval's larger distance from the median, as a fraction of it (inf without an interval)."""
     if not (math.isfinite(low) and math.isfinite(high)) or median <= 0:
@@ -538,7 +513,7 @@ class PointState:
             if len(everything) > len(clean):
                 samples = everything
                 flags.append("contended")
-        median, low, high, method = median_interval(samples)
+        median, low, high, method = median_interval(samples, few_samples="t-on-log")
         rel = relative_half_width(median, low, high)
         if is_unstable(samples):
             flags.append("unstable")

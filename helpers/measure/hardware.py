@@ -36,6 +36,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from helpers.core.stats import Estimate, median_interval
+
 COLUMNS = ["quantity", "dtype", "value", "unit", "ci_low", "ci_high", "n", "method", "status", "note", "device",
            "fingerprint", "timestamp"]
 FILENAME = "hardware.csv"
@@ -48,8 +50,6 @@ UNKNOWN = "unknown"
 CPUINFO = Path("/proc/cpuinfo")
 DEVICE_TREE_MODEL = Path("/proc/device-tree/model")  # the board, on ARM boards such as a Jetson
 SYSFS_CPU = Path("/sys/devices/system/cpu")
-CONFIDENCE = 0.95
-MIN_INTERVAL_N = 6  # fewer order statistics cannot cover a median with 95 %
 
 # /proc/cpuinfo flag -> label, for the features torch's CPU kernels dispatch on.
 X86_FEATURES = {
@@ -408,32 +408,6 @@ def gpu_facts(device: str | None = None) -> list[dict]:
     return rows
 
 
-# --------------------------------------------------------------------------- statistics
-def median_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float, float, str]:
-    """Median of ``values`` and its distribution-free ``confidence`` interval.
-
-    Returns ``(median, low, high, method)``: the interval is the pair of order
-    statistics that covers the population median with at least ``confidence``
-    (``scipy.stats.quantile_test(values, p=0.5).confidence_interval()``); with
-    fewer than :data:`MIN_INTERVAL_N` values no such pair exists and ``low``
-    and ``high`` are NaN, which ``method`` says.
-    """
-    import numpy as np
-    from scipy import stats
-
-    data = np.asarray(values, dtype=float)
-    if data.ndim != 1 or data.size == 0 or not np.all(np.isfinite(data)):
-        raise ValueError(f"median_interval needs a non-empty 1-D array of finite values, got {values!r}")
-    median = float(np.median(data))
-    pct = f"{confidence * 100:g} %"
-    if data.size < MIN_INTERVAL_N:
-        return median, math.nan, math.nan, (f"median of {data.size} measurements; no {pct} interval "
-                                            f"(an order-statistic interval needs n >= {MIN_INTERVAL_N})")
-    ci = stats.quantile_test(data, p=0.5).confidence_interval(confidence_level=confidence)
-    return median, float(ci.low), float(ci.high), (f"median, distribution-free {pct} order-statistic interval "
-                                                   "(scipy.stats.quantile_test)")
-
-
 # --------------------------------------------------------------------------- peaks
 TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
@@ -470,7 +444,7 @@ def time_statement(stmt: str, globals_: dict, *, threads: int, min_run_time: flo
 def _measured_row(quantity: str, dtype: str, work: float, unit: str, times: list[float], method: str,
                   note: str) -> dict:
     rates = [work / t for t in times if t > 0]
-    median, low, high, stat = median_interval(rates)
+    median, low, high, stat = median_interval(rates, few_samples="no interval")
     return _row(quantity, median, dtype=dtype, unit=unit, ci_low=low, ci_high=high, n=len(rates),
                 method=f"{method}; {stat}", note=note)
 
@@ -673,29 +647,17 @@ def load_characterisation(device_tag: str, root: Path | str | None = None,
     return frame if len(frame) else None
 
 
-@dataclass(frozen=True)
-class Peak:
-    """A measured peak: value with its 95 % interval and n (GFLOP/s or GB/s, as ``unit``)."""
-
-    quantity: str
-    dtype: str
-    value: float
-    ci_low: float
-    ci_high: float
-    n: int
-    unit: str
-
-
-def measured_peak(frame: pd.DataFrame, quantity: str, dtype: str = "fp32") -> Peak | None:
+def measured_peak(frame: pd.DataFrame, quantity: str, dtype: str = "fp32") -> Estimate | None:
     """The ``quantity`` row (``matmul_peak``, ``memory_bandwidth_triad``, ...) of ``dtype`` in a
-    characterisation, when it was measured (status ok); ``None`` otherwise."""
+    characterisation, when it was measured (status ok), as an estimate with its 95 % interval,
+    n, the row's method and unit (GFLOP/s or GB/s); ``None`` otherwise."""
     rows = frame[(frame["quantity"] == quantity) & (frame["dtype"].fillna("") == dtype)
                  & (frame["status"] == "ok")]
     if rows.empty:
         return None
     r = rows.iloc[-1]
-    return Peak(quantity, dtype, float(r["value"]), float(r["ci_low"]), float(r["ci_high"]), int(float(r["n"])),
-                str(r["unit"]))
+    return Estimate(float(r["value"]), float(r["ci_low"]), float(r["ci_high"]), str(r["method"]),
+                    n=int(float(r["n"])), unit=str(r["unit"]))
 
 
 def stored_caches(frame: pd.DataFrame) -> dict[str, CacheFact]:

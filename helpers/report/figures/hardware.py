@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from helpers.report.layout import interval_bars
 from helpers.report.style import LEGEND_RIGHT, message_panel, model_colours
+from helpers.core.stats import Estimate
 
 __all__ = ["ROOF_GID", "roofline_chart", "cache_chart", "threads_chart", "dtype_chart"]
 
@@ -25,25 +26,18 @@ __all__ = ["ROOF_GID", "roofline_chart", "cache_chart", "threads_chart", "dtype_
 ROOF_GID = "roof"
 
 
-def _value_interval(x) -> tuple[float, float, float]:
-    """(value, ci_low, ci_high) of a ``helpers.measure.hardware.Peak`` or a plain number (no interval)."""
-    if hasattr(x, "value"):
-        return float(x.value), float(x.ci_low), float(x.ci_high)
-    return float(x), math.nan, math.nan
-
-
 def _batch_area(batch) -> np.ndarray:
     """Marker area (points^2) growing with the batch size: 12 at batch 1, +12 per doubling."""
     return 12.0 * (1 + np.log2(np.asarray(batch, dtype=float)))
 
 
-def roofline_chart(roofline: pd.DataFrame, peak, bandwidth, ax: Axes | None = None) -> Figure:
+def roofline_chart(roofline: pd.DataFrame, peak: Estimate, bandwidth: Estimate, ax: Axes | None = None) -> Figure:
     """The roofline, log-log: achieved G-ops/s (y, with 95 % intervals) against arithmetic
     intensity [op/B] (x) of every (model, batch size) of ``helpers.analysis.roofline.roofline_table``.
 
     The roof is ``min(peak, bandwidth x intensity)``: ``peak`` the fp32 matmul peak
     (GFLOP/s) and ``bandwidth`` the triad bandwidth (GB/s), each a
-    ``helpers.measure.hardware.Peak`` (its 95 % interval shaded) or a number. The ridge
+    ``helpers.core.stats.Estimate`` (its 95 % interval shaded where it has one). The ridge
     point (peak / bandwidth) is marked. Each model's batch sizes are joined by a
     line in its colour, the marker's area growing with the batch size; the
     legend (models, roof, batch sizes) sits to the right of the axes.
@@ -52,8 +46,7 @@ def roofline_chart(roofline: pd.DataFrame, peak, bandwidth, ax: Axes | None = No
     if roofline is None or not len(roofline):
         message_panel(ax, "no measured point with a traffic count: nothing to place on the roofline")
         return ax.figure
-    p, p_low, p_high = _value_interval(peak)
-    b, b_low, b_high = _value_interval(bandwidth)
+    p, b = float(peak.value), float(bandwidth.value)
     ridge = p / b
     data = roofline
     intensity = data["intensity"].astype(float)
@@ -63,10 +56,12 @@ def roofline_chart(roofline: pd.DataFrame, peak, bandwidth, ax: Axes | None = No
                     label=f"roof: min({p:.3g} GFLOP/s fp32 peak, {b:.3g} GB/s triad x intensity)")
     roof.set_gid(ROOF_GID)
     handles = [roof]
-    if np.isfinite(p_low) and np.isfinite(p_high):
+    if peak.has_interval:
+        p_low, p_high = float(peak.ci_low), float(peak.ci_high)
         handles.append(ax.fill_between([ridge, hi], p_low, p_high, color="0.5", alpha=0.2, lw=0, zorder=1,
                                        label=f"peak 95 % interval [{p_low:.3g}, {p_high:.3g}]"))
-    if np.isfinite(b_low) and np.isfinite(b_high):
+    if bandwidth.has_interval:
+        b_low, b_high = float(bandwidth.ci_low), float(bandwidth.ci_high)
         xs = np.geomspace(lo, ridge, 50)
         ax.fill_between(xs, np.minimum(b_low * xs, p), np.minimum(b_high * xs, p), color="0.5", alpha=0.2, lw=0,
                         zorder=1)
