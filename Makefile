@@ -14,7 +14,7 @@ RESULTS ?=
 REPRODUCE_ARGS := --profile $(PROFILE) --device $(DEVICE) $(if $(MODELS),--models $(MODELS)) $(if $(THREADS),--threads $(THREADS)) $(if $(RESULTS),--results-dir $(RESULTS)) $(if $(TAG),--results-tag $(TAG))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-system-torch reproduce test test-slow bench bench-protocol gallery lab clean distclean
+.PHONY: help setup setup-system-torch reproduce test test-slow bench gallery lab clean distclean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-18s %s\n", $$1, $$2}'
@@ -58,9 +58,6 @@ test-slow: $(STAMP) ## the slow cross-checks too (the whole torchvision zoo agai
 
 bench: $(STAMP) ## the engine's benchmark: full profile vs its floor, repeatability vs Bianco et al., vs a bare Timer
 	$(PY) -m helpers.cli.bench_engine
-
-bench-protocol: $(STAMP) ## one point's timing protocol against a bare Timer and Bianco et al. (2018), interleaved
-	$(PY) -m helpers.cli.bench
 
 gallery: $(STAMP) ## copy the main figures and claims of reports/<device>/ into docs/gallery/ (for the README)
 	$(PY) -m helpers.report.gallery
