@@ -25,6 +25,17 @@ def test_models_lists_paper_models_with_input_size():
     assert any(line.split()[:2] == ["Inception-v3", "299"] for line in lines)
 
 
+def test_output_into_a_closed_pipe_ends_quietly():
+    """`python -m helpers models | head -0`: the reader is gone before the first line is written."""
+    proc = subprocess.Popen([sys.executable, "-m", "helpers", "models"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=REPO_ROOT)
+    proc.stdout.close()  # before the command writes: it imports torch first
+    _, err = proc.communicate(timeout=300)
+    err = err.decode()
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert proc.returncode == 141  # as a process that SIGPIPE ended
+
+
 def test_help_lists_every_command_and_each_delegated_one_has_its_own():
     listed = run_cli("--help")
     assert listed.returncode == 0, listed.stderr

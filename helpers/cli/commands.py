@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -485,6 +486,24 @@ def _run(argv: list[str]) -> int:
         return 2
 
 
+# The status a shell reports for a process ended by SIGPIPE (128 + 13), as `yes | head -1` does.
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; its exit status."""
-    return _run(sys.argv[1:] if argv is None else list(argv))
+    """Run one command; its exit status. Output piped into a reader that stops early (``| head``) ends quietly."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        try:
+            status = _run(argv)
+        except SystemExit:  # --help and argument errors: what they printed is flushed here too
+            sys.stdout.flush()
+            raise
+        sys.stdout.flush()  # a reader gone shows here, inside the try, rather than at exit
+        return status
+    except BrokenPipeError:
+        # Python's recipe ("Note on SIGPIPE", the signal module's documentation): what is still buffered goes
+        # to devnull, so the flush at exit raises nothing either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
