@@ -14,7 +14,7 @@ RESULTS ?=
 REPRODUCE_ARGS := --profile $(PROFILE) --device $(DEVICE) $(if $(MODELS),--models $(MODELS)) $(if $(THREADS),--threads $(THREADS)) $(if $(RESULTS),--results-dir $(RESULTS)) $(if $(TAG),--results-tag $(TAG))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-system-torch reproduce test test-slow bench bench-protocol gallery lab clean distclean
+.PHONY: help setup setup-system-torch reproduce test test-slow bench gallery lab clean distclean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-18s %s\n", $$1, $$2}'
@@ -31,11 +31,11 @@ $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }
 ifeq ($(SYSTEM_TORCH),1)
 	$(PYTHON) -m venv --clear --system-site-packages $(VENV)
-	$(PY) -m helpers.cli.setup_check torch --constraints $(VENV)/system-torch.txt
-	$(PY) -m helpers.cli.setup_check requirements --extra dev > $(VENV)/requirements-system-torch.txt
+	$(PY) -m helpers setup-check torch --constraints $(VENV)/system-torch.txt
+	$(PY) -m helpers setup-check requirements --extra dev > $(VENV)/requirements-system-torch.txt
 	$(PY) -m pip install --quiet -r $(VENV)/requirements-system-torch.txt -c $(VENV)/system-torch.txt
 	$(PY) -m pip install --quiet --no-deps -e .
-	$(PY) -m helpers.cli.setup_check torch
+	$(PY) -m helpers setup-check torch
 	@touch $(SYSTEM_MARK)
 else
 	$(PYTHON) -m venv $(VENV)
@@ -57,13 +57,10 @@ test-slow: $(STAMP) ## the slow cross-checks too (the whole torchvision zoo agai
 	$(PY) -m pytest -m "slow or not slow"
 
 bench: $(STAMP) ## the engine's benchmark: full profile vs its floor, repeatability vs Bianco et al., vs a bare Timer
-	$(PY) -m helpers.cli.bench_engine
-
-bench-protocol: $(STAMP) ## one point's timing protocol against a bare Timer and Bianco et al. (2018), interleaved
-	$(PY) -m helpers.cli.bench
+	$(PY) -m helpers bench
 
 gallery: $(STAMP) ## copy the main figures and claims of reports/<device>/ into docs/gallery/ (for the README)
-	$(PY) -m helpers.report.gallery
+	$(PY) -m helpers gallery
 
 lab: $(STAMP) ## open the notebooks in JupyterLab
 	$(PY) -m jupyter lab notebooks/

@@ -1,5 +1,6 @@
 """The command line, run as a user would (a subprocess)."""
 import io
+import re
 import subprocess
 import sys
 
@@ -22,6 +23,34 @@ def test_models_lists_paper_models_with_input_size():
     assert len(lines) == 14
     assert lines[0].split()[:2] == ["AlexNet", "224"]
     assert any(line.split()[:2] == ["Inception-v3", "299"] for line in lines)
+
+
+def test_output_into_a_closed_pipe_ends_quietly():
+    """`python -m helpers models | head -0`: the reader is gone before the first line is written."""
+    proc = subprocess.Popen([sys.executable, "-m", "helpers", "models"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=REPO_ROOT)
+    proc.stdout.close()  # before the command writes: it imports torch first
+    _, err = proc.communicate(timeout=300)
+    err = err.decode()
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert proc.returncode == 141  # as a process that SIGPIPE ended
+
+
+def test_help_lists_every_command_and_each_delegated_one_has_its_own():
+    listed = run_cli("--help")
+    assert listed.returncode == 0, listed.stderr
+    for command in ("models", "count", "measure", "claims", "reproduce", "bench", "gallery", "setup-check"):
+        assert f"    {command}" in listed.stdout, command
+    for command in ("bench", "gallery", "setup-check"):
+        own = run_cli(command, "--help")
+        assert own.returncode == 0, own.stderr
+        assert own.stdout.startswith(f"usage: python -m helpers {command}"), own.stdout
+
+
+def test_makefile_runs_every_command_through_python_m_helpers():
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    entry_points = re.findall(r"-m (helpers\S*)", makefile)
+    assert entry_points and set(entry_points) == {"helpers"}, entry_points
 
 
 def test_count_csv_has_paper_values_and_differences():

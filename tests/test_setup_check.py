@@ -101,7 +101,7 @@ def test_numpy_interop_error():
 
 def test_cli_requirements_and_torch_check(tmp_path):
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "helpers.cli.setup_check", *args], capture_output=True,
+        return subprocess.run([sys.executable, "-m", "helpers", "setup-check", *args], capture_output=True,
                               text=True, cwd=REPO_ROOT, timeout=120)
 
     result = run("requirements", "--extra", "dev")
@@ -119,6 +119,35 @@ def test_cli_requirements_and_torch_check(tmp_path):
     assert constraints.read_text() == f"torch=={torch.__version__}\ntorchvision=={torchvision.__version__}\n"
 
 
+def test_cli_runs_on_the_standard_library_alone():
+    """make setup-system-torch runs it before any dependency is installed: without site-packages (-S)
+    there is no pandas or torch to import, and `python -m helpers setup-check` must not need them."""
+    def bare(*args):
+        return subprocess.run([sys.executable, "-S", *args], capture_output=True, text=True, cwd=REPO_ROOT,
+                              timeout=120)
+
+    for module in ("pandas", "torch"):
+        if bare("-c", f"import {module}").returncode == 0:
+            pytest.skip(f"{module} imports without site-packages here: -S cannot show the command does without it")
+    helped = bare("-m", "helpers", "setup-check", "--help")
+    assert helped.returncode == 0, helped.stderr
+    assert helped.stdout.startswith("usage: python -m helpers setup-check")
+    listed = bare("-m", "helpers", "setup-check", "requirements", "--extra", "dev")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == sc.pinned_requirements(extras=("dev",))
+    missing = bare("-m", "helpers", "setup-check", "torch")
+    assert missing.returncode == 1 and missing.stderr.startswith("error: torch is missing"), missing.stderr
+
+
+def test_cli_imports_neither_pandas_nor_torch_where_they_are_installed():
+    code = ("import sys; from helpers.cli.commands import main; status = main(['setup-check', 'requirements']); "
+            "print(sorted(m for m in ('pandas', 'torch', 'numpy') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
 def test_makefile_target_uses_system_site_packages_and_the_check(tmp_path):
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
@@ -128,8 +157,8 @@ def test_makefile_target_uses_system_site_packages_and_the_check(tmp_path):
     assert shown.returncode == 0, shown.stderr
     commands = [line.strip() for line in shown.stdout.splitlines()]
     position = {key: next((i for i, line in enumerate(commands) if key in line), None) for key in (
-        "-m venv --clear --system-site-packages", "helpers.cli.setup_check torch --constraints",
-        "helpers.cli.setup_check requirements --extra dev", "pip install --quiet -r",
+        "-m venv --clear --system-site-packages", "-m helpers setup-check torch --constraints",
+        "-m helpers setup-check requirements --extra dev", "pip install --quiet -r",
         "pip install --quiet --no-deps -e .")}
     assert None not in position.values(), shown.stdout
     assert list(position.values()) == sorted(position.values())  # venv, check, list, install, project

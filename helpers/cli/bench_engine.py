@@ -1,6 +1,6 @@
 """Benchmark of the measurement engine (a benchmark, not a test: it prints figures).
 
-    python -m helpers.cli.bench_engine [--skip-full] [--out DIR] [--models M,..] [--batch-sizes 1,16] [--threads N]
+    python -m helpers bench [--skip-full] [--out DIR] [--models M,..] [--batch-sizes 1,16] [--threads N]
 
 Three figures, each measured in this run on this machine:
 
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     from helpers.measure import timing
     from helpers.store.machine import cpu_name, logical_cores
 
-    parser = argparse.ArgumentParser(prog="python -m helpers.cli.bench_engine", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m helpers bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-full", action="store_true", help="leave out (a), the full profile (about 12 min)")
     parser.add_argument("--out", type=Path, default=None,
                         help="results folder for (a)'s sweep (default: a temporary folder, removed)")
@@ -233,7 +233,3 @@ def _print_memory(points: list[dict]) -> None:
     for p in points:
         print(f"    {p['model']} b={p['batch']}: static x{p['static_ratio']:.3f}, peak x{p['peak_ratio']:.3f} "
               f"({p['peak_mb']:.0f} MB)")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

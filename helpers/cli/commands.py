@@ -10,22 +10,48 @@
     hardware [--device D] [--csv] [--threads N]  this machine's facts and measured peaks (GFLOP/s, GB/s)
     threads  [--models M...] [--batch-sizes B] [--threads 1,2]  time against CPU threads (speed-up, efficiency)
     precision [--models M...] [--batch-sizes B] [--precisions fp32,bf16,fp16,int8]  time and memory per type
+    claims  [--results DIR] [--device-tag T] [--paper-data] [--csv]  rule the paper's claims per recorded device
     reproduce [--profile P] [--device D]    execute every notebook into reports/<device-tag>/
+    gallery [DEVICE_TAG...]                 copy a run's main figures and claims into docs/gallery/ and the README
+    bench   [--skip-full] [--out DIR] ...   benchmark of the measurement engine (prints figures)
+    setup-check requirements|torch ...      the pins without torch, or check the system's torch (standard library only)
+
+Each command imports what it needs when it runs: ``setup-check`` runs before
+the project's dependencies are installed (``make setup-system-torch``).
 """
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from helpers.core.paths import RESULTS_DIR
-from helpers.store.results import StoreBusy
-from helpers.models.zoo import PRESETS, UnknownModelError, resolve_models
+
+# Commands whose module parses its own arguments: they get the rest of the command line before this
+# parser is built (building it imports the model registry, and with it torch).
+DELEGATED = {
+    "setup-check": ("helpers.cli.setup_check",
+                    "list pyproject's pins without torch and torchvision, or check the torch this Python finds "
+                    "(standard library only: make setup-system-torch runs it before installing)"),
+    "bench": ("helpers.cli.bench_engine",
+              "benchmark of the measurement engine: the full profile against its floor, repeatability against "
+              "Bianco et al. (2018), a bare Timer, a fresh process's memory (prints figures)"),
+    "gallery": ("helpers.report.gallery",
+                "copy a recorded run's main figures and claims into docs/gallery/ (and, for one run, the README)"),
+}
+
+
+def _delegate(command: str, argv: list[str]) -> int:
+    """Run a DELEGATED command's own ``main(argv)``."""
+    module = importlib.import_module(DELEGATED[command][0])
+    return module.main(argv)
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
+    from helpers.models.zoo import resolve_models
+
     specs = resolve_models(args.preset)
     width = max(len(s.name) for s in specs)
     for spec in specs:
@@ -42,6 +68,8 @@ COUNT_COLUMNS = [
 
 
 def _cmd_count(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from helpers.counting.ops import count_table
 
     table = count_table(args.models, thop=not args.no_thop, progress=not args.csv and sys.stderr.isatty())
@@ -56,6 +84,8 @@ def _cmd_count(args: argparse.Namespace) -> int:
 
 
 def _cmd_accuracy(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from helpers.models.weights import accuracy_table
 
     table = accuracy_table(args.models)
@@ -168,7 +198,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
     from helpers.store.results import device_tag
     from helpers.analysis.studies import dtype_table, study_results, threads_table
     from helpers.measure.studies import measure_precisions, measure_threads, parse_thread_counts
-    from helpers.measure.timing import resolve_device
+    from helpers.store.machine import resolve_device
 
     profile = get_profile(args.profile)
     study = args.command
@@ -254,7 +284,7 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 
 def _cmd_probes(args: argparse.Namespace) -> int:
     from helpers.measure.power import probe_statuses
-    from helpers.measure.timing import resolve_device
+    from helpers.store.machine import resolve_device
 
     device = resolve_device(args.device)
     statuses = probe_statuses(device)
@@ -314,6 +344,8 @@ def _cmd_hardware(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from helpers.models.zoo import PRESETS
+
     parser = argparse.ArgumentParser(
         prog="python -m helpers",
         description="Reproduce Canziani et al. (2016) on your own hardware.",
@@ -421,17 +453,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results-tag", default="",
                    help="replot this recorded device's run (e.g. a committed one) instead of this machine's")
     p.set_defaults(func=_cmd_reproduce)
+
+    for command, (_, text) in DELEGATED.items():
+        # Listed here for --help; main() hands them their arguments before parsing ("python -m helpers
+        # COMMAND --help" shows each one's own).
+        p = sub.add_parser(command, help=text, add_help=False)
+        p.set_defaults(func=lambda args, command=command: _delegate(command, []))
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _request_errors() -> tuple[type[Exception], ...]:
+    """The errors that mean a bad request (a bad value, an unknown model, a store in use), not a bug.
+
+    Each is looked up only if its module is loaded: one that the command did not import cannot have been
+    raised, and importing it here would cost every command pandas.
+    """
+    errors: list[type[Exception]] = [ValueError]
+    for module, name in (("helpers.models.zoo", "UnknownModelError"), ("helpers.store.results", "StoreBusy")):
+        if module in sys.modules:
+            errors.append(getattr(sys.modules[module], name))
+    return tuple(errors)
+
+
+def _run(argv: list[str]) -> int:
     try:
+        if argv and argv[0] in DELEGATED:
+            return _delegate(argv[0], argv[1:])
+        args = build_parser().parse_args(argv)
         return args.func(args)
-    except UnknownModelError as exc:
+    except _request_errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, StoreBusy) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+
+
+# The status a shell reports for a process ended by SIGPIPE (128 + 13), as `yes | head -1` does.
+EXIT_BROKEN_PIPE = 141
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit status. Output piped into a reader that stops early (``| head``) ends quietly."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        try:
+            status = _run(argv)
+        except SystemExit:  # --help and argument errors: what they printed is flushed here too
+            sys.stdout.flush()
+            raise
+        sys.stdout.flush()  # a reader gone shows here, inside the try, rather than at exit
+        return status
+    except BrokenPipeError:
+        # Python's recipe ("Note on SIGPIPE", the signal module's documentation): what is still buffered goes
+        # to devnull, so the flush at exit raises nothing either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE

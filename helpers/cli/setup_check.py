@@ -9,8 +9,8 @@ then checks the torch and torchvision this Python finds. This module does both
 halves; it uses the standard library only, because it runs before the
 project's dependencies are installed::
 
-    python -m helpers.cli.setup_check requirements [--extra dev]   # the pins, less torch/torchvision, one a line
-    python -m helpers.cli.setup_check torch [--constraints FILE]   # check them; FILE pins what was found
+    python -m helpers setup-check requirements [--extra dev]   # the pins, less torch/torchvision, one a line
+    python -m helpers setup-check torch [--constraints FILE]   # check them; FILE pins what was found
 
 Minimum: torch 2.1 with the torchvision built for it (0.16). The project
 counts operations with ``torch.utils.flop_counter.FlopCounterMode``, which
@@ -151,7 +151,7 @@ def numpy_interop_error(torch_module) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.cli.setup_check", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m helpers setup-check", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("requirements", help="print pyproject's pinned dependencies except torch and torchvision")
     p.add_argument("--extra", action="append", default=[], help="also an extra's dependencies (repeatable)")
@@ -180,7 +180,3 @@ def main(argv: list[str] | None = None) -> int:
     if result.ok and args.constraints is not None:
         args.constraints.write_text("".join(f"{name}=={version}\n" for name, version in versions.items()))
     return 0 if result.ok else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,23 +1,22 @@
-"""Memory against batch size (the paper's Figs 5 and 6).
+"""Memory against batch size, the fresh-process way (the paper's Figs 5 and 6).
 
-Two probes (DESIGN.md section 7), both reporting MB = 10**6 bytes as the paper:
+The measurement engine (``helpers.measure.engine``) measures memory in the
+sweep itself: a forked child per point on the CPU, the caching allocator's
+counters on CUDA. This module keeps the slower, independent reference it is
+checked against (``python -m helpers bench``, figure (d)), and the pieces the
+engine shares. Sizes are MB = 10**6 bytes, as the paper's.
 
-* CPU, ``measure_memory_cpu``: a fresh child process (``python -m
-  helpers.measure.memory --child ...``) imports what it needs, records its baseline
-  resident memory, builds the model (static part = peak RSS after building −
-  baseline) and runs one forward pass at batch b under inference mode (peak =
-  peak RSS after the forward − baseline). A fresh process per point is the only
-  way to see a clean peak: within one long-lived process the allocator's caches
-  and earlier points' high-water marks would mix in. The child prints one JSON
-  line; the parent parses it. A child killed by the kernel (the out-of-memory
-  killer sends SIGKILL), one that runs out of memory itself, one that fails, or
-  one that times out gives a "skipped" or "error" result with its reason, never
-  a crash and never 0 MB.
-* CUDA, ``measure_memory_cuda``: the caching allocator's own counters,
-  ``torch.cuda.memory_allocated`` after moving the model (static),
-  ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats`` and one
-  forward pass (peak), and ``memory_reserved`` (what the allocator holds from
-  the driver, the process's real footprint minus the CUDA context).
+``measure_memory_cpu``: a fresh child process (``python -m
+helpers.measure.memory --child ...``) imports what it needs, records its baseline
+resident memory, builds the model (static part = peak RSS after building −
+baseline) and runs one forward pass at batch b under inference mode (peak =
+peak RSS after the forward − baseline). A fresh process per point is the only
+way to see a clean peak: within one long-lived process the allocator's caches
+and earlier points' high-water marks would mix in. The child prints one JSON
+line; the parent parses it. A child killed by the kernel (the out-of-memory
+killer sends SIGKILL), one that runs out of memory itself, one that fails, or
+one that times out gives a "skipped" or "error" result with its reason, never
+a crash and never 0 MB.
 
 ``parameter_memory_mb`` is the x-axis of the paper's Fig 6.
 """
@@ -33,13 +32,11 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 __all__ = [
     "MemoryResult",
     "measure_memory_cpu",
-    "sweep_memory_cpu",
-    "measure_memory_cuda",
     "parameter_memory_mb",
     "MB",
 ]
@@ -56,8 +53,8 @@ class MemoryResult:
     ``static_mb`` is the model's own memory (weights, buffers, and whatever
     building it left resident), ``peak_mb`` the peak during one forward pass at
     ``batch_size`` including the model, the input and the activations, both
-    above the process's baseline. ``reserved_mb`` (CUDA only) is what the
-    caching allocator holds from the driver after the forward pass.
+    above the process's baseline. ``reserved_mb`` (what a caching allocator
+    holds from the driver) has no CPU counterpart and stays NaN.
     """
 
     model: str
@@ -68,9 +65,9 @@ class MemoryResult:
     reserved_mb: float = math.nan
     status: str = "ok"  # "ok", "skipped" (did not fit in memory) or "error"
     reason: str = ""
-    method: str = ""  # "rss-child-process" or "cuda-allocator"
+    method: str = ""  # "rss-child-process"
     threads: int = 0
-    baseline_mb: float = math.nan  # CPU: the child's RSS after imports; CUDA: allocated before
+    baseline_mb: float = math.nan  # the child's RSS after its imports
     param_mb: float = math.nan
     input_mb: float = math.nan
     peak_source: str = ""  # which counter gave the peak (see _PeakRss)
@@ -331,105 +328,6 @@ def _tail(text: str | bytes | None, lines: int = 3) -> str:
         text = text.decode("utf-8", "replace")
     kept = [ln for ln in text.strip().splitlines() if ln.strip()][-lines:]
     return _short(" | ".join(kept))
-
-
-def sweep_memory_cpu(model_name: str, batch_sizes: Iterable[int] = (1, 2, 4, 8, 16, 32, 64), *,
-                     threads: int = 1, timeout_s: float = 600) -> Iterator[MemoryResult]:
-    """measure_memory_cpu per batch size; after one does not fit, larger ones are skipped."""
-    did_not_fit: int | None = None
-    name = str(getattr(model_name, "name", model_name))
-    for b in batch_sizes:
-        if did_not_fit is not None and b > did_not_fit:
-            yield MemoryResult(model=name, batch_size=int(b), device="cpu",
-                               method="rss-child-process", threads=int(threads),
-                               status="skipped",
-                               reason=f"larger than batch {did_not_fit}, which did not fit")
-            continue
-        r = measure_memory_cpu(model_name, b, threads=threads, timeout_s=timeout_s)
-        name = r.model
-        if r.status == "skipped":
-            did_not_fit = b if did_not_fit is None else min(did_not_fit, b)
-        yield r
-
-
-# --------------------------------------------------------------------------- CUDA
-def measure_memory_cuda(model, x_shape, device: str = "cuda:0", *, label: str = "",
-                        warmup: int = 1, allocator=None) -> MemoryResult:
-    """Static, peak and reserved accelerator memory of one forward pass.
-
-    ``model`` is a registry name, or an nn.Module, preferably still on the CPU
-    (its static part is then what moving it allocates; a module already on the
-    device is counted as the bytes of its parameters and buffers). ``x_shape``
-    is the input shape, batch first. ``warmup`` untimed forward passes let
-    cuDNN settle its algorithms (``cudnn.benchmark`` is on, as when timing)
-    before the peak counter is reset; the measured pass is then the steady
-    state. ``allocator`` defaults to ``torch.cuda`` (anything with the same
-    counters will do). Out of memory gives status "skipped".
-    """
-    import torch
-
-    cuda = allocator if allocator is not None else torch.cuda
-    shape = tuple(int(s) for s in x_shape)
-    batch = shape[0]
-    name = label or (model if isinstance(model, str) else type(model).__name__)
-    result = MemoryResult(model=str(name), batch_size=batch, device=str(device),
-                          method="cuda-allocator", peak_source="max_memory_allocated")
-    start = time.perf_counter()
-    x = None
-    try:
-        if isinstance(model, str):
-            from helpers.models import zoo
-
-            spec = zoo.get_spec(model)
-            result.model = spec.name
-            model = zoo.build_model(spec, device="cpu")
-        model.eval()
-        result.param_mb = parameter_memory_mb(model)
-        if str(device).startswith("cuda"):
-            torch.backends.cudnn.benchmark = True
-        cuda.synchronize(device)
-        gc.collect()
-        cuda.empty_cache()
-        base = cuda.memory_allocated(device)
-        result.baseline_mb = base / MB
-        tensors = list(model.parameters()) + list(model.buffers())
-        already = bool(tensors) and all(t.device == torch.device(device) for t in tensors)
-        if already and allocator is None:
-            result.static_mb = parameter_memory_mb(model, include_buffers=True)
-            result.peak_source += " (model already on the device: static = parameters + buffers)"
-        else:
-            model.to(device)
-            cuda.synchronize(device)
-            result.static_mb = (cuda.memory_allocated(device) - base) / MB
-        x = torch.randn(shape, device=device)
-        result.input_mb = x.numel() * x.element_size() / MB
-        with torch.inference_mode():
-            for _ in range(warmup):
-                model(x)
-            cuda.synchronize(device)
-            cuda.reset_peak_memory_stats(device)
-            model(x)
-            cuda.synchronize(device)
-        result.peak_mb = (cuda.max_memory_allocated(device) - base) / MB
-        result.reserved_mb = cuda.memory_reserved(device) / MB
-    except Exception as exc:  # noqa: BLE001
-        from helpers.measure.timing import is_out_of_memory
-
-        result.static_mb = result.peak_mb = result.reserved_mb = math.nan
-        if is_out_of_memory(exc):
-            result.status = "skipped"
-            result.reason = f"out of memory at batch {batch}: {type(exc).__name__}: {_short(str(exc))}"
-        else:
-            result.status = "error"
-            result.reason = f"{type(exc).__name__}: {_short(str(exc))}"
-        x = None
-        gc.collect()
-        try:
-            cuda.empty_cache()
-        except Exception:  # noqa: BLE001 - cleaning up after a failure
-            pass
-    result.wall_s = time.perf_counter() - start
-    return result
 
 
 if __name__ == "__main__":

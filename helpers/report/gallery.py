@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -106,10 +105,16 @@ def write_gallery(report_dir: Path, dest: Path = GALLERY_DIR, claims: pd.DataFra
     return written
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers gallery [DEVICE_TAG ...]``; with one tag, the README's claims and hardware too."""
+    import argparse
+
     from helpers.store.results import load_results
 
-    tags = argv or sorted(p.name for p in REPORTS_DIR.iterdir() if p.is_dir())
+    parser = argparse.ArgumentParser(prog="python -m helpers gallery", description=__doc__.split("\n\n")[0])
+    parser.add_argument("tags", nargs="*", metavar="DEVICE_TAG",
+                        help="report folders under reports/ (default: every one)")
+    tags = parser.parse_args(argv).tags or sorted(p.name for p in REPORTS_DIR.iterdir() if p.is_dir())
     for tag in tags:
         rows = load_results(RESULTS_DIR, [tag])
         claims = claims_table(rows, tag)
@@ -122,7 +127,3 @@ def main(argv: list[str]) -> int:
                           end_marker=README_HARDWARE_END)
             print(f"README.md: claims and the hardware paragraph of {tag} (fingerprint {fingerprint})")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

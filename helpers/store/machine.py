@@ -24,17 +24,59 @@ import re
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch is imported where it is used: reading this module's facts needs none
+    import torch
 
 __all__ = ["cpu_name", "cpu_identity", "gpu_name", "gpu_driver", "logical_cores", "device_tag",
-           "Fingerprint", "fingerprint", "check_device"]
+           "Fingerprint", "fingerprint", "check_device", "resolve_device"]
 
+# The device strings of every layer: "cpu", "cuda" (the current GPU) or "cuda:N".
 _DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
 
 def check_device(device: str) -> None:
-    """ValueError unless ``device`` is 'cpu', 'cuda' or 'cuda:N'."""
+    """ValueError unless ``device`` is exactly 'cpu', 'cuda' or 'cuda:N' (what a stored row names)."""
     if not isinstance(device, str) or not _DEVICE_RE.match(device):
         raise ValueError(f"device={device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> str:
+    """A canonical device string, ``"cpu"`` or ``"cuda:N"``, for what a person asked for.
+
+    Case and surrounding spaces do not matter, a ``torch.device`` works too.
+    ``"auto"`` (or None) is ``"cuda:0"`` when CUDA is available, else
+    ``"cpu"``; ``"cuda"`` is ``"cuda:0"``. Anything but the device strings
+    ``check_device`` accepts, asking for CUDA on a machine without it, or for a
+    GPU index that does not exist, is a ValueError that says so.
+    """
+    import torch
+
+    valid = "'auto', 'cpu', 'cuda' or 'cuda:N'"
+    if device is None:
+        device = "auto"
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str):
+        raise ValueError(f"unknown device {device!r}; valid devices: {valid}")
+    name = device.strip().lower()
+    if name == "auto":
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    if not _DEVICE_RE.match(name):
+        raise ValueError(f"unknown device {device!r}; valid devices: {valid}")
+    if name == "cpu":
+        return "cpu"
+    if not torch.cuda.is_available():
+        raise ValueError(
+            f"device {device!r} asked for, but CUDA is not available on this machine "
+            f"(torch {torch.__version__}); use 'cpu' or 'auto'")
+    index = int(name.partition(":")[2] or 0)
+    count = torch.cuda.device_count()
+    if index >= count:
+        raise ValueError(f"device {device!r} does not exist: this machine has {count} CUDA "
+                         f"device(s), cuda:0..cuda:{count - 1}")
+    return f"cuda:{index}"
 
 
 def _cpuinfo(text: str | None = None) -> dict[str, str]:
