@@ -36,6 +36,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from helpers.core.lists import split_list
 from helpers.core.reference import PAPER_MODELS, paper_models
 
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
@@ -1051,13 +1052,9 @@ def top1_for_claims(results: pd.DataFrame | None, models: Iterable[str] | str | 
     else:
         from helpers.models.zoo import PRESETS
 
-        items = [models] if isinstance(models, str) else list(models)
         names = []
-        for item in items:
-            for part in str(item).split(","):
-                part = part.strip()
-                if part:
-                    names.extend(PRESETS[part]() if part in PRESETS else (part,))
+        for part in map(str, split_list(models)):
+            names.extend(PRESETS[part]() if part in PRESETS else (part,))
         names = list(dict.fromkeys(names))
     paper = paper_models()
     rows = []

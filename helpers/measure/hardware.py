@@ -36,6 +36,9 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from helpers.core.procfs import CPUINFO, DEVICE_TREE_MODEL, board_model, cpuinfo_fields, usable_cpus
+from helpers.core.units import GB, GIB, KIB, MIB
+
 COLUMNS = ["quantity", "dtype", "value", "unit", "ci_low", "ci_high", "n", "method", "status", "note", "device",
            "fingerprint", "timestamp"]
 FILENAME = "hardware.csv"
@@ -45,8 +48,6 @@ FILENAME = "hardware.csv"
 STATUSES = ("ok", "unknown", "unavailable", "not native")
 UNKNOWN = "unknown"
 
-CPUINFO = Path("/proc/cpuinfo")
-DEVICE_TREE_MODEL = Path("/proc/device-tree/model")  # the board, on ARM boards such as a Jetson
 SYSFS_CPU = Path("/sys/devices/system/cpu")
 CONFIDENCE = 0.95
 MIN_INTERVAL_N = 6  # fewer order statistics cannot cover a median with 95 %
@@ -86,7 +87,7 @@ SYSCONF_CACHE = {
 }
 
 DEFAULT_MATMUL_SIZE = {"cpu": 1024, "cuda": 8192}
-MIN_BANDWIDTH_ARRAY_BYTES = 256 * 2**20
+MIN_BANDWIDTH_ARRAY_BYTES = 256 * MIB
 LLC_MULTIPLE = 4  # bandwidth arrays are at least this many times the last-level cache
 
 
@@ -129,18 +130,11 @@ class CpuInfo:
 
 def parse_cpuinfo(text: str) -> CpuInfo:
     """Parse ``/proc/cpuinfo`` text (x86 ``flags`` or ARM ``Features``)."""
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.strip():
-            if fields.get("processor") is not None and ("flags" in fields or "features" in fields):
-                break  # end of the first processor block
-            continue
-        key, sep, value = line.partition(":")
-        if not sep:
-            continue
-        key = key.strip().lower()
-        if key not in fields:
-            fields[key] = value.strip()
+    return _cpu_info(cpuinfo_fields(text))
+
+
+def _cpu_info(fields: dict[str, str]) -> CpuInfo:
+    """A :class:`CpuInfo` of the first processor's fields (:func:`helpers.core.procfs.cpuinfo_fields`)."""
     if "vendor_id" in fields or "flags" in fields:
         vendor_id = fields.get("vendor_id", "")
         return CpuInfo(
@@ -169,10 +163,7 @@ def parse_cpuinfo(text: str) -> CpuInfo:
 
 def read_cpuinfo(path: Path = CPUINFO) -> CpuInfo:
     """:func:`parse_cpuinfo` of ``path``; an empty :class:`CpuInfo` where it cannot be read."""
-    try:
-        return parse_cpuinfo(Path(path).read_text(encoding="utf-8", errors="replace"))
-    except OSError:
-        return CpuInfo()
+    return _cpu_info(cpuinfo_fields(path=path))
 
 
 def isa_features(info: CpuInfo) -> dict[str, bool]:
@@ -210,7 +201,7 @@ def parse_cache_size(text: str) -> int:
     match = re.fullmatch(r"\s*(\d+)\s*([KMG]?)i?B?\s*", text, flags=re.IGNORECASE)
     if not match:
         raise ValueError(f"cache size {text!r} is not a number with an optional K, M or G suffix")
-    scale = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}[match.group(2).upper()]
+    scale = {"": 1, "K": KIB, "M": MIB, "G": GIB}[match.group(2).upper()]
     return int(match.group(1)) * scale
 
 
@@ -319,13 +310,10 @@ def cpu_facts(threads: int, info: CpuInfo | None = None, caches: dict[str, Cache
         _fact("cpu_stepping", info.stepping, method=src + (" CPU variant/revision" if info.arch == "arm" else "")),
         _fact("logical_cores", os.cpu_count(), unit="cores", method="os.cpu_count()"),
     ]
-    if hasattr(os, "sched_getaffinity"):
-        rows.append(_fact("usable_cores", len(os.sched_getaffinity(0)), unit="cores",
-                          method="os.sched_getaffinity(0)"))
-    try:
-        board = DEVICE_TREE_MODEL.read_bytes().rstrip(b"\x00").decode().strip()
-    except (OSError, UnicodeDecodeError):
-        board = ""
+    usable = usable_cpus()
+    if usable is not None:
+        rows.append(_fact("usable_cores", len(usable), unit="cores", method="os.sched_getaffinity(0)"))
+    board = board_model()
     if board:
         rows.insert(1, _fact("board_model", board, method=str(DEVICE_TREE_MODEL)))
     rows.append(_fact("physical_cores", _physical_cores(), unit="cores", method="psutil.cpu_count(logical=False)"))
@@ -399,7 +387,7 @@ def gpu_facts(device: str | None = None) -> list[dict]:
               method=src + ".memory_bus_width"),
     ]
     clock, width = getattr(props, "memory_clock_rate", None), getattr(props, "memory_bus_width", None)
-    nominal = 2 * clock * 1e3 * width / 8 / 1e9 if clock and width else None
+    nominal = 2 * clock * 1e3 * width / 8 / GB if clock and width else None
     rows.append(_fact("gpu_memory_bandwidth_nominal", nominal, unit="GB/s",
                       method="2 x memory clock x bus width / 8 (double data rate, as CUDA's deviceQuery)"))
     rows.append(_fact("cuda_version", torch.version.cuda, method="torch.version.cuda"))
@@ -526,8 +514,8 @@ def memory_bandwidth(device: str, kind: str = "triad", *, threads: int, array_by
     times = time_statement(stmt, {"torch": torch, "a": a, "b": b, "c": c}, threads=threads,
                            min_run_time=min_run_time, min_measurements=min_measurements)
     moved = arrays * elements * 4
-    return _measured_row(f"memory_bandwidth_{kind}", "fp32", moved / 1e9, "GB/s", times,
-                         f"{stmt} on {elements * 4 / 2**20:.0f} MiB arrays by Timer.blocked_autorange, "
+    return _measured_row(f"memory_bandwidth_{kind}", "fp32", moved / GB, "GB/s", times,
+                         f"{stmt} on {elements * 4 / MIB:.0f} MiB arrays by Timer.blocked_autorange, "
                          f"{arrays} x array bytes read + written",
                          f"{threads} thread(s)" if device == "cpu" else "")
 

@@ -21,6 +21,7 @@ from typing import Iterable
 
 import torch
 
+from helpers.core.lists import split_list
 from helpers.measure.engine import journal_path
 from helpers.measure.profiles import EngineSettings
 from helpers.store.results import ResultsStore, device_tag as make_device_tag, environment_fingerprint, make_row
@@ -44,7 +45,7 @@ METRIC_NAMES = {
 
 def parse_metrics(text: str | Iterable[str]) -> list[str]:
     """``"time,memory"`` → ``["time", "memory"]``; an unknown one → ValueError naming it."""
-    items = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
+    items = split_list(text)
     bad = [t for t in items if t not in METRICS]
     if bad or not items:
         raise ValueError(f"bad metric {bad[0] if bad else text!r}: valid metrics are {', '.join(METRICS)}")
