@@ -1,6 +1,6 @@
 """Why the hardware behaves as it does: this machine's facts and measured peaks.
 
-:func:`characterise` returns one tidy table (columns :data:`COLUMNS`) of
+:func:`characterise` returns one tidy table (columns :data:`HARDWARE_COLUMNS`) of
 
 * facts: the CPU's model, vendor, family/model/stepping, logical and physical
   cores, the threads torch uses, cache sizes (L1d, L1i, L2, L3; from
@@ -39,13 +39,14 @@ import pandas as pd
 from helpers.core.procfs import CPUINFO, DEVICE_TREE_MODEL, board_model, cpuinfo_fields, usable_cpus
 from helpers.core.units import GB, GIB, KIB, MIB
 
-COLUMNS = ["quantity", "dtype", "value", "unit", "ci_low", "ci_high", "n", "method", "status", "note", "device",
-           "fingerprint", "timestamp"]
-FILENAME = "hardware.csv"
+#: The columns of a characterisation (its rows, and the device's ``hardware.csv``).
+HARDWARE_COLUMNS = ["quantity", "dtype", "value", "unit", "ci_low", "ci_high", "n", "method", "status", "note",
+                    "device", "fingerprint", "timestamp"]
+HARDWARE_FILENAME = "hardware.csv"  # beside the device's results store
 # ok: a fact found or a number measured; unknown: a fact this machine does not
 # reveal (value "unknown"); unavailable: does not apply here (no CUDA);
 # not native: a dtype the device has no native arithmetic for (not measured).
-STATUSES = ("ok", "unknown", "unavailable", "not native")
+HARDWARE_STATUSES = ("ok", "unknown", "unavailable", "not native")
 UNKNOWN = "unknown"
 
 SYSFS_CPU = Path("/sys/devices/system/cpu")
@@ -94,8 +95,8 @@ LLC_MULTIPLE = 4  # bandwidth arrays are at least this many times the last-level
 # --------------------------------------------------------------------------- rows
 def _row(quantity: str, value: Any, *, unit: str = "", method: str = "", status: str = "ok", note: str = "",
          dtype: str = "", ci_low: float = math.nan, ci_high: float = math.nan, n: float = math.nan) -> dict:
-    if status not in STATUSES:
-        raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+    if status not in HARDWARE_STATUSES:
+        raise ValueError(f"status {status!r} is not one of {', '.join(HARDWARE_STATUSES)}")
     return {"quantity": quantity, "dtype": dtype, "value": value, "unit": unit, "ci_low": ci_low,
             "ci_high": ci_high, "n": n, "method": method, "status": status, "note": note, "device": "",
             "fingerprint": "", "timestamp": ""}
@@ -556,7 +557,7 @@ def characterise(device: str = "auto", threads: int | None = None, *, matmul_siz
                  array_bytes: int | None = None, min_run_time: float = 1.0, min_measurements: int = 10,
                  measure: bool = True, cpuinfo: CpuInfo | None = None,
                  caches: dict[str, CacheFact] | None = None) -> pd.DataFrame:
-    """This machine's facts and ``device``'s measured peaks, as a frame of :data:`COLUMNS`.
+    """This machine's facts and ``device``'s measured peaks, as a frame of :data:`HARDWARE_COLUMNS`.
 
     Parameters
     ----------
@@ -599,7 +600,7 @@ def characterise(device: str = "auto", threads: int | None = None, *, matmul_siz
     from helpers.store.results import environment_fingerprint
 
     env = environment_fingerprint(device, threads)
-    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=HARDWARE_COLUMNS)
     frame["device"] = device
     frame["fingerprint"] = env["fingerprint"]  # the results store's run id for this machine and threads
     frame["timestamp"] = env["timestamp"]
@@ -614,9 +615,10 @@ def save_characterisation(frame: pd.DataFrame, folder: Path | str | None = None)
     The file keeps one characterisation per fingerprint: rows of the frame's
     fingerprint already there are replaced, other fingerprints' rows are kept.
     """
-    missing = [c for c in COLUMNS if c not in frame.columns]
+    missing = [c for c in HARDWARE_COLUMNS if c not in frame.columns]
     if missing:
-        raise ValueError(f"not a characterisation frame: columns {missing} are missing (expected {COLUMNS})")
+        raise ValueError(f"not a characterisation frame: columns {missing} are missing "
+                         f"(expected {HARDWARE_COLUMNS})")
     if folder is None:
         from helpers.core.paths import results_dir
         from helpers.store.results import device_tag
@@ -628,11 +630,11 @@ def save_characterisation(frame: pd.DataFrame, folder: Path | str | None = None)
         folder = results_dir(device_tag(device))
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / FILENAME
-    frame = frame[COLUMNS]
+    path = folder / HARDWARE_FILENAME
+    frame = frame[HARDWARE_COLUMNS]
     if path.is_file():
         old = pd.read_csv(path, dtype={"fingerprint": str, "value": str}, keep_default_na=False)
-        if list(old.columns) == COLUMNS:
+        if list(old.columns) == HARDWARE_COLUMNS:
             old = old[~old["fingerprint"].isin(set(frame["fingerprint"]))]
             frame = pd.concat([old, frame.astype({"value": str})], ignore_index=True)
     frame.to_csv(path, index=False)
@@ -646,12 +648,12 @@ def load_characterisation(device_tag: str, root: Path | str | None = None,
     where the device has none stored (or none of that fingerprint)."""
     from helpers.core.paths import results_dir
 
-    path = results_dir(device_tag, Path(root) if root is not None else None) / FILENAME
+    path = results_dir(device_tag, Path(root) if root is not None else None) / HARDWARE_FILENAME
     if not path.is_file():
         return None
     frame = pd.read_csv(path, dtype={"fingerprint": str, "value": str, "dtype": str, "note": str, "unit": str},
                         keep_default_na=False, na_values={"ci_low": [""], "ci_high": [""], "n": [""]})
-    missing = [c for c in COLUMNS if c not in frame.columns]
+    missing = [c for c in HARDWARE_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"{path} is not a characterisation: columns {missing} are missing; "
                          f"write it again with python -m helpers hardware")
