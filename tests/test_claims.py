@@ -24,7 +24,8 @@ from helpers.analysis.claims import (DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_MEA
 from helpers.analysis.evidence import Device, Evidence, paper_evidence
 from helpers.core.stats import wilson_share
 from helpers.core.reference import PAPER_MODELS, paper_models
-from helpers.store.results import COLUMNS, make_row
+from helpers.store.results import make_row
+from helpers.store.schema import RESULT_COLUMNS
 
 TAG = "cpu-test-host"
 DEVICE = Device(TAG, "Test CPU 9000", 2)
@@ -92,7 +93,7 @@ def point(model: str, batch: int, metric: str, value: float, unit: str,
 
 
 def frame(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
 
 
 def series(metric: str, fn: Callable[[str, int], float], unit: str, batches=BATCHES, models=MODELS,

@@ -10,8 +10,9 @@ import time
 import pytest
 
 from helpers.measure import engine
+from helpers.core.procfs import CpuReading
 from helpers.core.stats import median_interval
-from helpers.measure.engine import CpuReading, PointState, contention, read_cpu, relative_half_width
+from helpers.measure.engine import PointState, contention, relative_half_width
 from helpers.measure.profiles import EngineSettings
 
 
@@ -55,16 +56,6 @@ def test_contention_is_others_busy_time_plus_steal_as_a_share_of_the_cores():
     assert math.isnan(contention(None, reading(1, 1, 1, 1)))
     # As dicts, the way they travel from a point's process.
     assert contention(vars(reading(0, 0, 0, 0)), vars(reading(1, 0, 0, 1))) == pytest.approx(0.5)
-
-
-def test_read_cpu_uses_only_our_cores(monkeypatch):
-    stat = ("cpu  900 0 900 900 0 0 0 90 0 0\ncpu0 100 0 100 500 0 0 0 10 0 0\n"
-            "cpu1 200 0 200 400 0 0 0 20 0 0\ncpu2 600 0 600 0 0 0 0 60 0 0\n")
-    monkeypatch.setattr(engine, "_allowed_cpus", lambda: {0, 1})
-    r = read_cpu(stat, own_s=1.0)
-    hz = os.sysconf("SC_CLK_TCK")
-    assert r.cores == 2 and r.busy_s == pytest.approx(600 / hz) and r.steal_s == pytest.approx(30 / hz)
-    assert read_cpu("intr 1 2 3\n") is None
 
 
 # --------------------------------------------------------------------------- planning

@@ -12,7 +12,8 @@ import pytest
 from helpers.analysis.evidence import (FLAGS_LEFT_OUT, AmbiguousDeviceError, Device, Evidence, batch_sizes,
                               metric_table, paper_accuracy, paper_evidence, point_table, run_evidence)
 from helpers.core.reference import PAPER_MODELS, paper_models, paper_numbers
-from helpers.store.results import COLUMNS, make_row
+from helpers.store.results import make_row
+from helpers.store.schema import RESULT_COLUMNS
 
 TAG = "cpu-test-host"
 STAMP = "2025-01-31T12:00:00+00:00"
@@ -24,7 +25,7 @@ def ok(model, batch, metric, value, unit, tag=TAG, **fields):
 
 
 def frame(rows):
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
 
 
 def counts_frame(models=PAPER_MODELS):

@@ -3,16 +3,16 @@ import pandas as pd
 import pytest
 
 from helpers.report import gallery
-from helpers.analysis.claims import COLUMNS, claims_markdown, claims_table
+from helpers.analysis.claims import CLAIM_COLUMNS, claims_markdown, claims_table
 from helpers.report.gallery import readme_claims, readme_run, run_claims, update_readme, write_gallery
 
 
 def _claims(**over):
-    row = {c: "" for c in COLUMNS}
+    row = {c: "" for c in CLAIM_COLUMNS}
     row.update(claim="C1", basis="", device="cpu-test: Test CPU, 2 threads", paper="7.10 | points", this_run="7.10",
                estimate=7.1, ci_low=6.5, ci_high=7.7, verdict="inconclusive", reason="straddles")
     row.update(over)
-    return pd.DataFrame([row], columns=list(COLUMNS))
+    return pd.DataFrame([row], columns=list(CLAIM_COLUMNS))
 
 
 def test_gallery_copies_main_figures_and_writes_claims(tmp_path):

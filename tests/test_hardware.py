@@ -288,8 +288,8 @@ def test_characterise_frame_with_a_cpu_lacking_bf16(tmp_path):
     caches = hw.read_caches(tmp_path, sysconf=None)
     frame = hw.characterise("cpu", 1, matmul_size=16, array_bytes=4096, min_run_time=0.01, min_measurements=6,
                             cpuinfo=hw.parse_cpuinfo(SKYLAKE), caches=caches)
-    assert list(frame.columns) == hw.COLUMNS
-    assert set(frame["status"]) <= set(hw.STATUSES)
+    assert list(frame.columns) == hw.HARDWARE_COLUMNS
+    assert set(frame["status"]) <= set(hw.HARDWARE_STATUSES)
     assert (frame["device"] == "cpu").all()
     facts = frame.set_index("quantity")
     assert facts.loc["torch_threads", "value"] == 1
@@ -319,7 +319,7 @@ def test_save_characterisation(tmp_path, monkeypatch):
     path = hw.save_characterisation(frame, tmp_path / "store")
     assert path == tmp_path / "store" / "hardware.csv"
     back = pd.read_csv(path, keep_default_na=False)
-    assert list(back.columns) == hw.COLUMNS and len(back) == len(frame)
+    assert list(back.columns) == hw.HARDWARE_COLUMNS and len(back) == len(frame)
     # default folder: data/results/<device-tag>/, beside that device's results store
     from helpers.store.results import device_tag
 
@@ -371,8 +371,8 @@ def test_cli_hardware_csv_columns():
                      "--matmul-size", "64", "--array-mib", "1", "--no-save")
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(io.StringIO(result.stdout), keep_default_na=False)
-    assert list(table.columns) == hw.COLUMNS
-    assert set(table["status"]) <= set(hw.STATUSES)
+    assert list(table.columns) == hw.HARDWARE_COLUMNS
+    assert set(table["status"]) <= set(hw.HARDWARE_STATUSES)
     rows = table.set_index(["quantity", "dtype"])
     fp32 = rows.loc[("matmul_peak", "fp32")]
     assert fp32["status"] == "ok" and fp32["unit"] == "GFLOP/s" and int(fp32["n"]) >= 6

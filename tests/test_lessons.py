@@ -1,19 +1,19 @@
 """The lessons' data-dependent sentences follow the data: explanations only beside the verdict they explain."""
 import pandas as pd
 
-from helpers.analysis.claims import COLUMNS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_MEASURABLE
+from helpers.analysis.claims import CLAIM_COLUMNS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_MEASURABLE
 from helpers.report import text as lessons
 
 
 def _row(claim, verdict, this_run="shows something", reason="because", basis=""):
-    row = {c: "" for c in COLUMNS}
+    row = {c: "" for c in CLAIM_COLUMNS}
     row.update(claim=claim, verdict=verdict, this_run=this_run, reason=reason, basis=basis, device_tag="cpu-x",
                claim_text=f"the text of {claim}")
     return row
 
 
 def _table(*rows):
-    return pd.DataFrame(list(rows), columns=list(COLUMNS))
+    return pd.DataFrame(list(rows), columns=list(CLAIM_COLUMNS))
 
 
 def test_an_explanation_appears_only_beside_the_verdict_it_explains():

@@ -108,11 +108,12 @@ def test_frontiers_add_latency_only_where_models_are_timed():
 
 
 def test_latency_at_says_which_models_are_missing_and_why():
-    from helpers.store.results import COLUMNS, make_row
+    from helpers.store.results import make_row
+    from helpers.store.schema import RESULT_COLUMNS
 
     rows = pd.DataFrame([make_row(device_tag="cpu-x-2c", model="ENet", batch_size=1, metric="latency_per_image",
                                   value=0.02, unit="s", status="ok", n=9, timestamp="2025-01-01T00:00:00+00:00")],
-                        columns=list(COLUMNS))
+                        columns=list(RESULT_COLUMNS))
     times, missing, note = modern.latency_at(rows, ["ENet", "swin_t"], 1, "cpu-x-2c")
     assert dict(times) == {"ENet": 0.02} and missing == ["swin_t"]
     assert "1 of 2 models (swin_t)" in note and "PROFILE=modern" in note

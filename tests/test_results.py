@@ -12,11 +12,6 @@ import pytest
 
 from helpers.store import results
 from helpers.store.results import (
-    COLUMNS,
-    COLUMNS_V1,
-    KEY,
-    SCHEMA_VERSION,
-    STATUSES,
     ResultsFileWarning,
     ResultsStore,
     StoreBusy,
@@ -25,6 +20,7 @@ from helpers.store.results import (
     load_results,
     make_row,
 )
+from helpers.store.schema import KEY, RESULT_COLUMNS, RESULT_COLUMNS_V1, RESULT_STATUSES, SCHEMA_VERSION
 
 TAG = "cpu-test-host"
 
@@ -61,10 +57,10 @@ def quiet_read(store):
 # ---------------------------------------------------------------- constants
 
 def test_columns_key_statuses():
-    assert COLUMNS[:5] == KEY == ("device_tag", "fingerprint", "model", "batch_size", "metric")
-    assert len(COLUMNS) == len(set(COLUMNS)) == 28
-    assert COLUMNS[-1] == "schema_version" and set(COLUMNS_V1) < set(COLUMNS)
-    assert STATUSES == ("ok", "skipped", "unavailable", "error")
+    assert RESULT_COLUMNS[:5] == KEY == ("device_tag", "fingerprint", "model", "batch_size", "metric")
+    assert len(RESULT_COLUMNS) == len(set(RESULT_COLUMNS)) == 28
+    assert RESULT_COLUMNS[-1] == "schema_version" and set(RESULT_COLUMNS_V1) < set(RESULT_COLUMNS)
+    assert RESULT_STATUSES == ("ok", "skipped", "unavailable", "error")
 
 
 # ---------------------------------------------------------------- round trip
@@ -76,11 +72,11 @@ def test_append_creates_file_with_header_and_round_trips(store, tmp_path):
     store.append(ok_row(model="resnet50", batch_size=16, value=3.0, median=3.0, n=7))
 
     lines = store.path.read_text().splitlines()
-    assert lines[0] == ",".join(COLUMNS)
+    assert lines[0] == ",".join(RESULT_COLUMNS)
     assert len(lines) == 3
 
     df = store.read()
-    assert list(df.columns) == list(COLUMNS)
+    assert list(df.columns) == list(RESULT_COLUMNS)
     assert len(df) == 2
     assert str(df["batch_size"].dtype) == "int64"
     for col in ("value", "median", "iqr"):
@@ -135,7 +131,7 @@ def test_failed_and_skipped_rows_have_empty_value_not_zero(store):
     # On disk the value field is empty, not "0".
     for line in store.path.read_text().splitlines()[1:]:
         cells = line.split(",")
-        assert cells[COLUMNS.index("value")] == ""
+        assert cells[RESULT_COLUMNS.index("value")] == ""
     df = store.read()
     assert len(df) == 3
     assert df["value"].isna().all()
@@ -147,7 +143,7 @@ def test_failed_and_skipped_rows_have_empty_value_not_zero(store):
 
 def test_make_row_fills_defaults():
     row = make_row(device_tag=TAG, model="alexnet", batch_size=2, metric="m", value=1, status="ok")
-    assert tuple(row) == COLUMNS
+    assert tuple(row) == RESULT_COLUMNS
     assert row["details"] == "{}"
     assert row["value"] == 1.0 and isinstance(row["value"], float)
     assert row["median"] is None and row["n"] is None and row["threads"] is None
@@ -340,7 +336,7 @@ def test_damaged_lines_in_the_middle(store):
     store.append(ok_row(batch_size=4))
     store.append(ok_row(batch_size=8))
     lines = store.path.read_text().splitlines()
-    vi = COLUMNS.index("value")
+    vi = RESULT_COLUMNS.index("value")
     cells = lines[2].split(",")
     # line 3 (batch 2): wrong number of fields
     lines[2] = ",".join(cells[:-3])
@@ -366,15 +362,15 @@ def test_unknown_status_and_bad_batch_in_file(store):
     store.append(ok_row(batch_size=2))
     lines = store.path.read_text().splitlines()
     cells = lines[1].split(",")
-    cells[COLUMNS.index("status")] = "done"
+    cells[RESULT_COLUMNS.index("status")] = "done"
     lines[1] = ",".join(cells)
     cells = lines[2].split(",")
-    cells[COLUMNS.index("batch_size")] = "two"
+    cells[RESULT_COLUMNS.index("batch_size")] = "two"
     lines[2] = ",".join(cells)
     store.path.write_text("\n".join(lines) + "\n")
     s = ResultsStore(store.path)
     df = quiet_read(s)
-    assert df.empty and list(df.columns) == list(COLUMNS)
+    assert df.empty and list(df.columns) == list(RESULT_COLUMNS)
     assert [p.line for p in s.problems] == [2, 3]
     assert "'done'" in s.problems[0].reason
     assert "'two'" in s.problems[1].reason
@@ -396,10 +392,10 @@ def test_bad_header_reported_rows_kept(store):
 
 def test_cut_short_header_is_rewritten_on_append(store):
     store.path.parent.mkdir(parents=True)
-    store.path.write_text(",".join(COLUMNS)[:15])  # killed while writing the header
+    store.path.write_text(",".join(RESULT_COLUMNS)[:15])  # killed while writing the header
     store.append(ok_row())
     lines = store.path.read_text().splitlines()
-    assert lines[0] == ",".join(COLUMNS) and len(lines) == 2
+    assert lines[0] == ",".join(RESULT_COLUMNS) and len(lines) == 2
     assert len(store.read()) == 1 and store.problems == []
 
 
@@ -420,7 +416,7 @@ def test_one_warning_per_file_not_per_call(store):
 def test_empty_and_missing_files(tmp_path):
     missing = ResultsStore(tmp_path / "x" / "results.csv")
     df = missing.read()
-    assert df.empty and list(df.columns) == list(COLUMNS)
+    assert df.empty and list(df.columns) == list(RESULT_COLUMNS)
     assert str(df["batch_size"].dtype) == "int64" and str(df["value"].dtype) == "float64"
     assert missing.problems == []
 
@@ -433,12 +429,12 @@ def test_empty_and_missing_files(tmp_path):
     assert empty.problems == []
     # Appending to the empty file writes the header first.
     empty.append(ok_row())
-    assert empty.path.read_text().splitlines()[0] == ",".join(COLUMNS)
+    assert empty.path.read_text().splitlines()[0] == ",".join(RESULT_COLUMNS)
     assert len(empty.read()) == 1
 
     header_only = ResultsStore(tmp_path / "z" / "results.csv")
     header_only.path.parent.mkdir()
-    header_only.path.write_text(",".join(COLUMNS) + "\n")
+    header_only.path.write_text(",".join(RESULT_COLUMNS) + "\n")
     assert header_only.read().empty and header_only.problems == []
 
 
@@ -466,9 +462,9 @@ def test_load_results_over_two_devices(tmp_path):
 
 def test_load_results_empty_root(tmp_path):
     df = load_results(tmp_path / "does-not-exist")
-    assert df.empty and list(df.columns) == list(COLUMNS)
+    assert df.empty and list(df.columns) == list(RESULT_COLUMNS)
     df = load_results(tmp_path)
-    assert df.empty and list(df.columns) == list(COLUMNS)
+    assert df.empty and list(df.columns) == list(RESULT_COLUMNS)
 
 
 def test_for_device_defaults_to_results_dir():
@@ -492,7 +488,7 @@ def test_environment_fingerprint_cpu(monkeypatch):
     fp = environment_fingerprint("cpu", threads=8)
     assert set(fp) == {"fingerprint", "torch_version", "host_cpu", "host_gpu", "hardware", "logical_cores",
                        "threads", "device", "dtype", "timestamp"}
-    assert set(fp) <= set(COLUMNS)
+    assert set(fp) <= set(RESULT_COLUMNS)
     assert fp["torch_version"] == torch.__version__
     assert fp["host_cpu"] == "Test CPU 9000" and fp["hardware"].startswith("Test CPU 9000 (")
     assert fp["host_gpu"] == ""
@@ -535,7 +531,7 @@ def test_schema_1_file_is_read_and_migrated(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an older schema is not damage
         df = store.read()
-    assert list(df.columns) == list(COLUMNS) and len(df) == 2
+    assert list(df.columns) == list(RESULT_COLUMNS) and len(df) == 2
     assert set(df["schema_version"]) == {"1"} and set(df["fingerprint"]) == {""}
     first = df.iloc[0]
     assert first["value"] == 0.029000511500044013 and first["n"] == 18
@@ -545,7 +541,7 @@ def test_schema_1_file_is_read_and_migrated(tmp_path):
     store.append(ok_row(device_tag="cpu-amd-epyc", fingerprint="abc", model="ENet"))
     assert store.path.read_text().splitlines()[0] == V1_HEADER
     successor = store.path.with_name("results-2.csv")
-    assert successor.read_text().splitlines()[0] == ",".join(COLUMNS)
+    assert successor.read_text().splitlines()[0] == ",".join(RESULT_COLUMNS)
     assert store.paths == [store.path, successor]
     both = store.read()
     assert len(both) == 3 and set(both["schema_version"]) == {"1", SCHEMA_VERSION}

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from helpers.analysis.evidence import point_table
-from helpers.measure.hardware import COLUMNS
+from helpers.measure.hardware import HARDWARE_COLUMNS
 from helpers.analysis.roofline import (TRAFFIC_COLUMNS, VERDICTS, attainable, cache_summary, cache_table,
                               fraction_of_peak_table, hardware_roofs, latency_points, roofline_table, traffic_table)
 
@@ -24,7 +24,7 @@ def _hardware(peak=(100.0, 90.0, 110.0), triad=(10.0, 9.0, 11.0), peak_status="o
         rows.append(row("matmul_peak", "fp32", *peak, "GFLOP/s", status=peak_status))
     if triad is not None:
         rows.append(row("memory_bandwidth_triad", "fp32", *triad, "GB/s"))
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame(rows, columns=HARDWARE_COLUMNS)
 
 
 def _results(points) -> pd.DataFrame:

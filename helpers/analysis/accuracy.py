@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from helpers.core.lists import split_list
 from helpers.core.reference import PAPER_MODELS, paper_models
 from helpers.measure.accuracy import evaluation_details, evaluation_identity
 from helpers.models.weights import library_top1
@@ -126,13 +127,9 @@ def top1_for_claims(results: pd.DataFrame | None, models: Iterable[str] | str | 
     else:
         from helpers.models.zoo import PRESETS
 
-        items = [models] if isinstance(models, str) else list(models)
         names = []
-        for item in items:
-            for part in str(item).split(","):
-                part = part.strip()
-                if part:
-                    names.extend(PRESETS[part]() if part in PRESETS else (part,))
+        for part in map(str, split_list(models)):
+            names.extend(PRESETS[part]() if part in PRESETS else (part,))
         names = list(dict.fromkeys(names))
     paper = paper_models()
     rows = []

@@ -41,7 +41,7 @@ from helpers.core.stats import Estimate, wilson_share
 
 __all__ = [
     "HOLDS", "DOES_NOT_HOLD", "INCONCLUSIVE", "NOT_MEASURABLE", "PAPERS_VALUES", "VERDICTS",
-    "Threshold", "Finding", "NotMeasurable", "Part", "PARTS", "PART_IDS", "COLUMNS", "rule",
+    "Threshold", "Finding", "NotMeasurable", "Part", "PARTS", "PART_IDS", "CLAIM_COLUMNS", "rule",
     "claims_table", "agreement", "claims_markdown", "part",
 ]
 
@@ -53,7 +53,7 @@ PAPERS_VALUES = "paper's values"
 VERDICTS: tuple[str, ...] = (HOLDS, DOES_NOT_HOLD, INCONCLUSIVE, NOT_MEASURABLE, PAPERS_VALUES)
 
 #: Columns of every claims table, in order.
-COLUMNS: tuple[str, ...] = (
+CLAIM_COLUMNS: tuple[str, ...] = (
     "claim", "figure", "claim_text", "basis", "device_tag", "device", "paper", "this_run",
     "statistic", "estimate", "ci_low", "ci_high", "interval", "threshold", "verdict", "reason",
 )
@@ -871,7 +871,7 @@ def _row(p: Part, ev: Evidence, basis: str, this_run: str, est: Estimate | None,
 
 def rule(ev: Evidence, parts: Iterable[str] | None = None) -> pd.DataFrame:
     """Every part (or those whose id or claim is in ``parts``: "C3" or "C3a") ruled on ``ev``:
-    one row per finding, columns ``COLUMNS``. Never raises on missing data: a part
+    one row per finding, columns ``CLAIM_COLUMNS``. Never raises on missing data: a part
     without its data is "not measurable here" with the reason, and an unexpected
     failure is reported in its row ("analysis failed: ...")."""
     wanted = None if parts is None else set(parts)
@@ -895,7 +895,7 @@ def rule(ev: Evidence, parts: Iterable[str] | None = None) -> pd.DataFrame:
         for f in findings:
             verdict, reason = _decide(p, f, ev)
             rows.append(_row(p, ev, f.basis, f.this_run, f.estimate, verdict, reason))
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))
 
 
 def claims_table(results: pd.DataFrame | str | Path | None = None, device_tag: str | None = None,

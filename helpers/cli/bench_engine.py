@@ -161,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from helpers.measure import timing
-    from helpers.store.machine import cpu_name, logical_cores
+    from helpers.core.procfs import usable_cores
+    from helpers.store.machine import cpu_name
 
     parser = argparse.ArgumentParser(prog="python -m helpers bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-full", action="store_true", help="leave out (a), the full profile (about 12 min)")
@@ -176,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     threads = timing.resolve_threads(args.threads)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     load = os.getloadavg()
-    print(f"{cpu_name()} ({logical_cores()} logical cores), torch {torch.__version__}, {threads} threads, "
+    print(f"{cpu_name()} ({usable_cores()} logical cores), torch {torch.__version__}, {threads} threads, "
           f"load average {load[0]:.2f}", flush=True)
     start = time.perf_counter()
     if args.memory_only:

@@ -245,7 +245,7 @@ def _interrupted(args: argparse.Namespace) -> None:
 
 
 def _cmd_claims(args: argparse.Namespace) -> int:
-    from helpers.analysis.claims import COLUMNS, claims_table
+    from helpers.analysis.claims import CLAIM_COLUMNS, claims_table
     from helpers.store.results import load_results
 
     if args.paper_data and (args.results or args.device_tag):
@@ -263,7 +263,7 @@ def _cmd_claims(args: argparse.Namespace) -> int:
                              f"recorded: {', '.join(tags) or 'none'}")
         table = claims_table(rows, args.device_tag)
     if args.csv:
-        table[list(COLUMNS)].to_csv(sys.stdout, index=False, float_format="%.6g")
+        table[list(CLAIM_COLUMNS)].to_csv(sys.stdout, index=False, float_format="%.6g")
         return 0
     for device, rows in table.groupby("device", sort=False):
         print(f"== {device}")
@@ -315,7 +315,7 @@ def _format_value(value, unit: str = "") -> str:
 
 
 def _cmd_hardware(args: argparse.Namespace) -> int:
-    from helpers.measure.hardware import COLUMNS, characterise, save_characterisation
+    from helpers.measure.hardware import HARDWARE_COLUMNS, characterise, save_characterisation
 
     frame = characterise(args.device, args.threads or None, min_run_time=args.min_run_time,
                          matmul_size=args.matmul_size or None,
@@ -326,7 +326,7 @@ def _cmd_hardware(args: argparse.Namespace) -> int:
         print(f"stored in {path} (fingerprint {frame['fingerprint'].iloc[0]}, beside the device's results)",
               file=sys.stderr)
     if args.csv:
-        frame[COLUMNS].to_csv(sys.stdout, index=False, float_format="%.6g")
+        frame[HARDWARE_COLUMNS].to_csv(sys.stdout, index=False, float_format="%.6g")
         return 0
     header = ["quantity", "dtype", "value", "unit", "95% CI", "n", "status", "note"]
     lines = [header]

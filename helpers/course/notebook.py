@@ -97,7 +97,7 @@ def setup(profile: str = "full", models: str = "", batch_sizes: str = "", device
 
 def recorded_tags(root: Path | str = RESULTS_DIR) -> list[str]:
     """Device tags with a results file under ``root``, sorted."""
-    from helpers.store.results import FILENAME
+    from helpers.store.results import RESULTS_FILENAME
 
     root = Path(root)
-    return sorted(p.name for p in root.iterdir() if (p / FILENAME).is_file()) if root.is_dir() else []
+    return sorted(p.name for p in root.iterdir() if (p / RESULTS_FILENAME).is_file()) if root.is_dir() else []

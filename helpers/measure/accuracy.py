@@ -389,7 +389,7 @@ def evaluation_identity(details) -> tuple:
 @dataclass(frozen=True)
 class StoredEvaluation:
     """An evaluation in the results store: its ``top1`` and ``top5`` rows (dicts keyed by
-    ``helpers.store.results.COLUMNS``), the store's file, and whether the rows were already
+    ``helpers.store.schema.RESULT_COLUMNS``), the store's file, and whether the rows were already
     there (``reused``: nothing was evaluated)."""
 
     path: Path
@@ -500,9 +500,9 @@ def evaluate_checkpoint(
     ImageFolder tree, a device that is not here, a results folder that cannot
     be written, a checkpoint that does not fit the model).
     """
-    from helpers.measure.timing import resolve_device
     from helpers.models import zoo
-    from helpers.store.results import ResultsStore, device_tag, make_row
+    from helpers.store.machine import resolve_device
+    from helpers.store.results import ResultsStore, device_tag, result_row
 
     if isinstance(model, str) and model in zoo.PRESETS:
         raise ValueError(f"model {model!r} is a preset; evaluate takes one model "
@@ -564,7 +564,7 @@ def evaluate_checkpoint(
     rows = {}
     for metric, correct, k in (("top5", result.correct5, result.top5_k), ("top1", result.correct1, 1)):
         low, high = wilson_interval(correct, result.n_images)
-        rows[metric] = store.append(make_row(
+        rows[metric] = store.append(result_row(
             metric=metric, value=100.0 * correct / result.n_images, ci_low=low, ci_high=high,
             details={**details, "correct": correct, "k": k}, **common))
     return StoredEvaluation(store.path, rows["top1"], rows["top5"], reused=False)

@@ -22,6 +22,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from helpers.core.lists import split_list
+
 __all__ = ["PRECISIONS", "TORCH_DTYPES", "INT8_BUILDERS", "support", "parse_precisions", "prepare_model",
            "input_dtype", "dtype_name"]
 
@@ -48,7 +50,7 @@ NOT_RE_MEASURED = "accuracy not re-measured"
 
 def parse_precisions(text: str | list[str]) -> list[str]:
     """``"fp32,bf16"`` -> ``["fp32", "bf16"]``; an unknown one -> ValueError naming the valid ones."""
-    items = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
+    items = split_list(text)
     bad = [t for t in items if t not in PRECISIONS]
     if bad or not items:
         raise ValueError(f"bad precision {bad[0] if bad else text!r}: valid precisions are {', '.join(PRECISIONS)}")

@@ -61,17 +61,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from helpers.core.procfs import CpuReading, read_cpu
 from helpers.core.stats import median_interval
+from helpers.core.units import KIB, MB
 from helpers.measure.profiles import EngineSettings
 
 # torch.utils.benchmark imports cpp_extension, which warns "No CUDA runtime is found" on every CPU-only
 # machine, once per process the engine starts: harmless, and said once in the README instead.
 logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
-__all__ = ["relative_half_width", "is_unstable", "CpuReading", "read_cpu", "contention",
+__all__ = ["relative_half_width", "is_unstable", "contention",
            "PointState", "run_sweep"]
 
-MB = 1e6
 MIN_BLOCK_S = 0.02  # seconds: a sample of fast passes times a block at least this long
 
 
@@ -92,55 +93,6 @@ def is_unstable(samples: Iterable[float], factor: float = 3.0) -> bool:
 
 
 # --------------------------------------------------------------------------- contention
-@dataclass(frozen=True)
-class CpuReading:
-    """CPU seconds at one instant: all processes' busy and steal time on our cores, our own, wall time."""
-
-    busy_s: float
-    steal_s: float
-    own_s: float
-    wall_s: float
-    cores: int
-
-
-def _allowed_cpus() -> set[int] | None:
-    try:
-        return set(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return None
-
-
-def read_cpu(stat_text: str | None = None, own_s: float | None = None) -> CpuReading | None:
-    """A reading from /proc/stat (per-core lines of the cores we may run on); None where there is none."""
-    if stat_text is None:
-        try:
-            stat_text = Path("/proc/stat").read_text()
-        except OSError:
-            return None
-    hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    allowed = _allowed_cpus()
-    busy = steal = 0
-    cores = 0
-    for line in stat_text.splitlines():
-        parts = line.split()
-        if not parts or not parts[0].startswith("cpu") or parts[0] == "cpu":
-            continue
-        index = int(parts[0][3:])
-        if allowed is not None and index not in allowed:
-            continue
-        v = [int(p) for p in parts[1:]] + [0] * 10
-        # user nice system idle iowait irq softirq steal (guest is already inside user)
-        busy += v[0] + v[1] + v[2] + v[5] + v[6]
-        steal += v[7]
-        cores += 1
-    if cores == 0:
-        return None
-    if own_s is None:
-        t = os.times()
-        own_s = t.user + t.system
-    return CpuReading(busy / hz, steal / hz, own_s, time.perf_counter(), cores)
-
-
 def contention(before: dict | CpuReading | None, after: dict | CpuReading | None) -> float:
     """Share of our cores (0-1) that other processes and steal used between two readings; NaN without readings."""
     if before is None or after is None:
@@ -165,7 +117,7 @@ def _status_kib(field_name: str) -> int | None:
 def _rss() -> int:
     kib = _status_kib("VmRSS")
     if kib is not None:
-        return kib * 1024
+        return kib * KIB
     import psutil
 
     return int(psutil.Process().memory_info().rss)
@@ -174,17 +126,17 @@ def _rss() -> int:
 def _hwm() -> int:
     kib = _status_kib("VmHWM")
     if kib is not None:
-        return kib * 1024
+        return kib * KIB
     import resource
 
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(maxrss if sys.platform == "darwin" else maxrss * 1024)
+    return int(maxrss if sys.platform == "darwin" else maxrss * KIB)
 
 
 def _rss_file() -> int:
     """Resident pages mapped from files (code of the libraries), bytes; 0 where unknown."""
     kib = _status_kib("RssFile")
-    return kib * 1024 if kib is not None else 0
+    return kib * KIB if kib is not None else 0
 
 
 def _malloc_trim() -> None:

@@ -1,6 +1,6 @@
 """Why the hardware behaves as it does: this machine's facts and measured peaks.
 
-:func:`characterise` returns one tidy table (columns :data:`COLUMNS`) of
+:func:`characterise` returns one tidy table (columns :data:`HARDWARE_COLUMNS`) of
 
 * facts: the CPU's model, vendor, family/model/stepping, logical and physical
   cores, the threads torch uses, cache sizes (L1d, L1i, L2, L3; from
@@ -37,18 +37,19 @@ from typing import Any, Callable
 import pandas as pd
 
 from helpers.core.stats import Estimate, median_interval
+from helpers.core.procfs import CPUINFO, DEVICE_TREE_MODEL, board_model, cpuinfo_fields, usable_cpus
+from helpers.core.units import GB, GIB, KIB, MIB
 
-COLUMNS = ["quantity", "dtype", "value", "unit", "ci_low", "ci_high", "n", "method", "status", "note", "device",
-           "fingerprint", "timestamp"]
-FILENAME = "hardware.csv"
+#: The columns of a characterisation (its rows, and the device's ``hardware.csv``).
+HARDWARE_COLUMNS = ["quantity", "dtype", "value", "unit", "ci_low", "ci_high", "n", "method", "status", "note",
+                    "device", "fingerprint", "timestamp"]
+HARDWARE_FILENAME = "hardware.csv"  # beside the device's results store
 # ok: a fact found or a number measured; unknown: a fact this machine does not
 # reveal (value "unknown"); unavailable: does not apply here (no CUDA);
 # not native: a dtype the device has no native arithmetic for (not measured).
-STATUSES = ("ok", "unknown", "unavailable", "not native")
+HARDWARE_STATUSES = ("ok", "unknown", "unavailable", "not native")
 UNKNOWN = "unknown"
 
-CPUINFO = Path("/proc/cpuinfo")
-DEVICE_TREE_MODEL = Path("/proc/device-tree/model")  # the board, on ARM boards such as a Jetson
 SYSFS_CPU = Path("/sys/devices/system/cpu")
 
 # /proc/cpuinfo flag -> label, for the features torch's CPU kernels dispatch on.
@@ -86,15 +87,15 @@ SYSCONF_CACHE = {
 }
 
 DEFAULT_MATMUL_SIZE = {"cpu": 1024, "cuda": 8192}
-MIN_BANDWIDTH_ARRAY_BYTES = 256 * 2**20
+MIN_BANDWIDTH_ARRAY_BYTES = 256 * MIB
 LLC_MULTIPLE = 4  # bandwidth arrays are at least this many times the last-level cache
 
 
 # --------------------------------------------------------------------------- rows
 def _row(quantity: str, value: Any, *, unit: str = "", method: str = "", status: str = "ok", note: str = "",
          dtype: str = "", ci_low: float = math.nan, ci_high: float = math.nan, n: float = math.nan) -> dict:
-    if status not in STATUSES:
-        raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+    if status not in HARDWARE_STATUSES:
+        raise ValueError(f"status {status!r} is not one of {', '.join(HARDWARE_STATUSES)}")
     return {"quantity": quantity, "dtype": dtype, "value": value, "unit": unit, "ci_low": ci_low,
             "ci_high": ci_high, "n": n, "method": method, "status": status, "note": note, "device": "",
             "fingerprint": "", "timestamp": ""}
@@ -129,18 +130,11 @@ class CpuInfo:
 
 def parse_cpuinfo(text: str) -> CpuInfo:
     """Parse ``/proc/cpuinfo`` text (x86 ``flags`` or ARM ``Features``)."""
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.strip():
-            if fields.get("processor") is not None and ("flags" in fields or "features" in fields):
-                break  # end of the first processor block
-            continue
-        key, sep, value = line.partition(":")
-        if not sep:
-            continue
-        key = key.strip().lower()
-        if key not in fields:
-            fields[key] = value.strip()
+    return _cpu_info(cpuinfo_fields(text))
+
+
+def _cpu_info(fields: dict[str, str]) -> CpuInfo:
+    """A :class:`CpuInfo` of the first processor's fields (:func:`helpers.core.procfs.cpuinfo_fields`)."""
     if "vendor_id" in fields or "flags" in fields:
         vendor_id = fields.get("vendor_id", "")
         return CpuInfo(
@@ -169,10 +163,7 @@ def parse_cpuinfo(text: str) -> CpuInfo:
 
 def read_cpuinfo(path: Path = CPUINFO) -> CpuInfo:
     """:func:`parse_cpuinfo` of ``path``; an empty :class:`CpuInfo` where it cannot be read."""
-    try:
-        return parse_cpuinfo(Path(path).read_text(encoding="utf-8", errors="replace"))
-    except OSError:
-        return CpuInfo()
+    return _cpu_info(cpuinfo_fields(path=path))
 
 
 def isa_features(info: CpuInfo) -> dict[str, bool]:
@@ -210,7 +201,7 @@ def parse_cache_size(text: str) -> int:
     match = re.fullmatch(r"\s*(\d+)\s*([KMG]?)i?B?\s*", text, flags=re.IGNORECASE)
     if not match:
         raise ValueError(f"cache size {text!r} is not a number with an optional K, M or G suffix")
-    scale = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}[match.group(2).upper()]
+    scale = {"": 1, "K": KIB, "M": MIB, "G": GIB}[match.group(2).upper()]
     return int(match.group(1)) * scale
 
 
@@ -319,13 +310,10 @@ def cpu_facts(threads: int, info: CpuInfo | None = None, caches: dict[str, Cache
         _fact("cpu_stepping", info.stepping, method=src + (" CPU variant/revision" if info.arch == "arm" else "")),
         _fact("logical_cores", os.cpu_count(), unit="cores", method="os.cpu_count()"),
     ]
-    if hasattr(os, "sched_getaffinity"):
-        rows.append(_fact("usable_cores", len(os.sched_getaffinity(0)), unit="cores",
-                          method="os.sched_getaffinity(0)"))
-    try:
-        board = DEVICE_TREE_MODEL.read_bytes().rstrip(b"\x00").decode().strip()
-    except (OSError, UnicodeDecodeError):
-        board = ""
+    usable = usable_cpus()
+    if usable is not None:
+        rows.append(_fact("usable_cores", len(usable), unit="cores", method="os.sched_getaffinity(0)"))
+    board = board_model()
     if board:
         rows.insert(1, _fact("board_model", board, method=str(DEVICE_TREE_MODEL)))
     rows.append(_fact("physical_cores", _physical_cores(), unit="cores", method="psutil.cpu_count(logical=False)"))
@@ -399,7 +387,7 @@ def gpu_facts(device: str | None = None) -> list[dict]:
               method=src + ".memory_bus_width"),
     ]
     clock, width = getattr(props, "memory_clock_rate", None), getattr(props, "memory_bus_width", None)
-    nominal = 2 * clock * 1e3 * width / 8 / 1e9 if clock and width else None
+    nominal = 2 * clock * 1e3 * width / 8 / GB if clock and width else None
     rows.append(_fact("gpu_memory_bandwidth_nominal", nominal, unit="GB/s",
                       method="2 x memory clock x bus width / 8 (double data rate, as CUDA's deviceQuery)"))
     rows.append(_fact("cuda_version", torch.version.cuda, method="torch.version.cuda"))
@@ -500,8 +488,8 @@ def memory_bandwidth(device: str, kind: str = "triad", *, threads: int, array_by
     times = time_statement(stmt, {"torch": torch, "a": a, "b": b, "c": c}, threads=threads,
                            min_run_time=min_run_time, min_measurements=min_measurements)
     moved = arrays * elements * 4
-    return _measured_row(f"memory_bandwidth_{kind}", "fp32", moved / 1e9, "GB/s", times,
-                         f"{stmt} on {elements * 4 / 2**20:.0f} MiB arrays by Timer.blocked_autorange, "
+    return _measured_row(f"memory_bandwidth_{kind}", "fp32", moved / GB, "GB/s", times,
+                         f"{stmt} on {elements * 4 / MIB:.0f} MiB arrays by Timer.blocked_autorange, "
                          f"{arrays} x array bytes read + written",
                          f"{threads} thread(s)" if device == "cpu" else "")
 
@@ -542,7 +530,7 @@ def characterise(device: str = "auto", threads: int | None = None, *, matmul_siz
                  array_bytes: int | None = None, min_run_time: float = 1.0, min_measurements: int = 10,
                  measure: bool = True, cpuinfo: CpuInfo | None = None,
                  caches: dict[str, CacheFact] | None = None) -> pd.DataFrame:
-    """This machine's facts and ``device``'s measured peaks, as a frame of :data:`COLUMNS`.
+    """This machine's facts and ``device``'s measured peaks, as a frame of :data:`HARDWARE_COLUMNS`.
 
     Parameters
     ----------
@@ -585,7 +573,7 @@ def characterise(device: str = "auto", threads: int | None = None, *, matmul_siz
     from helpers.store.results import environment_fingerprint
 
     env = environment_fingerprint(device, threads)
-    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=HARDWARE_COLUMNS)
     frame["device"] = device
     frame["fingerprint"] = env["fingerprint"]  # the results store's run id for this machine and threads
     frame["timestamp"] = env["timestamp"]
@@ -600,9 +588,10 @@ def save_characterisation(frame: pd.DataFrame, folder: Path | str | None = None)
     The file keeps one characterisation per fingerprint: rows of the frame's
     fingerprint already there are replaced, other fingerprints' rows are kept.
     """
-    missing = [c for c in COLUMNS if c not in frame.columns]
+    missing = [c for c in HARDWARE_COLUMNS if c not in frame.columns]
     if missing:
-        raise ValueError(f"not a characterisation frame: columns {missing} are missing (expected {COLUMNS})")
+        raise ValueError(f"not a characterisation frame: columns {missing} are missing "
+                         f"(expected {HARDWARE_COLUMNS})")
     if folder is None:
         from helpers.core.paths import results_dir
         from helpers.store.results import device_tag
@@ -614,11 +603,11 @@ def save_characterisation(frame: pd.DataFrame, folder: Path | str | None = None)
         folder = results_dir(device_tag(device))
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / FILENAME
-    frame = frame[COLUMNS]
+    path = folder / HARDWARE_FILENAME
+    frame = frame[HARDWARE_COLUMNS]
     if path.is_file():
         old = pd.read_csv(path, dtype={"fingerprint": str, "value": str}, keep_default_na=False)
-        if list(old.columns) == COLUMNS:
+        if list(old.columns) == HARDWARE_COLUMNS:
             old = old[~old["fingerprint"].isin(set(frame["fingerprint"]))]
             frame = pd.concat([old, frame.astype({"value": str})], ignore_index=True)
     frame.to_csv(path, index=False)
@@ -632,12 +621,12 @@ def load_characterisation(device_tag: str, root: Path | str | None = None,
     where the device has none stored (or none of that fingerprint)."""
     from helpers.core.paths import results_dir
 
-    path = results_dir(device_tag, Path(root) if root is not None else None) / FILENAME
+    path = results_dir(device_tag, Path(root) if root is not None else None) / HARDWARE_FILENAME
     if not path.is_file():
         return None
     frame = pd.read_csv(path, dtype={"fingerprint": str, "value": str, "dtype": str, "note": str, "unit": str},
                         keep_default_na=False, na_values={"ci_low": [""], "ci_high": [""], "n": [""]})
-    missing = [c for c in COLUMNS if c not in frame.columns]
+    missing = [c for c in HARDWARE_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"{path} is not a characterisation: columns {missing} are missing; "
                          f"write it again with python -m helpers hardware")

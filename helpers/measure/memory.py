@@ -34,14 +34,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from helpers.core.units import KIB, MB
+
 __all__ = [
     "MemoryResult",
     "measure_memory_cpu",
     "parameter_memory_mb",
-    "MB",
 ]
 
-MB = 1e6  # the paper's megabyte
 _MARKER = "HELPERS_MEMORY_RESULT "
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -151,7 +151,7 @@ class _PeakRss:
     def current(self) -> int:
         kib = self._status_kib("VmRSS")
         if kib is not None:
-            return kib * 1024
+            return kib * KIB
         import psutil
 
         return int(psutil.Process().memory_info().rss)
@@ -159,16 +159,16 @@ class _PeakRss:
     def file(self) -> int:
         """Resident pages mapped from files (library code), bytes; 0 where unknown."""
         kib = self._status_kib("RssFile")
-        return kib * 1024 if kib is not None else 0
+        return kib * KIB if kib is not None else 0
 
     def peak(self) -> int:
         kib = self._status_kib("VmHWM")
         if kib is not None:
-            return kib * 1024
+            return kib * KIB
         import resource
 
         maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return int(maxrss if sys.platform == "darwin" else maxrss * 1024)  # macOS: bytes
+        return int(maxrss if sys.platform == "darwin" else maxrss * KIB)  # macOS: bytes
 
 
 def _child(model_name: str, batch_size: int, threads: int) -> dict[str, Any]:

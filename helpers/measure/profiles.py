@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from helpers.core.lists import split_list
+
 __all__ = ["EngineSettings", "Profile", "PROFILES", "get_profile", "parse_batch_sizes"]
 
 
@@ -110,9 +112,8 @@ def get_profile(name: str) -> Profile:
 
 def parse_batch_sizes(text: str | list[int]) -> list[int]:
     """``"1,2,4"`` → ``[1, 2, 4]``; anything but positive integers → ValueError naming it."""
-    items = text if isinstance(text, list) else [t.strip() for t in str(text).split(",") if t.strip()]
     sizes = []
-    for item in items:
+    for item in split_list(text):
         try:
             size = int(item)
         except (TypeError, ValueError):

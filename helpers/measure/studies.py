@@ -16,9 +16,11 @@ Their tables and sentences are helpers.analysis.studies. Units: seconds per imag
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Iterable
+
+from helpers.core.lists import split_list
+from helpers.core.procfs import usable_cores
 
 __all__ = ["thread_counts", "parse_thread_counts", "measure_threads", "measure_precisions"]
 
@@ -26,7 +28,7 @@ __all__ = ["thread_counts", "parse_thread_counts", "measure_threads", "measure_p
 def thread_counts(cores: int | None = None) -> list[int]:
     """1, 2, 4, ... up to ``cores`` (default: the cores this process may use), and ``cores`` itself."""
     if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        cores = usable_cores()
     if not isinstance(cores, int) or cores < 1:
         raise ValueError(f"cores must be a positive integer, got {cores!r}")
     counts = [2**k for k in range(int(math.log2(cores)) + 1)]
@@ -36,7 +38,7 @@ def thread_counts(cores: int | None = None) -> list[int]:
 def parse_thread_counts(text: str) -> list[int]:
     """``"1,2"`` -> ``[1, 2]``; anything but positive integers -> ValueError naming the bad item."""
     counts = []
-    for item in [t.strip() for t in str(text).split(",") if t.strip()]:
+    for item in map(str, split_list(text)):
         if not item.isdigit() or int(item) < 1:
             raise ValueError(f"bad thread count {item!r}: give positive integers, e.g. 1,2,4")
         counts.append(int(item))

@@ -21,9 +21,10 @@ from typing import Iterable
 
 import torch
 
+from helpers.core.lists import split_list
 from helpers.measure.engine import journal_path
 from helpers.measure.profiles import EngineSettings
-from helpers.store.results import ResultsStore, device_tag as make_device_tag, environment_fingerprint, make_row
+from helpers.store.results import ResultsStore, device_tag as make_device_tag, environment_fingerprint, result_row
 from helpers.measure.timing import resolve_device, resolve_threads
 from helpers.models.zoo import build_model, example_input, resolve_models
 
@@ -44,7 +45,7 @@ METRIC_NAMES = {
 
 def parse_metrics(text: str | Iterable[str]) -> list[str]:
     """``"time,memory"`` → ``["time", "memory"]``; an unknown one → ValueError naming it."""
-    items = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
+    items = split_list(text)
     bad = [t for t in items if t not in METRICS]
     if bad or not items:
         raise ValueError(f"bad metric {bad[0] if bad else text!r}: valid metrics are {', '.join(METRICS)}")
@@ -68,8 +69,8 @@ class _Recorder:
                                       for m in metrics)
 
     def add(self, model: str, batch_size: int, metric: str, **fields) -> None:
-        self.store.append(make_row(device_tag=self.tag, model=model, batch_size=batch_size, metric=metric,
-                                   **{**self.env, **fields}))
+        self.store.append(result_row(device_tag=self.tag, model=model, batch_size=batch_size, metric=metric,
+                                     **{**self.env, **fields}))
         self.written += 1
 
 
@@ -313,7 +314,7 @@ class MeasureSummary:
 
 def summarise(table) -> MeasureSummary:
     """Counts of statuses and flags in a results frame (one fingerprint's rows)."""
-    from helpers.store.results import FLAGS
+    from helpers.store.schema import FLAGS
 
     statuses = table["status"].value_counts().to_dict() if len(table) else {}
     timing = table[(table["metric"] == "latency_per_image") & (table["status"] == "ok")] if len(table) else table

@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 
+from helpers.core.lists import split_list
 from helpers.core.reference import PAPER_MODELS  # the paper's 14, in the order of its figures
 
 __all__ = [
@@ -228,17 +229,13 @@ def resolve_models(names: Iterable[str] | str) -> list[ModelSpec]:
         names = [names]
     specs: list[ModelSpec] = []
     seen: set[str] = set()
-    for item in names:
-        for part in str(item).split(","):
-            part = part.strip()
-            if not part:
-                continue
-            expanded = PRESETS[part]() if part in PRESETS else (part,)
-            for model in expanded:
-                spec = get_spec(model)
-                if spec.name not in seen:
-                    seen.add(spec.name)
-                    specs.append(spec)
+    for part in map(str, split_list(names)):
+        expanded = PRESETS[part]() if part in PRESETS else (part,)
+        for model in expanded:
+            spec = get_spec(model)
+            if spec.name not in seen:
+                seen.add(spec.name)
+                specs.append(spec)
     if not specs:
         raise UnknownModelError(str(list(names)), [])
     return specs

@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import re
 import subprocess
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
+
+from helpers.core.procfs import board_model, cpuinfo_fields, usable_cores
 
 if TYPE_CHECKING:  # torch is imported where it is used: reading this module's facts needs none
     import torch
 
-__all__ = ["cpu_name", "cpu_identity", "gpu_name", "gpu_driver", "logical_cores", "device_tag",
+__all__ = ["cpu_name", "cpu_identity", "gpu_name", "gpu_driver", "device_tag",
            "Fingerprint", "fingerprint", "check_device", "resolve_device"]
 
 # The device strings of every layer: "cpu", "cuda" (the current GPU) or "cuda:N".
@@ -79,39 +79,18 @@ def resolve_device(device: str | torch.device | None = "auto") -> str:
     return f"cuda:{index}"
 
 
-def _cpuinfo(text: str | None = None) -> dict[str, str]:
-    """The first processor's fields of /proc/cpuinfo (lower-case keys); {} where unreadable."""
-    if text is None:
-        try:
-            text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return {}
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.strip():
-            if fields:
-                break
-            continue
-        key, _, val = line.partition(":")
-        fields.setdefault(key.strip().lower(), val.strip())
-    return fields
-
-
 def cpu_name(cpuinfo: str | None = None) -> str:
     """Host CPU model name: /proc/cpuinfo "model name", the board model (ARM
     boards such as Jetson), macOS's brand string, then platform.processor()
     or platform.machine(); "" if all fail."""
-    name = _cpuinfo(cpuinfo).get("model name", "")
+    name = cpuinfo_fields(cpuinfo).get("model name", "")
     if name:
         return name
     if cpuinfo is not None:
         return ""
-    try:
-        model = Path("/proc/device-tree/model").read_bytes().rstrip(b"\x00").decode().strip()
-        if model:
-            return model
-    except (OSError, UnicodeDecodeError):
-        pass
+    model = board_model()
+    if model:
+        return model
     if platform.system() == "Darwin":
         try:
             out = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"],
@@ -126,7 +105,7 @@ def cpu_name(cpuinfo: str | None = None) -> str:
 def cpu_identity(cpuinfo: str | None = None) -> str:
     """Vendor, family, model and stepping (x86) or implementer, part and revision (ARM), e.g.
     ``AuthenticAMD family 25 model 17 stepping 1``; the machine type where /proc/cpuinfo says nothing."""
-    info = _cpuinfo(cpuinfo)
+    info = cpuinfo_fields(cpuinfo)
     if "cpu family" in info:
         return (f"{info.get('vendor_id', '?')} family {info.get('cpu family', '?')} "
                 f"model {info.get('model', '?')} stepping {info.get('stepping', '?')}")
@@ -134,14 +113,6 @@ def cpu_identity(cpuinfo: str | None = None) -> str:
         return (f"implementer {info.get('cpu implementer', '?')} part {info.get('cpu part', '?')} "
                 f"revision {info.get('cpu revision', '?')}")
     return platform.machine() or "unknown"
-
-
-def logical_cores() -> int:
-    """Logical CPUs this process may run on (the affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def gpu_name(device: str) -> str:
@@ -203,10 +174,10 @@ def device_tag(device: str, cpuinfo: str | None = None, cores: int | None = None
     if device != "cpu":
         return "cuda-" + _slug(gpu_name(device))
     slug = _slug(cpu_name(cpuinfo))
-    info = _cpuinfo(cpuinfo)
+    info = cpuinfo_fields(cpuinfo)
     if not re.search(r"\d", slug) and "cpu family" in info:
         slug += f"-f{info['cpu family']}m{info.get('model', '0')}"
-    return f"cpu-{slug}-{cores or logical_cores()}c"
+    return f"cpu-{slug}-{cores or usable_cores()}c"
 
 
 @dataclass(frozen=True)
@@ -240,5 +211,5 @@ def fingerprint(device: str, threads: int, dtype: str = "float32") -> Fingerprin
         hardware = f"{cpu_name()} ({cpu_identity()})"
     else:
         hardware = f"{gpu_name(device)} ({gpu_driver()}); host {cpu_name()}"
-    return Fingerprint(device=device, hardware=" ".join(hardware.split()), logical_cores=logical_cores(),
+    return Fingerprint(device=device, hardware=" ".join(hardware.split()), logical_cores=usable_cores(),
                        threads=threads, dtype=dtype, torch_version=torch.__version__)

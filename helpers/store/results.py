@@ -6,7 +6,7 @@ Layout: ``<root>/<device_tag>/results.csv`` (root defaults to
 one row at a time, so an interrupted run loses nothing it already wrote.
 
 Schema evolution: every row records ``schema_version`` (``SCHEMA_VERSION``);
-files written before that column existed (schema 1, ``COLUMNS_V1``) are read
+files written before that column existed (schema 1, ``RESULT_COLUMNS_V1``) are read
 and migrated in memory (the new fields empty). A file whose header has columns
 this version does not know (a newer version's) is read with those columns
 kept. Appending never mixes two headers in one file: when the newest file's
@@ -25,7 +25,7 @@ Row semantics
 * ``ci_low``/``ci_high``: the 95 % interval of ``median`` where there is one;
   ``flags``: ``;``-separated warnings (``contended``, ``unstable``,
   ``imprecise``) about how the number was obtained.
-* ``status`` is one of ``STATUSES``. ``ok`` rows carry a finite ``value``;
+* ``status`` is one of ``RESULT_STATUSES``. ``ok`` rows carry a finite ``value``;
   every other status carries a non-empty ``reason`` and an *empty* value,
   median and IQR (read back as NaN). A missing measurement is never 0.
 * ``value``, ``median`` and ``iqr`` are in the row's ``unit``; ``n`` is the
@@ -39,6 +39,9 @@ non-numeric number, an unknown status, a bad header) never make reading
 raise: good rows are kept, every damaged line is recorded as a
 ``StoreProblem`` (file, 1-based line, reason) and one ``ResultsFileWarning``
 per file summarises them.
+
+The schema (``ResultRow``, ``RESULT_COLUMNS``, ``RESULT_STATUSES``, ``KEY``,
+``FLAGS``) is ``helpers.store.schema``'s.
 """
 from __future__ import annotations
 
@@ -51,19 +54,21 @@ import numbers
 import os
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
 from helpers.core.paths import RESULTS_DIR, results_dir
+from helpers.store.schema import (DONE_STATUSES, FLAGS, KEY, RESULT_COLUMNS, RESULT_STATUSES, SCHEMA_VERSION,
+                                  ResultRow)
 
-FILENAME = "results.csv"
+RESULTS_FILENAME = "results.csv"  # a device's batch-size sweep
 #: The stores of a device folder: the batch-size sweep (the paper's figures) and the two studies of
 #: why the hardware behaves as it does, each holding several settings (thread counts, precisions).
-STUDY_FILES = {"batch": FILENAME, "threads": "threads.csv", "precision": "precision.csv"}
+STUDY_FILES = {"batch": RESULTS_FILENAME, "threads": "threads.csv", "precision": "precision.csv"}
 #: What tells a study's runs apart besides the machine: a threads or precision study keeps the latest
 #: run of every setting, the batch sweep only the device's latest run.
 STUDY_SETTINGS = {"batch": (), "threads": ("threads",), "precision": ("dtype",)}
@@ -75,35 +80,15 @@ def study_file(study: str) -> str:
         raise ValueError(f"unknown study {study!r}: valid studies are {', '.join(STUDY_FILES)}")
     return STUDY_FILES[study]
 
-SCHEMA_VERSION = "2"
-COLUMNS: tuple[str, ...] = (
-    "device_tag", "fingerprint", "model", "batch_size", "metric", "value", "unit",
-    "median", "iqr", "ci_low", "ci_high", "n", "status", "reason", "flags", "method", "domain", "dtype",
-    "threads", "device", "details", "torch_version", "host_cpu", "host_gpu", "hardware", "logical_cores",
-    "timestamp", "schema_version",
-)
-# Schema 1 (no fingerprint, interval, flags or version): read and migrated, never written.
-COLUMNS_V1: tuple[str, ...] = (
-    "device_tag", "model", "batch_size", "metric", "value", "unit",
-    "median", "iqr", "n", "status", "reason", "method", "domain", "dtype",
-    "threads", "device", "details", "torch_version", "host_cpu", "host_gpu",
-    "timestamp",
-)
-KEY: tuple[str, ...] = ("device_tag", "fingerprint", "model", "batch_size", "metric")
-FLAGS: tuple[str, ...] = ("contended", "unstable", "imprecise")
-STATUSES: tuple[str, ...] = ("ok", "skipped", "unavailable", "error")
-# Statuses that count as "done" when resuming; the others are retried.
-DONE_STATUSES: tuple[str, ...] = ("ok", "skipped")
-
 _REQUIRED = ("device_tag", "model", "batch_size", "metric", "status")
 _FLOAT_FIELDS = ("value", "median", "iqr", "ci_low", "ci_high")
 _OPTIONAL_INT_FIELDS = ("n", "threads", "logical_cores")
 _TEXT_FIELDS = tuple(
-    c for c in COLUMNS
+    c for c in RESULT_COLUMNS
     if c not in ("batch_size", *_FLOAT_FIELDS, *_OPTIONAL_INT_FIELDS, "details")
 )
 _DTYPES: dict[str, str] = {
-    c: "str" for c in COLUMNS
+    c: "str" for c in RESULT_COLUMNS
 }
 _DTYPES.update(batch_size="int64", value="float64", median="float64", iqr="float64",
                ci_low="float64", ci_high="float64", n="Int64", threads="Int64", logical_cores="Int64")
@@ -113,7 +98,7 @@ _DTYPES.update(batch_size="int64", value="float64", median="float64", iqr="float
 _TIMESTAMP_RE = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
 )
-_HEADER_LINE = ",".join(COLUMNS)
+_HEADER_LINE = ",".join(RESULT_COLUMNS)
 _LOCK_TIMEOUT_S = 60.0
 
 
@@ -214,10 +199,11 @@ def _as_details(x: Any) -> str:
 
 
 def make_row(**fields: Any) -> dict[str, Any]:
-    """Validate one measurement and fill defaults; returns a dict keyed by ``COLUMNS``.
+    """Validate one measurement and fill defaults; returns a dict keyed by ``RESULT_COLUMNS``, in order
+    (a frame's row; :func:`result_row` gives the typed record).
 
     Required: ``device_tag``, ``model``, ``batch_size`` (positive int, images
-    per forward pass), ``metric`` and ``status`` (one of ``STATUSES``).
+    per forward pass), ``metric`` and ``status`` (one of ``RESULT_STATUSES``).
     ``value``/``median``/``iqr`` are numbers in ``unit`` (e.g. "ms", "MiB",
     "W", "J"); they must be finite when given, ``value`` is required for
     ``status="ok"`` and all three must be missing (None/NaN) otherwise, when
@@ -227,9 +213,9 @@ def make_row(**fields: Any) -> dict[str, Any]:
 
     Raises ValueError naming the offending field, its value and what is valid.
     """
-    unknown = sorted(set(fields) - set(COLUMNS))
+    unknown = sorted(set(fields) - set(RESULT_COLUMNS))
     if unknown:
-        raise ValueError(f"unknown field(s) {unknown}; valid fields: {', '.join(COLUMNS)}")
+        raise ValueError(f"unknown field(s) {unknown}; valid fields: {', '.join(RESULT_COLUMNS)}")
     missing = [f for f in _REQUIRED if _is_missing(fields.get(f))]
     if missing:
         raise ValueError(f"missing required field(s) {missing}; required: {', '.join(_REQUIRED)}")
@@ -247,8 +233,8 @@ def make_row(**fields: Any) -> dict[str, Any]:
             raise ValueError(f"{name}={fields[name]!r}: must be a non-empty string")
 
     status = row["status"]
-    if status not in STATUSES:
-        raise ValueError(f"status={status!r}: must be one of {', '.join(STATUSES)}")
+    if status not in RESULT_STATUSES:
+        raise ValueError(f"status={status!r}: must be one of {', '.join(RESULT_STATUSES)}")
     ok = status == "ok"
     if not ok and not row["reason"].strip():
         raise ValueError(f"status={status!r} needs a non-empty reason (got reason={fields.get('reason')!r})")
@@ -289,7 +275,13 @@ def make_row(**fields: Any) -> dict[str, Any]:
             f"timestamp={row['timestamp']!r}: expected ISO-8601 with seconds and offset, "
             f"e.g. {utc_now()!r}"
         )
-    return {c: row[c] for c in COLUMNS}
+    return {c: row[c] for c in RESULT_COLUMNS}
+
+
+def result_row(**fields: Any) -> ResultRow:
+    """One measurement as the typed record the store writes: :func:`make_row`'s validation and defaults
+    (ValueError naming the offending field)."""
+    return ResultRow(**make_row(**fields))
 
 
 def _format_cell(x: Any) -> str:
@@ -305,16 +297,16 @@ def _parse_fields(header: tuple[str, ...], cells: list[str]) -> dict[str, Any]:
 
     Fields the header lacks (an older schema) are empty; fields this version
     does not know (a newer schema) are returned as extra keys after the
-    ``COLUMNS``. ValueError if the line is damaged.
+    ``RESULT_COLUMNS``. ValueError if the line is damaged.
     """
     named = dict(zip(header, cells))
-    extra = {k: v for k, v in named.items() if k not in COLUMNS}
-    raw = {c: named.get(c, "") for c in COLUMNS}
+    extra = {k: v for k, v in named.items() if k not in RESULT_COLUMNS}
+    raw = {c: named.get(c, "") for c in RESULT_COLUMNS}
     if "schema_version" not in header:
         raw["schema_version"] = "1"
     status = raw["status"]
-    if status not in STATUSES:
-        raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+    if status not in RESULT_STATUSES:
+        raise ValueError(f"status {status!r} is not one of {', '.join(RESULT_STATUSES)}")
     fields: dict[str, Any] = {k: v for k, v in raw.items()}
     bs = raw["batch_size"]
     if not re.fullmatch(r"\d+", bs.strip()):
@@ -441,21 +433,22 @@ class ResultsStore:
         return f"ResultsStore({str(self.path)!r})"
 
     # -- writing
-    def append(self, row: dict[str, Any]) -> dict[str, Any]:
-        """Validate ``row`` (see ``make_row``), write it as one line, flush and fsync.
+    def append(self, row: ResultRow | Mapping[str, Any]) -> dict[str, Any]:
+        """Validate ``row`` (a :class:`ResultRow` or its fields; see ``make_row``), write it as one
+        line, flush and fsync.
 
         Creates the folder and header when the file is missing or empty, and
         first terminates a last line left without its newline (an interrupted
-        write) so the new row is not glued onto it. Returns the stored row.
+        write) so the new row is not glued onto it. Returns the stored row as a dict.
         """
-        clean = make_row(**row)
+        clean = make_row(**(asdict(row) if isinstance(row, ResultRow) else row))
         if self.device_tag is not None and clean["device_tag"] != self.device_tag:
             raise ValueError(
                 f"device_tag={clean['device_tag']!r}: this store ({self.path}) holds "
                 f"device_tag={self.device_tag!r} only"
             )
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerow(_format_cell(clean[c]) for c in COLUMNS)
+        csv.writer(buf, lineterminator="\n").writerow(_format_cell(clean[c]) for c in RESULT_COLUMNS)
         line = buf.getvalue()
 
         import filelock
@@ -557,7 +550,7 @@ class ResultsStore:
     def read(self) -> pd.DataFrame:
         """Undamaged rows (every status) as a typed frame, the last row of each key kept.
 
-        Columns are ``COLUMNS``; ``batch_size`` int64, ``value``/``median``/``iqr``
+        Columns are ``RESULT_COLUMNS``; ``batch_size`` int64, ``value``/``median``/``iqr``
         float64 (NaN when empty), ``n``/``threads`` Int64, the rest strings
         (``details`` is the JSON text, ``timestamp`` the ISO-8601 text).
         """
@@ -587,7 +580,7 @@ def _parse_file(path: Path, data: bytes) -> tuple[list[dict[str, Any]], list[Sto
     if not unterminated:
         lines.pop()
     last_no = len(lines)
-    header: tuple[str, ...] = COLUMNS
+    header: tuple[str, ...] = RESULT_COLUMNS
     for no, raw in enumerate(lines, start=1):
         cut = unterminated and no == last_no
         if raw.endswith(b"\r"):
@@ -598,8 +591,8 @@ def _parse_file(path: Path, data: bytes) -> tuple[list[dict[str, Any]], list[Sto
             problems.append(StoreProblem(path, no, _cut(cut, f"not valid UTF-8 ({exc.reason})")))
             continue
         if no == 1:
-            names = tuple(next(csv.reader([text]), [])) if text != _HEADER_LINE else COLUMNS
-            if names == COLUMNS or (set(_REQUIRED) | {"timestamp"}) <= set(names) and not cut:
+            names = tuple(next(csv.reader([text]), [])) if text != _HEADER_LINE else RESULT_COLUMNS
+            if names == RESULT_COLUMNS or (set(_REQUIRED) | {"timestamp"}) <= set(names) and not cut:
                 header = names  # this version's, an older one's, or a newer one's with extra columns
             else:
                 shown = text if len(text) <= 80 else text[:77] + "..."
@@ -640,8 +633,8 @@ def _summary(path: Path, problems: list[StoreProblem], shown: int = 3) -> str:
 
 def _frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     records = list(rows)
-    extra = list(dict.fromkeys(k for r in records for k in r if k not in COLUMNS))
-    df = pd.DataFrame.from_records(records, columns=list(COLUMNS) + extra)
+    extra = list(dict.fromkeys(k for r in records for k in r if k not in RESULT_COLUMNS))
+    df = pd.DataFrame.from_records(records, columns=list(RESULT_COLUMNS) + extra)
     if not df.empty:
         df = df.drop_duplicates(subset=list(KEY), keep="last").reset_index(drop=True)
     for name in _OPTIONAL_INT_FIELDS:
@@ -690,7 +683,7 @@ def load_results(root: Path | str | None = None,
     one run; ``None`` keeps every row. ``study`` picks the store
     (:data:`STUDY_FILES`); for the threads and precision studies "latest"
     keeps the latest run of each thread count or dtype. Same columns and types
-    as ``ResultsStore.read``; an empty frame with ``COLUMNS`` when nothing is recorded.
+    as ``ResultsStore.read``; an empty frame with ``RESULT_COLUMNS`` when nothing is recorded.
     """
     base = Path(root) if root is not None else RESULTS_DIR
     name = study_file(study)
@@ -717,7 +710,7 @@ from helpers.store.machine import cpu_name, device_tag, fingerprint as machine_f
 
 
 def environment_fingerprint(device: str, threads: int, dtype: str = "float32") -> dict[str, Any]:
-    """The row fields that say where a number came from, named like the ``COLUMNS`` they fill.
+    """The row fields that say where a number came from, named like the ``RESULT_COLUMNS`` they fill.
 
     Returns fingerprint (the id), torch_version, host_cpu, host_gpu ("" unless
     ``device`` is CUDA), hardware, logical_cores, threads, device, dtype and
