@@ -32,7 +32,7 @@ PUBLIC: dict[str, str] = {
     "load_results": "helpers.store.results", "not_measured": "helpers.store.results",
     # measure
     "reference_top1": "helpers.models.weights",
-    "overview": "helpers.measure.hardware",
+    "overview": "helpers.course.lessons",
     "layer_time_share": "helpers.measure.layers",
     "probe_statuses": "helpers.measure.power",
     "measure_points": "helpers.measure.sweep:measure", "precision_table": "helpers.measure.sweep",
@@ -53,7 +53,7 @@ PUBLIC: dict[str, str] = {
     "lesson_models": "helpers.analysis.modern", "missing_note": "helpers.analysis.modern",
     "reference_accuracy": "helpers.analysis.modern",
     "cache_summary": "helpers.analysis.roofline", "fraction_of_peak_table": "helpers.analysis.roofline",
-    "roofline_summary": "helpers.analysis.roofline", "run_roofline": "helpers.analysis.roofline",
+    "roofline_summary": "helpers.analysis.roofline", "run_roofline": "helpers.course.lessons",
     "study_results": "helpers.analysis.studies", "threads_table": "helpers.analysis.studies",
     "threads_summary": "helpers.analysis.studies", "dtype_table": "helpers.analysis.studies",
     "dtype_summary": "helpers.analysis.studies",

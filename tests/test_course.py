@@ -241,7 +241,7 @@ def test_every_lesson_has_a_teacher_pack_and_ends_with_it():
 @needs_solutions
 def test_solutions_of_lesson_9_read_the_committed_roofline_and_studies():
     from helpers.core.reference import PAPER_MODELS
-    from helpers.analysis.roofline import run_roofline
+    from helpers.course.lessons import run_roofline
     from helpers.store.results import load_results
     from helpers.analysis.studies import dtype_table, study_results, threads_table
 

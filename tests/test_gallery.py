@@ -2,9 +2,9 @@
 import pandas as pd
 import pytest
 
-from helpers.report import gallery
+from helpers.cli import gallery
 from helpers.analysis.claims import CLAIM_COLUMNS, claims_markdown, claims_table
-from helpers.report.gallery import readme_claims, readme_run, run_claims, update_readme, write_gallery
+from helpers.cli.gallery import readme_claims, readme_run, run_claims, update_readme, write_gallery
 
 
 def _claims(**over):
@@ -56,7 +56,7 @@ def test_the_readme_shows_the_claims_of_its_recorded_run():
     tag, fingerprint = readme_run()
     expected = readme_claims(run_claims(tag, fingerprint), tag, fingerprint)
     assert expected in gallery.README.read_text(encoding="utf-8"), \
-        "README's claims are stale: run `make gallery` (or helpers.report.gallery.update_readme) and commit"
+        "README's claims are stale: run `make gallery` (or helpers.cli.gallery.update_readme) and commit"
 
 
 def test_the_readme_says_why_time_rises_from_its_recorded_run():

@@ -17,6 +17,7 @@ import torch
 
 import helpers.core.paths
 from helpers.measure import hardware as hw
+from helpers.store import characterisation
 from helpers.core.paths import REPO_ROOT
 from helpers.core.stats import median_interval
 
@@ -170,7 +171,7 @@ def test_cache_sysconf_fallback_and_partial_sysfs(tmp_path):
     assert caches["L1d"].size_bytes == 65536 and caches["L1d"].source.startswith("sysfs")
     assert caches["L1i"].size_bytes == 65536 and caches["L1i"].source == "sysconf SC_LEVEL1_ICACHE_SIZE"
     assert caches["L2"].size_bytes is None
-    assert caches["L3"] == hw.CacheFact(8 * 2**20, None, "sysconf SC_LEVEL3_CACHE_SIZE")
+    assert caches["L3"] == characterisation.CacheFact(8 * 2**20, None, "sysconf SC_LEVEL3_CACHE_SIZE")
 
 
 def test_parse_cache_size():
@@ -288,8 +289,8 @@ def test_characterise_frame_with_a_cpu_lacking_bf16(tmp_path):
     caches = hw.read_caches(tmp_path, sysconf=None)
     frame = hw.characterise("cpu", 1, matmul_size=16, array_bytes=4096, min_run_time=0.01, min_measurements=6,
                             cpuinfo=hw.parse_cpuinfo(SKYLAKE), caches=caches)
-    assert list(frame.columns) == hw.HARDWARE_COLUMNS
-    assert set(frame["status"]) <= set(hw.HARDWARE_STATUSES)
+    assert list(frame.columns) == characterisation.HARDWARE_COLUMNS
+    assert set(frame["status"]) <= set(characterisation.HARDWARE_STATUSES)
     assert (frame["device"] == "cpu").all()
     facts = frame.set_index("quantity")
     assert facts.loc["torch_threads", "value"] == 1
@@ -316,46 +317,46 @@ def test_default_array_bytes_exceeds_the_last_level_cache(tmp_path):
 
 def test_save_characterisation(tmp_path, monkeypatch):
     frame = hw.characterise("cpu", 1, measure=False)
-    path = hw.save_characterisation(frame, tmp_path / "store")
+    path = characterisation.save_characterisation(frame, tmp_path / "store")
     assert path == tmp_path / "store" / "hardware.csv"
     back = pd.read_csv(path, keep_default_na=False)
-    assert list(back.columns) == hw.HARDWARE_COLUMNS and len(back) == len(frame)
+    assert list(back.columns) == characterisation.HARDWARE_COLUMNS and len(back) == len(frame)
     # default folder: data/results/<device-tag>/, beside that device's results store
     from helpers.store.results import device_tag
 
     monkeypatch.setattr(helpers.core.paths, "RESULTS_DIR", tmp_path / "results")
-    assert hw.save_characterisation(frame) == tmp_path / "results" / device_tag("cpu") / "hardware.csv"
+    assert characterisation.save_characterisation(frame) == tmp_path / "results" / device_tag("cpu") / "hardware.csv"
     with pytest.raises(ValueError, match="missing"):
-        hw.save_characterisation(frame.drop(columns=["ci_low"]), tmp_path)
+        characterisation.save_characterisation(frame.drop(columns=["ci_low"]), tmp_path)
     mixed = pd.concat([frame, frame.assign(device="cuda:0")])
     with pytest.raises(ValueError, match="pass folder="):
-        hw.save_characterisation(mixed)
+        characterisation.save_characterisation(mixed)
 
 
 def test_stored_characterisation_keeps_one_per_fingerprint_and_loads_the_latest(tmp_path):
     frame = hw.characterise("cpu", 1, matmul_size=16, array_bytes=4096, min_run_time=0.01, min_measurements=6)
     assert frame["fingerprint"].nunique() == 1 and frame["fingerprint"].iloc[0]
     folder = tmp_path / "cpu-test"
-    hw.save_characterisation(frame, folder)
-    hw.save_characterisation(frame, folder)  # the same fingerprint again replaces its rows
+    characterisation.save_characterisation(frame, folder)
+    characterisation.save_characterisation(frame, folder)  # the same fingerprint again replaces its rows
     older = frame.assign(fingerprint="0123456789", timestamp="2000-01-01T00:00:00Z")
-    hw.save_characterisation(older, folder)
+    characterisation.save_characterisation(older, folder)
     stored = pd.read_csv(folder / "hardware.csv", dtype=str, keep_default_na=False)
     assert len(stored) == 2 * len(frame)
-    latest = hw.load_characterisation("cpu-test", tmp_path)
+    latest = characterisation.load_characterisation("cpu-test", tmp_path)
     assert set(latest["fingerprint"]) == set(frame["fingerprint"]) and len(latest) == len(frame)
-    assert len(hw.load_characterisation("cpu-test", tmp_path, fingerprint="0123456789")) == len(frame)
-    assert hw.load_characterisation("cpu-test", tmp_path, fingerprint="ffffffffff") is None
-    assert hw.load_characterisation("no-such-device", tmp_path) is None
-    peak = hw.measured_peak(latest, "matmul_peak", "fp32")
+    assert len(characterisation.load_characterisation("cpu-test", tmp_path, fingerprint="0123456789")) == len(frame)
+    assert characterisation.load_characterisation("cpu-test", tmp_path, fingerprint="ffffffffff") is None
+    assert characterisation.load_characterisation("no-such-device", tmp_path) is None
+    peak = characterisation.measured_peak(latest, "matmul_peak", "fp32")
     row = frame[(frame["quantity"] == "matmul_peak") & (frame["dtype"] == "fp32")].iloc[0]
     assert peak.value == pytest.approx(row["value"]) and peak.unit == "GFLOP/s" and peak.n == row["n"]
     assert peak.ci_low <= peak.value <= peak.ci_high
-    assert hw.measured_peak(latest, "memory_bandwidth_triad").unit == "GB/s"
-    assert hw.measured_peak(latest, "matmul_peak", "int4") is None
+    assert characterisation.measured_peak(latest, "memory_bandwidth_triad").unit == "GB/s"
+    assert characterisation.measured_peak(latest, "matmul_peak", "int4") is None
     (folder / "hardware.csv").write_text("quantity,value\nx,1\n")
     with pytest.raises(ValueError, match="python -m helpers hardware"):
-        hw.load_characterisation("cpu-test", tmp_path)
+        characterisation.load_characterisation("cpu-test", tmp_path)
 
 
 # --------------------------------------------------------------------------- command line
@@ -371,8 +372,8 @@ def test_cli_hardware_csv_columns():
                      "--matmul-size", "64", "--array-mib", "1", "--no-save")
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(io.StringIO(result.stdout), keep_default_na=False)
-    assert list(table.columns) == hw.HARDWARE_COLUMNS
-    assert set(table["status"]) <= set(hw.HARDWARE_STATUSES)
+    assert list(table.columns) == characterisation.HARDWARE_COLUMNS
+    assert set(table["status"]) <= set(characterisation.HARDWARE_STATUSES)
     rows = table.set_index(["quantity", "dtype"])
     fp32 = rows.loc[("matmul_peak", "fp32")]
     assert fp32["status"] == "ok" and fp32["unit"] == "GFLOP/s" and int(fp32["n"]) >= 6

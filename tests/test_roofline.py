@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from helpers.analysis.evidence import point_table
-from helpers.measure.hardware import HARDWARE_COLUMNS
+from helpers.store.characterisation import HARDWARE_COLUMNS
 from helpers.analysis.roofline import (TRAFFIC_COLUMNS, VERDICTS, attainable, cache_summary, cache_table,
                               fraction_of_peak_table, hardware_roofs, latency_points, roofline_table, traffic_table)
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from helpers.measure import hardware
+from helpers.store import characterisation
 from helpers.measure import dtypes as precision
 from helpers.measure import studies
 from helpers.analysis import studies as study_tables
@@ -270,15 +271,15 @@ def test_threads_and_dtype_charts_draw_the_data_or_say_why_not():
 
 def test_stored_caches_and_the_characterisation_of_a_run(tmp_path):
     frame = hardware.characterise("cpu", 1, measure=False, caches={
-        "L1d": hardware.CacheFact(32768, 2, "sysfs"), "L1i": hardware.CacheFact(32768, 2, "sysfs"),
-        "L2": hardware.CacheFact(2**20, 2, "sysfs"), "L3": hardware.CacheFact(32 * 2**20, 1, "sysfs")})
-    caches = hardware.stored_caches(frame)
+        "L1d": characterisation.CacheFact(32768, 2, "sysfs"), "L1i": characterisation.CacheFact(32768, 2, "sysfs"),
+        "L2": characterisation.CacheFact(2**20, 2, "sysfs"), "L3": characterisation.CacheFact(32 * 2**20, 1, "sysfs")})
+    caches = characterisation.stored_caches(frame)
     assert caches["L2"].total_bytes == 2 * 2**20 and hardware.last_level_cache_bytes(caches) == 32 * 2**20
-    hardware.save_characterisation(frame, tmp_path / "cpu-test")
+    characterisation.save_characterisation(frame, tmp_path / "cpu-test")
     fp = frame["fingerprint"].iloc[0]
-    found, why = hardware.characterisation_for_run("cpu-test", fp, tmp_path)
+    found, why = characterisation.characterisation_for_run("cpu-test", fp, tmp_path)
     assert found is not None and why == ""
-    missing, why = hardware.characterisation_for_run("cpu-test", "0123456789", tmp_path)
+    missing, why = characterisation.characterisation_for_run("cpu-test", "0123456789", tmp_path)
     assert missing is None and f"of run {fp}, not of this run (0123456789)" in why
-    assert "no hardware characterisation" in hardware.characterisation_for_run("cpu-x", fp, tmp_path)[1]
-    assert "no measured run" in hardware.characterisation_for_run("cpu-x", None, tmp_path)[1]
+    assert "no hardware characterisation" in characterisation.characterisation_for_run("cpu-x", fp, tmp_path)[1]
+    assert "no measured run" in characterisation.characterisation_for_run("cpu-x", None, tmp_path)[1]

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
@@ -30,11 +29,11 @@ import pandas as pd
 from helpers.analysis.evidence import is_left_out, point_table
 from helpers.analysis.fits import RESAMPLES, lognormal_draws, percentile_interval
 from helpers.core.stats import Estimate
-from helpers.measure.hardware import measured_peak
+from helpers.store.characterisation import measured_peak
 
 __all__ = [
     "TRAFFIC_COLUMNS", "traffic_table", "hardware_roofs", "attainable", "roofline_table",
-    "fraction_of_peak_table", "latency_points", "cache_table", "cache_summary", "VERDICTS", "roofline_summary", "why_time_rises", "RunRoofline", "run_roofline",
+    "fraction_of_peak_table", "latency_points", "cache_table", "cache_summary", "VERDICTS", "roofline_summary", "why_time_rises",
 ]
 
 #: Columns of :func:`traffic_table` (``helpers.counting.ops.count_traffic``'s row).
@@ -410,53 +409,4 @@ def why_time_rises(roofline: pd.DataFrame, cache: pd.DataFrame, device: str) -> 
 
 # ------------------------------------------------------------------ one recorded run, as the lesson and README show it
 
-@dataclass
-class RunRoofline:
-    """One recorded run of a device on that device's roofline.
 
-    ``hardware``: the characterisation of the run's own fingerprint, or ``None``
-    with ``why_not`` saying why (then ``roofline`` and ``cache`` are ``None``);
-    ``traffic``: :func:`traffic_table` of the models at the run's batch sizes;
-    ``roofline``: :func:`roofline_table`; ``llc_bytes``: the device's last-level
-    cache (bytes, from the stored characterisation); ``cache``: :func:`cache_table`
-    (``None`` where the cache size is unknown); ``device``: a readable name.
-    """
-
-    device_tag: str
-    fingerprint: str | None
-    device: str
-    hardware: pd.DataFrame | None
-    why_not: str
-    traffic: pd.DataFrame
-    roofline: pd.DataFrame | None = None
-    llc_bytes: int | None = None
-    cache: pd.DataFrame | None = None
-
-
-def run_roofline(root, device_tag: str, models: Iterable[str] | str, fingerprint: str | None = None,
-                 progress: bool = False) -> RunRoofline:
-    """``models`` of the run ``fingerprint`` (default: the device's latest) of ``device_tag`` under the
-    results root ``root`` (None: data/results), placed on the roofline of that run's own characterisation."""
-    from helpers.measure.hardware import characterisation_for_run, last_level_cache_bytes, stored_caches
-    from helpers.store.results import load_results
-    from helpers.models.zoo import resolve_models
-
-    names = [spec.name for spec in resolve_models(models)]
-    rows = load_results(root, [device_tag], fingerprint=fingerprint or "latest")
-    rows = rows[rows["model"].isin(names)]
-    timed = rows[rows["metric"] == "latency_per_image"]
-    fingerprint = fingerprint or (str(timed["fingerprint"].iloc[-1]) if len(timed) else None)
-    hardware, why_not = characterisation_for_run(device_tag, fingerprint, root)
-    batches = sorted(int(b) for b in timed["batch_size"].dropna().unique())
-    traffic = traffic_table(names, batches, progress=progress)
-    if hardware is None:
-        return RunRoofline(device_tag, fingerprint, device_tag, None, why_not, traffic)
-    name = hardware.set_index("quantity")["value"].get("cpu_model_name", device_tag)
-    result = RunRoofline(device_tag, fingerprint, f"the recorded run `{device_tag}` ({name}, fingerprint "
-                         f"`{fingerprint}`)", hardware, "", traffic, roofline_table(rows, traffic, hardware, device_tag),
-                         last_level_cache_bytes(stored_caches(hardware)))
-    if result.llc_bytes:
-        result.cache = cache_table(result.roofline, traffic, result.llc_bytes)
-    else:
-        result.why_not = "the last-level cache size of this device is unknown: no cache test"
-    return result

@@ -38,7 +38,7 @@ DELEGATED = {
     "bench": ("helpers.cli.bench_engine",
               "benchmark of the measurement engine: the full profile against its floor, repeatability against "
               "Bianco et al. (2018), a bare Timer, a fresh process's memory (prints figures)"),
-    "gallery": ("helpers.report.gallery",
+    "gallery": ("helpers.cli.gallery",
                 "copy a recorded run's main figures and claims into docs/gallery/ (and, for one run, the README)"),
 }
 
@@ -315,7 +315,8 @@ def _format_value(value, unit: str = "") -> str:
 
 
 def _cmd_hardware(args: argparse.Namespace) -> int:
-    from helpers.measure.hardware import HARDWARE_COLUMNS, characterise, save_characterisation
+    from helpers.store.characterisation import HARDWARE_COLUMNS, save_characterisation
+    from helpers.measure.hardware import characterise
 
     frame = characterise(args.device, args.threads or None, min_run_time=args.min_run_time,
                          matmul_size=args.matmul_size or None,

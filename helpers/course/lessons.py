@@ -5,13 +5,16 @@ report calls; the computations themselves live in those layers.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import matplotlib.patches
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
+from helpers.analysis.roofline import cache_table, roofline_table, traffic_table
 from helpers.measure.studies import measure_precisions, measure_threads
 
 
@@ -23,15 +26,16 @@ def measure_for_lesson(profile, device: str, threads: int, results_root: Path | 
     models and batch sizes (helpers.measure.profiles). Returns what was done, by name."""
     from helpers.core.paths import results_dir
     from helpers.measure import hardware
+    from helpers.store import characterisation
     from helpers.store.results import device_tag, environment_fingerprint
 
     tag = device_tag(device)
     done = {}
     fingerprint = environment_fingerprint(device, threads)["fingerprint"]
-    if hardware.load_characterisation(tag, results_root, fingerprint=fingerprint) is None:
+    if characterisation.load_characterisation(tag, results_root, fingerprint=fingerprint) is None:
         frame = hardware.characterise(device, threads, min_run_time=profile.peak_run_time_s)
         root = Path(results_root) if results_root is not None else None
-        done["hardware"] = hardware.save_characterisation(frame, results_dir(tag, root))
+        done["hardware"] = characterisation.save_characterisation(frame, results_dir(tag, root))
     sizes = list(profile.study_batch_sizes)
     if device == "cpu":
         done["threads"] = measure_threads(list(profile.threads_models), sizes, results_root=results_root,
@@ -57,3 +61,66 @@ def lesson_map(lessons: pd.DataFrame) -> Figure:
             ax.annotate("", (i + 1.08, 0.5), (i + 0.92, 0.5), arrowprops={"arrowstyle": "->", "color": "0.3"})
     fig.tight_layout()
     return fig
+
+
+#: The rows a reader looks at first: the CPU or GPU, cores and threads, caches, ISA and the measured peaks.
+OVERVIEW = r"cpu_model_name|board_model|gpu_name|usable_cores|torch_threads|cache_|isa:|matmul_peak|memory_bandwidth"
+
+
+def overview(frame: pd.DataFrame) -> pd.DataFrame:
+    """A characterisation's overview rows (:data:`OVERVIEW`) and the columns a reader needs."""
+    rows = frame[frame["quantity"].str.match(OVERVIEW)]
+    return rows[["quantity", "dtype", "value", "unit", "ci_low", "ci_high", "n", "status", "note"]]
+
+
+@dataclass
+class RunRoofline:
+    """One recorded run of a device on that device's roofline.
+
+    ``hardware``: the characterisation of the run's own fingerprint, or ``None``
+    with ``why_not`` saying why (then ``roofline`` and ``cache`` are ``None``);
+    ``traffic``: :func:`traffic_table` of the models at the run's batch sizes;
+    ``roofline``: :func:`roofline_table`; ``llc_bytes``: the device's last-level
+    cache (bytes, from the stored characterisation); ``cache``: :func:`cache_table`
+    (``None`` where the cache size is unknown); ``device``: a readable name.
+    """
+
+    device_tag: str
+    fingerprint: str | None
+    device: str
+    hardware: pd.DataFrame | None
+    why_not: str
+    traffic: pd.DataFrame
+    roofline: pd.DataFrame | None = None
+    llc_bytes: int | None = None
+    cache: pd.DataFrame | None = None
+
+
+def run_roofline(root, device_tag: str, models: Iterable[str] | str, fingerprint: str | None = None,
+                 progress: bool = False) -> RunRoofline:
+    """``models`` of the run ``fingerprint`` (default: the device's latest) of ``device_tag`` under the
+    results root ``root`` (None: data/results), placed on the roofline of that run's own characterisation."""
+    from helpers.measure.hardware import last_level_cache_bytes
+    from helpers.models.zoo import resolve_models
+    from helpers.store.characterisation import characterisation_for_run, stored_caches
+    from helpers.store.results import load_results
+
+    names = [spec.name for spec in resolve_models(models)]
+    rows = load_results(root, [device_tag], fingerprint=fingerprint or "latest")
+    rows = rows[rows["model"].isin(names)]
+    timed = rows[rows["metric"] == "latency_per_image"]
+    fingerprint = fingerprint or (str(timed["fingerprint"].iloc[-1]) if len(timed) else None)
+    hardware, why_not = characterisation_for_run(device_tag, fingerprint, root)
+    batches = sorted(int(b) for b in timed["batch_size"].dropna().unique())
+    traffic = traffic_table(names, batches, progress=progress)
+    if hardware is None:
+        return RunRoofline(device_tag, fingerprint, device_tag, None, why_not, traffic)
+    name = hardware.set_index("quantity")["value"].get("cpu_model_name", device_tag)
+    result = RunRoofline(device_tag, fingerprint, f"the recorded run `{device_tag}` ({name}, fingerprint "
+                         f"`{fingerprint}`)", hardware, "", traffic, roofline_table(rows, traffic, hardware, device_tag),
+                         last_level_cache_bytes(stored_caches(hardware)))
+    if result.llc_bytes:
+        result.cache = cache_table(result.roofline, traffic, result.llc_bytes)
+    else:
+        result.why_not = "the last-level cache size of this device is unknown: no cache test"
+    return result

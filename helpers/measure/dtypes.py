@@ -27,7 +27,7 @@ from helpers.core.lists import split_list
 __all__ = ["PRECISIONS", "TORCH_DTYPES", "INT8_BUILDERS", "support", "parse_precisions", "prepare_model",
            "input_dtype", "dtype_name"]
 
-from helpers.measure.hardware import TORCH_DTYPES as _FLOAT_NAMES  # fp32/bf16/fp16 -> torch's dtype names
+from helpers.measure.hardware import FLOAT_DTYPE_NAMES as _FLOAT_NAMES  # fp32/bf16/fp16 -> torch's dtype names
 
 PRECISIONS = (*_FLOAT_NAMES, "int8")
 TORCH_DTYPES = {p: getattr(torch, name) for p, name in _FLOAT_NAMES.items()}

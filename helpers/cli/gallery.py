@@ -69,7 +69,8 @@ def readme_hardware(tag: str, fingerprint: str, root: Path = RESULTS_DIR) -> str
     """The README's hardware section (markers included): the roofline and cache figures and one
     paragraph (``helpers.analysis.roofline.why_time_rises``) of one recorded run."""
     from helpers.core.reference import PAPER_MODELS
-    from helpers.analysis.roofline import run_roofline, why_time_rises
+    from helpers.analysis.roofline import why_time_rises
+    from helpers.course.lessons import run_roofline
 
     run = run_roofline(root, tag, list(PAPER_MODELS), fingerprint)
     paragraph = why_time_rises(run.roofline, run.cache, run.device) if run.roofline is not None else run.why_not
