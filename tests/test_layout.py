@@ -125,3 +125,49 @@ def notebook_helpers_imports(path: Path) -> set[str]:
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS_DIR.glob("*.ipynb")), ids=lambda p: p.stem)
 def test_notebooks_import_only_the_public_front(path):
     assert notebook_helpers_imports(path) <= {"helpers"}, sorted(notebook_helpers_imports(path))
+
+
+#: Concepts that once had several homes: each is now defined by one module and exported by no other.
+ONE_HOME = {
+    "resolve_device": "helpers.store.machine", "check_device": "helpers.store.machine",
+    "median_interval": "helpers.core.stats", "wilson_interval": "helpers.core.stats",
+    "CONFIDENCE": "helpers.core.stats", "Estimate": "helpers.core.stats",
+    "split_list": "helpers.core.lists", "cpuinfo_fields": "helpers.core.procfs", "usable_cpus": "helpers.core.procfs",
+    "MB": "helpers.core.units", "RESULT_COLUMNS": "helpers.store.schema", "RESULT_STATUSES": "helpers.store.schema",
+    "HARDWARE_COLUMNS": "helpers.store.characterisation", "run_roofline": "helpers.course.lessons",
+}
+
+
+def top_level_definitions(source: str) -> tuple[set[str], set[str]]:
+    """(names a module defines at top level, names in its ``__all__``)."""
+    defined, exported = set(), set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {t.id for t in targets if isinstance(t, ast.Name)}
+            defined |= names - {"__all__"}
+            if "__all__" in names and isinstance(node.value, (ast.List, ast.Tuple)):
+                exported |= {e.value for e in node.value.elts if isinstance(e, ast.Constant)}
+    return defined, exported
+
+
+def homes(name: str) -> list[str]:
+    found = []
+    for path in package_modules():
+        defined, exported = top_level_definitions(path.read_text())
+        if name in defined or name in exported:
+            found.append(module_name(path))
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(ONE_HOME))
+def test_a_concept_has_one_home(name):
+    assert homes(name) == [ONE_HOME[name]]
+
+
+def test_the_one_home_check_sees_a_second_definition_or_a_reexport():
+    assert top_level_definitions("def median_interval(x):\n    pass\n")[0] == {"median_interval"}
+    assert top_level_definitions("from helpers.core.stats import median_interval\n__all__ = ['median_interval']\n"
+                                 )[1] == {"median_interval"}

@@ -46,12 +46,6 @@ def test_resolve_device():
         resolve_device("cuda:x")
 
 
-def test_resolve_device_is_the_one_timing_and_the_studies_import():
-    from helpers.measure import timing
-
-    assert timing.resolve_device is resolve_device
-
-
 @pytest.mark.parametrize("device", ["gpu", "mps", "cuda:", "cuda:x", "cpu:0", "", "cuda:0:1", " cuda : 0"])
 def test_resolve_device_refuses_what_check_device_refuses(device):
     """One grammar of device strings: what a person may type differs only by case, spaces and 'auto'."""

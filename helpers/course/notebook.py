@@ -72,7 +72,8 @@ def setup(profile: str = "full", models: str = "", batch_sizes: str = "", device
     recorded tags when that one has no results.
     """
     from helpers.store.results import device_tag
-    from helpers.measure.timing import resolve_device, resolve_threads
+    from helpers.measure.timing import resolve_threads
+    from helpers.store.machine import resolve_device
     from helpers.models.zoo import resolve_models
 
     prof = get_profile(profile)

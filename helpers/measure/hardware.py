@@ -525,7 +525,8 @@ def characterise(device: str = "auto", threads: int | None = None, *, matmul_siz
     cpuinfo, caches:
         Parsed facts to use instead of this machine's (tests).
     """
-    from helpers.measure.timing import resolve_device, resolve_threads
+    from helpers.measure.timing import resolve_threads
+    from helpers.store.machine import resolve_device
 
     device = resolve_device(device)
     threads = resolve_threads(threads)

@@ -25,7 +25,8 @@ from helpers.core.lists import split_list
 from helpers.measure.engine import journal_path
 from helpers.measure.profiles import EngineSettings
 from helpers.store.results import ResultsStore, device_tag as make_device_tag, environment_fingerprint, result_row
-from helpers.measure.timing import resolve_device, resolve_threads
+from helpers.measure.timing import resolve_threads
+from helpers.store.machine import resolve_device
 from helpers.models.zoo import build_model, example_input, resolve_models
 
 __all__ = ["METRICS", "METRIC_NAMES", "parse_metrics", "measure", "MeasureSummary", "summarise"]

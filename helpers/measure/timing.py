@@ -5,9 +5,6 @@ interval) is the measurement engine's, ``helpers.measure.engine``; it and the
 studies share these pieces:
 
 * ``resolve_threads``: the intra-op thread count to time with;
-* ``resolve_device``: a canonical ``"cpu"`` or ``"cuda:N"`` (it lives in
-  ``helpers.store.machine`` beside ``check_device``, where a device string is
-  validated once for every layer);
 * ``is_out_of_memory``: whether a failure means "this batch does not fit"
   (a *skipped* point, the paper's missing points) rather than an error;
 * ``_time_block``: seconds of ``n`` back-to-back forward passes through a
@@ -23,11 +20,9 @@ import os
 
 import torch
 
-from helpers.store.machine import resolve_device
 
 __all__ = [
     "resolve_threads",
-    "resolve_device",
     "is_out_of_memory",
 ]
 
