@@ -13,13 +13,14 @@ import torch
 from PIL import Image
 from scipy.stats import binomtest
 
-from helpers.measure import accuracy
-from helpers.measure.accuracy import ACCURACY_BATCH_SIZE, file_sha256
 from helpers.analysis.accuracy import CLAIMS_TOP1_COLUMNS, MEASURED_COLUMNS, measured_accuracy, top1_for_claims
 from helpers.cli.commands import main
 from helpers.core.reference import PAPER_MODELS, paper_models
 from helpers.core.stats import wilson_interval
-from helpers.store.results import ResultsStore, device_tag, environment_fingerprint, load_results, make_row
+from helpers.measure import accuracy
+from helpers.measure.accuracy import ACCURACY_BATCH_SIZE, file_sha256
+from helpers.store.machine import device_tag
+from helpers.store.results import ResultsStore, environment_fingerprint, load_results, make_row
 
 # Six classes, sorted: c0 holds 3 of the 9 images, c5 holds 2.
 COUNTS = {"c0": 3, "c1": 1, "c2": 1, "c3": 1, "c4": 1, "c5": 2}

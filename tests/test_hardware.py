@@ -16,10 +16,10 @@ import pytest
 import torch
 
 import helpers.core.paths
-from helpers.measure import hardware as hw
-from helpers.store import characterisation
 from helpers.core.paths import REPO_ROOT
 from helpers.core.stats import median_interval
+from helpers.measure import hardware as hw
+from helpers.store import characterisation
 
 # --------------------------------------------------------------------------- /proc/cpuinfo texts
 
@@ -322,7 +322,7 @@ def test_save_characterisation(tmp_path, monkeypatch):
     back = pd.read_csv(path, keep_default_na=False)
     assert list(back.columns) == characterisation.HARDWARE_COLUMNS and len(back) == len(frame)
     # default folder: data/results/<device-tag>/, beside that device's results store
-    from helpers.store.results import device_tag
+    from helpers.store.machine import device_tag
 
     monkeypatch.setattr(helpers.core.paths, "RESULTS_DIR", tmp_path / "results")
     assert characterisation.save_characterisation(frame) == tmp_path / "results" / device_tag("cpu") / "hardware.csv"

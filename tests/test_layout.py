@@ -135,6 +135,7 @@ ONE_HOME = {
     "split_list": "helpers.core.lists", "cpuinfo_fields": "helpers.core.procfs", "usable_cpus": "helpers.core.procfs",
     "MB": "helpers.core.units", "RESULT_COLUMNS": "helpers.store.schema", "RESULT_STATUSES": "helpers.store.schema",
     "HARDWARE_COLUMNS": "helpers.store.characterisation", "run_roofline": "helpers.course.lessons",
+    "device_tag": "helpers.store.machine", "cpu_name": "helpers.store.machine",
 }
 
 
@@ -171,3 +172,18 @@ def test_the_one_home_check_sees_a_second_definition_or_a_reexport():
     assert top_level_definitions("def median_interval(x):\n    pass\n")[0] == {"median_interval"}
     assert top_level_definitions("from helpers.core.stats import median_interval\n__all__ = ['median_interval']\n"
                                  )[1] == {"median_interval"}
+
+
+def imports_from_elsewhere(source: str) -> list[str]:
+    """``name from module`` for each import of a :data:`ONE_HOME` name from a module other than its home."""
+    return [f"{a.name} from {node.module}" for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("helpers.")
+            for a in node.names if a.name in ONE_HOME and node.module != ONE_HOME[a.name]]
+
+
+def test_a_concept_is_imported_from_its_home():
+    paths = package_modules() + sorted((REPO_ROOT / "tests").glob("*.py"))
+    bad = [f"{p.relative_to(REPO_ROOT)}: {x}" for p in paths for x in imports_from_elsewhere(p.read_text())]
+    assert not bad, bad
+    assert imports_from_elsewhere("from helpers.store.results import device_tag") == [
+        "device_tag from helpers.store.results"]

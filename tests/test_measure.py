@@ -9,11 +9,12 @@ import time
 
 import pytest
 
-from helpers.measure import engine
-from helpers.measure.sweep import measure, parse_metrics, summarise
 from helpers.core.paths import REPO_ROOT
+from helpers.measure import engine
 from helpers.measure.profiles import EngineSettings
-from helpers.store.results import ResultsStore, device_tag, load_results, make_row
+from helpers.measure.sweep import measure, parse_metrics, summarise
+from helpers.store.machine import device_tag
+from helpers.store.results import ResultsStore, load_results, make_row
 
 FAST = EngineSettings(round_time_s=0.02, point_cap_s=0.3, rounds=2, rounds_fast=2, max_rounds=3)
 

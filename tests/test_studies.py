@@ -8,14 +8,14 @@ import pandas as pd
 import pytest
 import torch
 
-from helpers.measure import hardware
-from helpers.store import characterisation
-from helpers.measure import dtypes as precision
-from helpers.measure import studies
 from helpers.analysis import studies as study_tables
 from helpers.core.paths import REPO_ROOT
+from helpers.measure import dtypes as precision
+from helpers.measure import hardware, studies
 from helpers.measure.profiles import EngineSettings
-from helpers.store.results import ResultsStore, device_tag, load_results, make_row
+from helpers.store import characterisation
+from helpers.store.machine import device_tag
+from helpers.store.results import ResultsStore, load_results, make_row
 
 FAST = EngineSettings(round_time_s=0.02, point_cap_s=0.3, rounds=2, rounds_fast=2, max_rounds=2)
 SKYLAKE_FLAGS = "fpu avx2 avx512f avx512bw"

@@ -168,8 +168,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 def _cmd_measure(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from helpers.measure.sweep import measure, summarise
     from helpers.measure.profiles import get_profile, parse_batch_sizes
+    from helpers.measure.sweep import measure, summarise
     from helpers.store.results import load_results
 
     profile = get_profile(args.profile)
@@ -194,11 +194,10 @@ def _cmd_measure(args: argparse.Namespace) -> int:
 
 
 def _cmd_study(args: argparse.Namespace) -> int:
-    from helpers.measure.profiles import get_profile, parse_batch_sizes
-    from helpers.store.results import device_tag
     from helpers.analysis.studies import dtype_table, study_results, threads_table
+    from helpers.measure.profiles import get_profile, parse_batch_sizes
     from helpers.measure.studies import measure_precisions, measure_threads, parse_thread_counts
-    from helpers.store.machine import resolve_device
+    from helpers.store.machine import device_tag, resolve_device
 
     profile = get_profile(args.profile)
     study = args.command
@@ -315,8 +314,8 @@ def _format_value(value, unit: str = "") -> str:
 
 
 def _cmd_hardware(args: argparse.Namespace) -> int:
-    from helpers.store.characterisation import HARDWARE_COLUMNS, save_characterisation
     from helpers.measure.hardware import characterise
+    from helpers.store.characterisation import HARDWARE_COLUMNS, save_characterisation
 
     frame = characterise(args.device, args.threads or None, min_run_time=args.min_run_time,
                          matmul_size=args.matmul_size or None,

@@ -27,7 +27,8 @@ def measure_for_lesson(profile, device: str, threads: int, results_root: Path | 
     from helpers.core.paths import results_dir
     from helpers.measure import hardware
     from helpers.store import characterisation
-    from helpers.store.results import device_tag, environment_fingerprint
+    from helpers.store.machine import device_tag
+    from helpers.store.results import environment_fingerprint
 
     tag = device_tag(device)
     done = {}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.core.paths import RESULTS_DIR, REPORTS_DIR
+from helpers.core.paths import REPORTS_DIR, RESULTS_DIR
 from helpers.measure.profiles import Profile, get_profile, parse_batch_sizes
 from helpers.report.style import use_style
 
@@ -71,10 +71,9 @@ def setup(profile: str = "full", models: str = "", batch_sizes: str = "", device
     a student's laptop): nothing is measured then, and ValueError names the
     recorded tags when that one has no results.
     """
-    from helpers.store.results import device_tag
     from helpers.measure.timing import resolve_threads
-    from helpers.store.machine import resolve_device
     from helpers.models.zoo import resolve_models
+    from helpers.store.machine import device_tag, resolve_device
 
     prof = get_profile(profile)
     names = [s.name for s in resolve_models(models or list(prof.models))]

@@ -20,8 +20,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from helpers.store.results import RUN_INDEPENDENT_METRICS as ACCURACY_METRICS
 from helpers.core.stats import CONFIDENCE, wilson_interval
+from helpers.store.results import RUN_INDEPENDENT_METRICS as ACCURACY_METRICS
 
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
@@ -501,8 +501,8 @@ def evaluate_checkpoint(
     be written, a checkpoint that does not fit the model).
     """
     from helpers.models import zoo
-    from helpers.store.machine import resolve_device
-    from helpers.store.results import ResultsStore, device_tag, result_row
+    from helpers.store.machine import device_tag, resolve_device
+    from helpers.store.results import ResultsStore, result_row
 
     if isinstance(model, str) and model in zoo.PRESETS:
         raise ValueError(f"model {model!r} is a preset; evaluate takes one model "

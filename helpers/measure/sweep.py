@@ -24,10 +24,11 @@ import torch
 from helpers.core.lists import split_list
 from helpers.measure.engine import journal_path
 from helpers.measure.profiles import EngineSettings
-from helpers.store.results import ResultsStore, device_tag as make_device_tag, environment_fingerprint, result_row
 from helpers.measure.timing import resolve_threads
-from helpers.store.machine import resolve_device
 from helpers.models.zoo import build_model, example_input, resolve_models
+from helpers.store.machine import device_tag as make_device_tag
+from helpers.store.machine import resolve_device
+from helpers.store.results import ResultsStore, environment_fingerprint, result_row
 
 __all__ = ["METRICS", "METRIC_NAMES", "parse_metrics", "measure", "MeasureSummary", "summarise"]
 
@@ -140,8 +141,8 @@ def _memory_rows(rec: "_Recorder", state, common: dict, device: str) -> None:
 
 def _engine(rec: "_Recorder", specs, sizes, metrics, device: str, threads: int, settings: EngineSettings,
             progress: bool, precision: str = "fp32") -> None:
-    from helpers.measure.engine import run_sweep
     from helpers.measure.dtypes import dtype_name, support
+    from helpers.measure.engine import run_sweep
 
     want_time, want_memory = "time" in metrics, "memory" in metrics
     names = [m for k in ("time", "memory") if k in metrics for m in METRIC_NAMES[k]]
@@ -252,9 +253,9 @@ def measure(models: Iterable[str] | str, batch_sizes: Iterable[int], metrics: It
     and input; a model or device without native support gets "unavailable"
     rows saying why. ``study`` picks the store (helpers.store.results.STUDY_FILES).
     """
-    from helpers.measure.dtypes import dtype_name, parse_precisions
     from tqdm.auto import tqdm
 
+    from helpers.measure.dtypes import dtype_name, parse_precisions
     from helpers.measure.profiles import get_profile, parse_batch_sizes
 
     metrics = parse_metrics(metrics if isinstance(metrics, str) else list(metrics))

@@ -56,7 +56,7 @@ def save_characterisation(frame: pd.DataFrame, folder: Path | str | None = None)
     """Store ``frame`` in ``folder/hardware.csv`` and return that path.
 
     ``folder`` defaults to ``data/results/<device-tag>/`` of the frame's device
-    (:func:`helpers.store.results.device_tag`), beside that device's results store.
+    (:func:`helpers.store.machine.device_tag`), beside that device's results store.
     The file keeps one characterisation per fingerprint: rows of the frame's
     fingerprint already there are replaced, other fingerprints' rows are kept.
     """
@@ -66,7 +66,7 @@ def save_characterisation(frame: pd.DataFrame, folder: Path | str | None = None)
                          f"(expected {HARDWARE_COLUMNS})")
     if folder is None:
         from helpers.core.paths import results_dir
-        from helpers.store.results import device_tag
+        from helpers.store.machine import device_tag
 
         devices = sorted(set(frame["device"].dropna()))
         if len(devices) != 1:

@@ -705,7 +705,7 @@ def load_results(root: Path | str | None = None,
 
 
 # ---------------------------------------------------------------- environment
-# The machine's identity lives in helpers.store.machine; these names stay importable from here.
+# The machine's identity (helpers.store.machine) fills a row's provenance fields.
 from helpers.store.machine import cpu_name, device_tag, fingerprint as machine_fingerprint, gpu_name  # noqa: E402
 
 
