@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from helpers.measure import engine
+from helpers.measure import engine, worker
 from helpers.core.procfs import CpuReading
 from helpers.core.stats import median_interval
 from helpers.measure.engine import PointState, contention, relative_half_width
@@ -146,24 +146,24 @@ def test_a_failed_point_is_not_visited_again():
 
 # --------------------------------------------------------------------------- forked points
 def test_in_child_returns_the_dict_and_reports_kills_errors_and_timeouts():
-    assert engine._in_child(lambda: {"status": "ok", "x": [1, 2]}, 30) == {"status": "ok", "x": [1, 2]}
+    assert worker._in_child(lambda: {"status": "ok", "x": [1, 2]}, 30) == {"status": "ok", "x": [1, 2]}
 
     def killed():
         os.kill(os.getpid(), signal.SIGKILL)
         return {}
 
-    r = engine._in_child(killed, 30)
+    r = worker._in_child(killed, 30)
     assert r["status"] == "skipped" and "SIGKILL" in r["reason"]
 
     def oom():
         raise RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 1 GB")
 
-    r = engine._in_child(oom, 30)
+    r = worker._in_child(oom, 30)
     assert r["status"] == "skipped" and "not enough memory" in r["reason"]
-    r = engine._in_child(lambda: 1 / 0, 30)
+    r = worker._in_child(lambda: 1 / 0, 30)
     assert r["status"] == "error" and "ZeroDivisionError" in r["reason"]
     start = time.monotonic()
-    r = engine._in_child(lambda: time.sleep(30) or {}, 0.5)
+    r = worker._in_child(lambda: time.sleep(30) or {}, 0.5)
     assert r["status"] == "error" and "longer than 0.5 s" in r["reason"] and time.monotonic() - start < 10
 
 
