@@ -35,7 +35,7 @@ PUBLIC: dict[str, str] = {
     "overview": "helpers.course.lessons",
     "layer_time_share": "helpers.measure.layers",
     "probe_statuses": "helpers.measure.power",
-    "measure_points": "helpers.measure.sweep:measure", "precision_table": "helpers.measure.sweep",
+    "measure_points": "helpers.measure.sweep:measure", "interval_width_table": "helpers.measure.sweep",
     "summarise": "helpers.measure.sweep",
     # analysis
     "agreement": "helpers.analysis.claims", "claims_table": "helpers.analysis.claims",

@@ -95,9 +95,9 @@ def test_an_imprecise_point_gets_more_time_within_its_cap_then_stops_flagged():
     state = PointState("m", 1)
     state.visits += [visit(noisy), visit(noisy, round_index=1)]
     assert state.next_visit(SETTINGS, 2) is None  # by default no round after the planned ones for precision
-    extra = state.next_visit(dataclasses.replace(SETTINGS, extra_rounds_for_precision=True), 2)
+    extra = state.next_visit(dataclasses.replace(SETTINGS, extra_rounds_for_width=True), 2)
     assert extra is not None and 0 < extra["budget_s"] <= SETTINGS.point_cap_s
-    assert state.next_visit(dataclasses.replace(SETTINGS, extra_rounds_for_precision=True), 3) is None
+    assert state.next_visit(dataclasses.replace(SETTINGS, extra_rounds_for_width=True), 3) is None
     assert "imprecise" in state.summary(SETTINGS)["flags"]
     # At its cap a point gets no more time, however imprecise.
     capped = PointState("m", 2)

@@ -17,7 +17,7 @@ Design (the worker side is helpers.measure.worker):
   every round visits the models, and each model's batch sizes, in an order
   shuffled with a seeded generator, so slow drift of the machine lands on all
   points alike. Rounds after the planned ones make up for samples set aside
-  as contended (and, if asked, for imprecision), up to ``max_rounds``.
+  as contended (and, if asked, for intervals still wider than the target), up to ``max_rounds``.
 * **Warm-up.** In each process a point first runs ``warmup_s`` seconds of
   passes (at least one): a fresh process's first passes are slow (caches,
   allocator, the back ends' kernel choices). A pass of ``slow_pass_s`` or more
@@ -182,7 +182,7 @@ class PointState:
             # Further rounds only make up for samples set aside (contention); an imprecise point at its
             # cap is flagged rather than measured on.
             s = self.summary(settings)
-            if s["rel_half_width"] <= settings.target_rel_ci or not settings.extra_rounds_for_precision:
+            if s["rel_half_width"] <= settings.target_rel_ci or not settings.extra_rounds_for_width:
                 return None
         if room <= 0 and len(clean) >= minimum:
             return None

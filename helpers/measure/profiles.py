@@ -23,7 +23,7 @@ class EngineSettings:
     passes, and at most ``max_rounds`` rounds: the last planned round gets the
     time the interval asks for within the cap, and rounds after the planned
     ones make up for contended samples (and, with
-    ``extra_rounds_for_precision``, for imprecision). A visit during which other
+    ``extra_rounds_for_width``, for intervals still wider than the target). A visit during which other
     processes (and a hypervisor's steal) used more than ``contention_share`` of
     the cores is measured again in a later round.
     """
@@ -42,7 +42,7 @@ class EngineSettings:
     contention_share: float = 0.15
     seed: int = 0
     point_timeout_s: float = 900.0
-    extra_rounds_for_precision: bool = False
+    extra_rounds_for_width: bool = False
 
     def __post_init__(self) -> None:
         checks = {

@@ -5,7 +5,7 @@ an interrupted run loses nothing, and a re-run skips what is stored unless
 ``force``. Metrics and units:
 
 - ``latency_per_image`` (s): per-image median, its 95 % interval, IQR, n and
-  flags (helpers.measure.engine: rounds, precision target, contention guard);
+  flags (helpers.measure.engine: rounds, interval-width target, contention guard);
 - ``memory_static`` / ``memory_peak`` (MB, 10**6 bytes): model alone / peak of
   one forward at the batch size (CPU: a forked child per batch; CUDA: allocator);
 - ``power_net`` (W) and ``energy_per_image`` (J): continuous inference net of
@@ -327,7 +327,7 @@ def summarise(table) -> MeasureSummary:
                           float(rel.median()) if len(rel) else math.nan)
 
 
-def precision_table(results, device_tag: str | None = None):
+def interval_width_table(results, device_tag: str | None = None):
     """Per timing point: n, the 95 % interval's half-width as % of the median, and its flags.
 
     One row per (model, batch_size) of ``latency_per_image`` with status ok,
