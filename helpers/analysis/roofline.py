@@ -116,7 +116,7 @@ def roofline_table(results: pd.DataFrame | None, traffic: pd.DataFrame, hardware
     ``results``: the tidy results frame (its ``latency_per_image`` points,
     ``helpers.analysis.evidence.point_table``; points flagged contended or unstable are
     left out as every statistic leaves them out); ``traffic``: :func:`traffic_table`;
-    ``hardware_frame``: ``helpers.measure.hardware.load_characterisation``'s frame, which
+    ``hardware_frame``: ``helpers.store.characterisation.load_characterisation``'s frame, which
     must hold a measured fp32 matmul peak and triad bandwidth (ValueError otherwise).
 
     Columns: model, batch_size, gops_per_image (G-ops), bytes_per_image (bytes),

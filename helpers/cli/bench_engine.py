@@ -40,6 +40,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from helpers.core.lists import split_list
+
 __all__ = ["agreement", "bianco_sweep", "bare_timer_sweep", "engine_sweep", "full_profile", "memory_agreement",
            "main"]
 
@@ -151,7 +153,7 @@ def memory_agreement(root: Path, models=MEMORY_MODELS, batches=MEMORY_BATCHES, t
 
 
 def _ints(text: str) -> list[int]:
-    values = [int(v) for v in text.split(",") if v.strip()]
+    values = [int(v) for v in split_list(text)]
     if not values or any(v < 1 for v in values):
         raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
     return values
@@ -175,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="only (d), against the run already stored under --out")
     args = parser.parse_args(argv)
     threads = timing.resolve_threads(args.threads)
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    models = split_list(args.models)
     load = os.getloadavg()
     print(f"{cpu_name()} ({usable_cores()} logical cores), torch {torch.__version__}, {threads} threads, "
           f"load average {load[0]:.2f}", flush=True)

@@ -194,6 +194,7 @@ def _cmd_measure(args: argparse.Namespace) -> int:
 
 
 def _cmd_study(args: argparse.Namespace) -> int:
+    from helpers.core.lists import split_list
     from helpers.analysis.studies import dtype_table, study_results, threads_table
     from helpers.measure.profiles import get_profile, parse_batch_sizes
     from helpers.measure.studies import measure_precisions, measure_threads, parse_thread_counts
@@ -209,7 +210,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
             counts = parse_thread_counts(args.threads) if args.threads else None
             measure_threads(models, sizes, counts, device=device, results_root=args.out, settings=profile.engine)
         else:
-            measure_precisions(models, sizes, args.precisions.split(","), device=device,
+            measure_precisions(models, sizes, split_list(args.precisions), device=device,
                                threads=args.cpu_threads or None, results_root=args.out, settings=profile.engine)
     except KeyboardInterrupt:
         _interrupted(args)

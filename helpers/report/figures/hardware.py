@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from helpers.report.layout import interval_bars
 from helpers.report.style import LEGEND_RIGHT, message_panel, model_colours
 from helpers.core.stats import Estimate
+from helpers.core.units import MIB
 
 __all__ = ["ROOF_GID", "roofline_chart", "cache_chart", "threads_chart", "dtype_chart"]
 
@@ -124,7 +125,7 @@ def cache_chart(points: pd.DataFrame, traffic: pd.DataFrame, llc_bytes: int, ax:
         ax.plot(mine[working_set] / llc_bytes, mine["value"] / mine["value"].min(), "o-",
                 color=colours[model], ms=4, lw=1.4, label=model)
     ax.axvline(1.0, ls="--", color="firebrick", lw=1.4,
-               label=f"leaves the last-level cache ({llc_bytes / 2**20:.3g} MiB)")
+               label=f"leaves the last-level cache ({llc_bytes / MIB:.3g} MiB)")
     ax.set_xscale("log")
     ax.set_xlabel("Largest per-operator working set / last-level cache "
                   + ("(activations read and written by one op)" if working_set == "largest_activation_op_bytes"
