@@ -78,3 +78,14 @@ def test_read_cpu_counts_every_core_without_an_affinity_mask_and_ticks_at_the_cl
     # busy: user + nice + system + irq + softirq (idle and iowait are not), steal apart
     assert r.cores == 2 and r.busy_s == pytest.approx((10 + 20 + 30 + 40 + 50 + 1) / 10)
     assert r.steal_s == pytest.approx(6.0) and r.own_s == 2.5
+
+
+def test_this_processs_memory_readings_are_bytes_and_the_peak_is_at_least_the_current():
+    from helpers.core import procfs
+
+    rss, peak = procfs.rss_bytes(), procfs.peak_rss_bytes()
+    assert 1_000_000 < rss <= peak  # a Python process with pytest loaded holds more than 1 MB
+    assert procfs.rss_file_bytes() >= 0
+    assert procfs.status_kib("NoSuchField") is None
+    if procfs.reset_peak_rss():  # Linux: the high-water mark drops to about the current RSS
+        assert procfs.peak_rss_bytes() <= peak

@@ -14,7 +14,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CPUINFO", "DEVICE_TREE_MODEL", "PROC_STAT", "cpuinfo_fields", "board_model", "usable_cpus",
+from helpers.core.units import KIB
+
+__all__ = ["status_kib", "rss_bytes", "peak_rss_bytes", "rss_file_bytes", "reset_peak_rss", "CPUINFO", "DEVICE_TREE_MODEL", "PROC_STAT", "cpuinfo_fields", "board_model", "usable_cpus",
            "usable_cores", "clock_ticks_per_s", "CpuReading", "read_cpu"]
 
 CPUINFO = Path("/proc/cpuinfo")
@@ -126,3 +128,54 @@ def read_cpu(stat_text: str | None = None, own_s: float | None = None) -> CpuRea
         t = os.times()
         own_s = t.user + t.system
     return CpuReading(busy / hz, steal / hz, own_s, time.perf_counter(), cores)
+
+
+# --------------------------------------------------------------------------- this process's memory
+def status_kib(field: str) -> int | None:
+    """A field of /proc/self/status (``VmRSS``, ``VmHWM``, ``RssFile``) in KiB; None where unreadable."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def rss_bytes() -> int:
+    """This process's resident set size, bytes (VmRSS; psutil where /proc is missing)."""
+    kib = status_kib("VmRSS")
+    if kib is not None:
+        return kib * KIB
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set size, bytes (VmHWM; ``ru_maxrss`` where /proc is missing)."""
+    kib = status_kib("VmHWM")
+    if kib is not None:
+        return kib * KIB
+    import resource
+    import sys
+
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(maxrss if sys.platform == "darwin" else maxrss * KIB)  # macOS: bytes, Linux: KiB
+
+
+def rss_file_bytes() -> int:
+    """Resident pages mapped from files (library code), bytes; 0 where unknown."""
+    kib = status_kib("RssFile")
+    return kib * KIB if kib is not None else 0
+
+
+def reset_peak_rss() -> bool:
+    """Reset VmHWM to the current RSS (writing "5" to /proc/self/clear_refs); False where not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False

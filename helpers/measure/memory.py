@@ -34,7 +34,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers.core.units import KIB, MB
+from helpers.core.units import MB
+from helpers.core.procfs import peak_rss_bytes, reset_peak_rss, rss_bytes, rss_file_bytes
 
 __all__ = [
     "MemoryResult",
@@ -129,46 +130,21 @@ class _PeakRss:
 
     def reset(self) -> None:
         if self._can_reset:
-            try:
-                with open("/proc/self/clear_refs", "w") as f:
-                    f.write("5")
+            if reset_peak_rss():
                 self.source = "VmHWM (reset by clear_refs)"
-            except OSError:
+            else:
                 self._can_reset = False
                 self.source = "VmHWM" if sys.platform.startswith("linux") else "ru_maxrss"
 
-    @staticmethod
-    def _status_kib(field: str) -> int | None:
-        try:
-            with open("/proc/self/status") as f:
-                for line in f:
-                    if line.startswith(field + ":"):
-                        return int(line.split()[1])
-        except OSError:
-            return None
-        return None
-
     def current(self) -> int:
-        kib = self._status_kib("VmRSS")
-        if kib is not None:
-            return kib * KIB
-        import psutil
-
-        return int(psutil.Process().memory_info().rss)
+        return rss_bytes()
 
     def file(self) -> int:
         """Resident pages mapped from files (library code), bytes; 0 where unknown."""
-        kib = self._status_kib("RssFile")
-        return kib * KIB if kib is not None else 0
+        return rss_file_bytes()
 
     def peak(self) -> int:
-        kib = self._status_kib("VmHWM")
-        if kib is not None:
-            return kib * KIB
-        import resource
-
-        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return int(maxrss if sys.platform == "darwin" else maxrss * KIB)  # macOS: bytes
+        return peak_rss_bytes()
 
 
 def _child(model_name: str, batch_size: int, threads: int) -> dict[str, Any]:

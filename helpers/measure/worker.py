@@ -16,12 +16,11 @@ import multiprocessing as mp
 import os
 import select
 import signal
-import sys
 import time
 from typing import Any, Callable
 
-from helpers.core.procfs import read_cpu
-from helpers.core.units import KIB, MB
+from helpers.core.procfs import peak_rss_bytes, read_cpu, reset_peak_rss, rss_bytes, rss_file_bytes
+from helpers.core.units import MB
 from helpers.measure.profiles import EngineSettings
 
 # torch.utils.benchmark imports cpp_extension, which warns "No CUDA runtime is found" on every CPU-only
@@ -34,38 +33,6 @@ __all__ = ["MIN_BLOCK_S"]
 MIN_BLOCK_S = 0.02  # seconds: a sample of fast passes times a block at least this long
 
 
-def _status_kib(field_name: str) -> int | None:
-    """A field of /proc/self/status in KiB (helpers.measure.memory reads it the same way); None where unreadable."""
-    from helpers.measure.memory import _PeakRss
-
-    return _PeakRss._status_kib(field_name)
-
-
-def _rss() -> int:
-    kib = _status_kib("VmRSS")
-    if kib is not None:
-        return kib * KIB
-    import psutil
-
-    return int(psutil.Process().memory_info().rss)
-
-
-def _hwm() -> int:
-    kib = _status_kib("VmHWM")
-    if kib is not None:
-        return kib * KIB
-    import resource
-
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(maxrss if sys.platform == "darwin" else maxrss * KIB)
-
-
-def _rss_file() -> int:
-    """Resident pages mapped from files (code of the libraries), bytes; 0 where unknown."""
-    kib = _status_kib("RssFile")
-    return kib * KIB if kib is not None else 0
-
-
 def _malloc_trim() -> None:
     """Give free heap memory back to the system (glibc), so a fork's peak starts from what is in use."""
     try:
@@ -74,15 +41,6 @@ def _malloc_trim() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def _visit(model, spec, device: str, threads: int, batch: int, budget_s: float, min_samples: int,
@@ -105,8 +63,8 @@ def _visit(model, spec, device: str, threads: int, batch: int, budget_s: float, 
             # One-off start-up of the thread pool and the convolution back ends is not the batch's memory.
             torch.nn.functional.conv2d(torch.ones(1, 3, 8, 8), torch.ones(4, 3, 3, 3))
             _malloc_trim()  # free heap inherited from the worker would hide part of the pass's growth
-            start_rss, start_file = _rss(), _rss_file()
-            reset = _reset_peak()
+            start_rss, start_file = rss_bytes(), rss_file_bytes()
+            reset = reset_peak_rss()
         elif memory is not None:
             torch.cuda.reset_peak_memory_stats(device)
         x = zoo.example_input(spec, batch, device=device, dtype=input_dtype(precision))  # part of the peak
@@ -119,8 +77,8 @@ def _visit(model, spec, device: str, threads: int, batch: int, budget_s: float, 
         if memory is not None and not cuda:
             # Library code paged in by this first pass is the framework's, shared and dependent on the
             # process's history, not the network's memory: it is left out (and reported).
-            code = (_rss_file() - start_file) / MB
-            forward = (_hwm() - start_rss) / MB - code
+            code = (rss_file_bytes() - start_file) / MB
+            forward = (peak_rss_bytes() - start_rss) / MB - code
             out["memory"] = {"peak_mb": max(memory["static_mb"], memory["resident_after_build_mb"] + forward),
                              "forward_mb": forward, "code_paged_in_mb": code,
                              "input_mb": x.numel() * x.element_size() / MB,
@@ -279,8 +237,8 @@ def _worker(task: dict, conn) -> None:
             # Building once on the meta device pages in the code that building runs (shapes only, no memory).
             zoo.build_model(spec, device="meta")
             gc.collect()
-            reset = _reset_peak()
-            baseline, file_before = _rss(), _rss_file()
+            reset = reset_peak_rss()
+            baseline, file_before = rss_bytes(), rss_file_bytes()
             if precision == "fp32":
                 model = zoo.build_model(spec, device="cpu").eval()
             else:
@@ -290,9 +248,9 @@ def _worker(task: dict, conn) -> None:
                 gc.collect()
                 _malloc_trim()  # the freed fp32 network's heap, kept by malloc, is not the converted model's
             gc.collect()
-            code = (_rss_file() - file_before) / MB
-            memory = {"static_mb": (_hwm() - baseline) / MB - code,
-                      "resident_after_build_mb": (_rss() - baseline) / MB - code,
+            code = (rss_file_bytes() - file_before) / MB
+            memory = {"static_mb": (peak_rss_bytes() - baseline) / MB - code,
+                      "resident_after_build_mb": (rss_bytes() - baseline) / MB - code,
                       "baseline_mb": baseline / MB, "reset": reset, "code_paged_in_mb": code}
             if precision != "fp32":
                 # The fp32 network built (and, for int8, calibrated) on the way is freed: the converted
