@@ -923,7 +923,7 @@ def claims_table(results: pd.DataFrame | str | Path | None = None, device_tag: s
     if device_tag is not None:
         tags = [device_tag]
     if counts is None:
-        from helpers.counting.ops import count_table
+        from helpers.counting.table import count_table
 
         counts = count_table(models, thop=False, progress=False)
     if not tags:
