@@ -71,8 +71,9 @@ from typing import Callable, Iterable
 import pandas as pd
 import torch
 from torch import nn
+# torch has no public base class for a mode that sees every ATen operator (``__torch_dispatch__``):
+# its documentation and its own public FlopCounterMode use this one, so the counters do too.
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
 from helpers.counting.table import COUNTERS_TOLERANCE_PCT, count_table, groups_note  # the table reads the cache
@@ -250,6 +251,8 @@ def _tensor_bytes(t: torch.Tensor) -> int:
 
 def _storage_key(t: torch.Tensor) -> int | None:
     """The address of ``t``'s storage (shared by every view of it, set on ``meta`` tensors too); None without one."""
+    # ``_cdata`` (the StorageImpl's address) has no public equivalent: ``data_ptr()`` is 0 for every
+    # meta storage, and ``untyped_storage()`` is a new Python object at each call.
     try:
         return t.untyped_storage()._cdata
     except (RuntimeError, NotImplementedError, AttributeError):
@@ -257,7 +260,15 @@ def _storage_key(t: torch.Tensor) -> int | None:
 
 
 def _tensors(tree) -> list[torch.Tensor]:
-    return [t for t in tree_leaves(tree) if isinstance(t, torch.Tensor)]
+    """The tensors of an operator's arguments or results, in order: tensors themselves, and those
+    nested in lists, tuples and dict values (the containers an ATen schema passes)."""
+    if isinstance(tree, torch.Tensor):
+        return [tree]
+    if isinstance(tree, dict):
+        tree = list(tree.values())
+    if isinstance(tree, (list, tuple)):
+        return [t for item in tree for t in _tensors(item)]
+    return []
 
 
 class OpCounter(TorchDispatchMode):
@@ -330,6 +341,7 @@ class OpCounter(TorchDispatchMode):
             # native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)
             training = packet is aten.native_batch_norm and (args[5] if len(args) > 5 else kwargs.get("training"))
             outputs = outputs if training else outputs[:1]
+        # an operator's schema is only reachable as ``_schema``: torch offers no public accessor
         written_only = {a.name for a in func._schema.arguments if a.is_out}
         inputs = _tensors(args[1:] if packet in _WRITE_ONLY else args)
         inputs += _tensors([v for k, v in kwargs.items() if k not in written_only])
