@@ -250,3 +250,17 @@ def test_claims_evidence_and_profiles_read_warm_counts_without_building(tmp_path
     pd.testing.assert_frame_equal(claims_table(load_results(tmp_path / "results"), models=smoke), cold_claims,
                                   check_exact=True)
     assert modern.profile_load("smoke") == cold_load
+
+
+def test_the_claims_path_imports_no_torch_on_a_warm_cache(tmp_path):
+    smoke = ["ENet", "ResNet-18"]
+    count_table(smoke, thop=False, progress=False, cache=CountsCache(tmp_path / "counts"))
+    code = ("import sys; import helpers.cli.commands; from helpers.analysis.claims import claims_table; "
+            "from helpers.store.results import load_results; "
+            f"table = claims_table(load_results({str(tmp_path / 'results')!r}), models={smoke!r}); "
+            "assert len(table), 'no claims'; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision', 'thop', 'timm')))")
+    env = {**os.environ, "COUNTS_CACHE_DIR": str(tmp_path / "counts"), "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
