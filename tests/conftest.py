@@ -1,4 +1,28 @@
+import os
+import shutil
+import tempfile
+
 import pytest
+
+_saved_counts_cache_dir: list[str | None] = []
+
+
+def pytest_configure(config):
+    """Counts are cached (helpers.counting.cache) in a folder of this session's own, shared by its
+    tests and the notebooks they run, and removed at the end: never in the repository."""
+    _saved_counts_cache_dir.append(os.environ.get("COUNTS_CACHE_DIR"))
+    os.environ["COUNTS_CACHE_DIR"] = tempfile.mkdtemp(prefix="counts-cache-")
+
+
+def pytest_unconfigure(config):
+    folder = os.environ.get("COUNTS_CACHE_DIR")
+    saved = _saved_counts_cache_dir.pop() if _saved_counts_cache_dir else None
+    if saved is None:
+        os.environ.pop("COUNTS_CACHE_DIR", None)
+    else:
+        os.environ["COUNTS_CACHE_DIR"] = saved
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

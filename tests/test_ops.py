@@ -393,3 +393,17 @@ def test_batchnorm_in_inference_reads_its_statistics_and_writes_one_tensor_on_me
     assert cpu["read_bytes"] == conv_reads + bn_reads + pool_reads
     assert cpu["write_bytes"] == conv_writes + bn_writes + pool_writes
     assert cpu["param_bytes"] == 4 * (4 * 27 + 4 + 4 * 4)
+
+
+def test_the_tensors_of_an_operators_arguments_are_pytrees_leaves():
+    """ops finds the tensors of ATen arguments with public Python alone: those torch's pytree finds."""
+    from torch.utils._pytree import tree_leaves
+
+    from helpers.counting.ops import _tensors
+
+    a, b, c = torch.empty(2), torch.empty(3, device="meta"), torch.empty(1)
+    for tree in [a, (a, 1.0, None), [a, [b, (c,)]], {"out": a, "alpha": 2}, ((a, b), {"x": [c]}, "s"),
+                 torch.Size([2, 3]), (), [], torch.return_types.max((a, b))]:
+        expected = [t for t in tree_leaves(tree) if isinstance(t, torch.Tensor)]
+        got = _tensors(tree)
+        assert len(got) == len(expected) and all(g is e for g, e in zip(got, expected))

@@ -656,7 +656,9 @@ def _c9a(ev: Evidence) -> list[Finding]:
             raise NotMeasurable(f"only {bound.n_frontier} Pareto-optimal models at batch {b}: a line through "
                                 f"fewer than 3 says nothing about linearity")
         draws = 1.0 / lognormal_draws(times[common], lo.loc[common, b], hi.loc[common, b], seed=4)
-        r2s = [linear_upper_bound(top1[common], pd.Series(d, index=common)).r2 for d in draws[:500]]
+        models = pd.Index(common)  # one index for the accuracy and every draw: aligned without a join
+        accuracy = pd.Series(top1[common].to_numpy(dtype=float), index=models)
+        r2s = [linear_upper_bound(accuracy, pd.Series(d, index=models)).r2 for d in draws[:500]]
         low, high = percentile_interval(r2s, min_finite=251)
         est = (Estimate(bound.r2, float(low), float(high),
                         "Monte Carlo (500) over the points' intervals; top-1 as given") if bound.slope < 0 else
@@ -924,7 +926,7 @@ def claims_table(results: pd.DataFrame | str | Path | None = None, device_tag: s
     if device_tag is not None:
         tags = [device_tag]
     if counts is None:
-        from helpers.counting.ops import count_table
+        from helpers.counting.table import count_table
 
         counts = count_table(models, thop=False, progress=False)
     if not tags:

@@ -11,7 +11,7 @@ Data contracts:
   model loaded, above the process's baseline ``details.baseline_mb``),
   ``memory_peak`` MB (peak during one forward at that batch, same baseline),
   ``power_net`` W (over idle), ``energy_per_image`` J.
-* ``counts``: the frame of ``helpers.counting.ops.count_table`` (``model``, ``params``,
+* ``counts``: the frame of ``helpers.counting.table.count_table`` (``model``, ``params``,
   ``params_m``, ``gmacs``, ``gops``, ``gops_2016``, ``gops_published``).
   ``gops`` is our count (groups honoured); ``gops_published`` is the paper's
   published number: two names, two meanings.
@@ -529,7 +529,7 @@ def _accuracy_frame(results: pd.DataFrame | None, models: Iterable[str]) -> pd.D
 
 def _counts_frame(counts: pd.DataFrame | None, models: Iterable[str]) -> pd.DataFrame:
     if counts is None:
-        from helpers.counting.ops import count_table
+        from helpers.counting.table import count_table
 
         counts = count_table(list(models), thop=False, progress=False)
     frame = counts.set_index("model") if "model" in counts.columns else counts

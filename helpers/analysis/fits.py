@@ -276,13 +276,10 @@ def pareto_mask(speed: Any, accuracy: Any) -> np.ndarray:
     (``speed``, higher is better) and at least as accurate, and better in one."""
     x = np.asarray(speed, dtype=float).ravel()
     y = np.asarray(accuracy, dtype=float).ravel()
-    mask = np.zeros(x.size, dtype=bool)
-    for i in range(x.size):
-        if not (np.isfinite(x[i]) and np.isfinite(y[i])):
-            continue
-        dominated = (x >= x[i]) & (y >= y[i]) & ((x > x[i]) | (y > y[i]))
-        mask[i] = not dominated.any()
-    return mask
+    # dominates[i, j]: point j dominates point i
+    xi, yi = x[:, None], y[:, None]
+    dominates = (x >= xi) & (y >= yi) & ((x > xi) | (y > yi))
+    return np.isfinite(x) & np.isfinite(y) & ~dominates.any(axis=1)
 
 
 @dataclass(frozen=True)
@@ -366,14 +363,31 @@ def r2_of(x: Any, y: Any) -> float:
     return fit.r2 if fit.n >= 3 else math.nan
 
 
+def average_ranks(values: Any) -> np.ndarray:
+    """Ranks 1..n of a 1-D array, tied values given the mean of their ranks: the values of
+    ``scipy.stats.rankdata(values)`` (method "average"), computed without its per-call overhead."""
+    a = np.asarray(values, dtype=float).ravel()
+    order = np.argsort(a, kind="stable")
+    ordered = a[order]
+    first = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    counts = np.diff(np.append(first, a.size))
+    ranks = np.empty(a.size)
+    ranks[order] = np.repeat(first + 1 + (counts - 1) / 2, counts)
+    return ranks
+
+
 def spearman(x: Any, y: Any) -> float:
-    """Spearman's rank correlation of x and y (NaN with < 3 pairs or a constant)."""
+    """Spearman's rank correlation of x and y (NaN with < 3 pairs or a constant).
+
+    The value of ``scipy.stats.spearmanr(x, y).statistic``, bit for bit: the Pearson correlation
+    (``np.corrcoef``, on the same layout) of the ``average_ranks``, without the p-value and the
+    checks spearmanr repeats (a bootstrap calls it thousands of times)."""
     x = np.asarray(x, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()
     keep = np.isfinite(x) & np.isfinite(y)
     if keep.sum() < 3 or np.ptp(x[keep]) == 0 or np.ptp(y[keep]) == 0:
         return math.nan
-    return float(stats.spearmanr(x[keep], y[keep]).statistic)
+    return float(np.corrcoef(np.vstack((average_ranks(x[keep]), average_ranks(y[keep]))))[1, 0])
 
 
 @dataclass(frozen=True)
@@ -400,15 +414,15 @@ def linear_upper_bound(top1: Any, images_per_s: Any) -> UpperBound:
     """Fit the bound of ``UpperBound`` by linear programming (``scipy.optimize.linprog``):
     minimise the mean gap between the line and the frontier models subject to the
     line lying on or above every model. Series align on their index (models)."""
-    frame = _aligned(top1, images_per_s, ("top1", "ips"))
-    mask = pareto_mask(frame["ips"], frame["top1"])
-    front = frame[mask].sort_values("ips")
-    nan = UpperBound(math.nan, math.nan, math.nan, int(mask.sum()), len(frame),
-                     tuple(front.index), math.nan)
-    if len(front) < 2:
+    models, y, x = _aligned_values(top1, images_per_s, ("top1", "ips"))
+    mask = pareto_mask(x, y)
+    # the frontier sorted by throughput, in the order DataFrame.sort_values("ips") gives (its quicksort)
+    order = np.flatnonzero(mask)[x[mask].argsort(kind="quicksort")]
+    front_models = tuple(models[order])
+    nan = UpperBound(math.nan, math.nan, math.nan, int(mask.sum()), len(models), front_models, math.nan)
+    if len(order) < 2:
         return nan
-    x, y = frame["ips"].to_numpy(), frame["top1"].to_numpy()
-    fx, fy = front["ips"].to_numpy(), front["top1"].to_numpy()
+    fx, fy = x[order], y[order]
     # variables (slope, intercept); objective: mean of (slope*fx + intercept - fy)
     scale = max(np.abs(x).max(), 1e-12)
     res = optimize.linprog(c=[fx.mean() / scale, 1.0], A_ub=np.column_stack([-x / scale, -np.ones_like(x)]),
@@ -419,8 +433,7 @@ def linear_upper_bound(top1: Any, images_per_s: Any) -> UpperBound:
     gaps = slope * fx + intercept - fy
     sst = float(np.sum((fy - fy.mean()) ** 2))
     r2 = 1.0 - float(np.sum(gaps ** 2)) / sst if sst > 0 else math.nan
-    return UpperBound(slope, intercept, r2, len(front), len(frame), tuple(front.index),
-                      float(gaps.max()))
+    return UpperBound(slope, intercept, r2, len(order), len(models), front_models, float(gaps.max()))
 
 
 def _aligned(a: Any, b: Any, names: tuple[str, str]) -> pd.DataFrame:
@@ -429,6 +442,18 @@ def _aligned(a: Any, b: Any, names: tuple[str, str]) -> pd.DataFrame:
         if sa.size != sb.size:
             raise ValueError(f"{names[0]} and {names[1]} differ in length ({sa.size} vs {sb.size})")
     return pd.concat([sa, sb], axis=1, join="inner").dropna()
+
+
+def _aligned_values(a: Any, b: Any, names: tuple[str, str]) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """The rows of ``_aligned`` as (index, a's values, b's values), without building a frame
+    where ``a`` and ``b`` are float Series on one unique index (a Monte Carlo's draws)."""
+    if (isinstance(a, pd.Series) and isinstance(b, pd.Series) and a.dtype == np.float64
+            and b.dtype == np.float64 and a.index.is_unique and (a.index is b.index or a.index.equals(b.index))):
+        va, vb = a.to_numpy(), b.to_numpy()
+        keep = ~(np.isnan(va) | np.isnan(vb))
+        return a.index[keep], va[keep], vb[keep]
+    frame = _aligned(a, b, names)
+    return frame.index, frame[names[0]].to_numpy(), frame[names[1]].to_numpy()
 
 
 def _as_series(x: Any, name: str) -> pd.Series:

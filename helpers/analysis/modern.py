@@ -123,7 +123,7 @@ def density_ranking(accuracy: pd.Series, params_m: pd.Series) -> pd.DataFrame:
 def measuring_load(counts: pd.DataFrame, batch_sizes: Iterable[int]) -> dict[str, float]:
     """What a sweep asks of the engine: ``points`` (models x batch sizes) and ``gmac_images``
     (the sum over models of GMACs x the sum of the batch sizes: one forward pass per point).
-    ``counts``: ``helpers.counting.ops.count_table`` (column ``gmacs``)."""
+    ``counts``: ``helpers.counting.table.count_table`` (column ``gmacs``)."""
     batch_sizes = list(batch_sizes)
     gmacs = pd.to_numeric(counts["gmacs"], errors="coerce").to_numpy(dtype=float)
     return {"models": float(len(gmacs)), "points": float(len(gmacs) * len(batch_sizes)),
@@ -132,7 +132,7 @@ def measuring_load(counts: pd.DataFrame, batch_sizes: Iterable[int]) -> dict[str
 
 def profile_load(name: str) -> dict[str, float]:
     """``measuring_load`` of a profile of ``helpers.measure.profiles.PROFILES`` (its models counted)."""
-    from helpers.counting.ops import count_table
+    from helpers.counting.table import count_table
     from helpers.measure.profiles import get_profile
 
     prof = get_profile(name)

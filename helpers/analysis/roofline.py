@@ -54,9 +54,9 @@ def _meta_model(name: str):
 
 @functools.lru_cache(maxsize=None)
 def _traffic_row(name: str, batch_size: int) -> tuple:
-    from helpers.counting.ops import count_traffic
+    from helpers.counting.cache import traffic_row
 
-    return tuple(count_traffic(name, batch_size, model=_meta_model(name)).items())
+    return tuple(traffic_row(name, batch_size, build=lambda: _meta_model(name)).items())
 
 
 def traffic_table(models: Iterable[str] | str, batch_sizes: Iterable[int], progress: bool = True) -> pd.DataFrame:
@@ -64,7 +64,7 @@ def traffic_table(models: Iterable[str] | str, batch_sizes: Iterable[int], progr
 
     ``models``: names or presets (``"paper"``). Counted on the ``meta`` device by
     ``helpers.counting.ops.count_traffic`` (whole batch: ``gops`` in G-ops, bytes in
-    bytes; ``intensity`` in op/B), each (model, batch) once per process.
+    bytes; ``intensity`` in op/B), each (model, batch) once (``helpers.counting.cache``).
     """
     from tqdm.auto import tqdm
 

@@ -17,6 +17,10 @@ NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 # the REPORTS_DIR environment variable.
 REPORTS_DIR = Path(os.environ.get("REPORTS_DIR", REPO_ROOT / "reports"))
 
+# Counts computed once per model and library versions (git-ignored; helpers.counting.cache).
+# Override with the COUNTS_CACHE_DIR environment variable, read at each use.
+COUNTS_CACHE_DIR = REPO_ROOT / ".cache" / "counts"
+
 PAPER_MODELS_CSV = REFERENCE_DIR / "paper_models.csv"
 PAPER_NUMBERS_CSV = REFERENCE_DIR / "paper_numbers.csv"
 PAPER_FIGURES_DIR = REFERENCE_DIR / "figures"
@@ -34,3 +38,9 @@ def reports_dir(device_tag: str | None = None) -> Path:
     path = REPORTS_DIR / device_tag if device_tag else REPORTS_DIR
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def counts_cache_dir() -> Path:
+    """Folder of the counts cache: ``$COUNTS_CACHE_DIR`` when set, else ``<repo>/.cache/counts/`` (not created)."""
+    override = os.environ.get("COUNTS_CACHE_DIR")
+    return Path(override) if override else COUNTS_CACHE_DIR

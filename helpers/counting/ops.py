@@ -71,10 +71,12 @@ from typing import Callable, Iterable
 import pandas as pd
 import torch
 from torch import nn
+# torch has no public base class for a mode that sees every ATen operator (``__torch_dispatch__``):
+# its documentation and its own public FlopCounterMode use this one, so the counters do too.
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
+from helpers.counting.table import COUNTERS_TOLERANCE_PCT, count_table, groups_note  # the table reads the cache
 from helpers.models.zoo import ModelSpec, build_model, example_input, resolve_models
 
 __all__ = [
@@ -89,10 +91,8 @@ __all__ = [
     "count_bytes",
     "count_traffic",
     "COUNTERS_TOLERANCE_PCT",
+    "groups_note",
 ]
-
-# thop and FlopCounterMode are said to agree when within this many percent.
-COUNTERS_TOLERANCE_PCT = 1.0
 
 aten = torch.ops.aten
 
@@ -251,6 +251,8 @@ def _tensor_bytes(t: torch.Tensor) -> int:
 
 def _storage_key(t: torch.Tensor) -> int | None:
     """The address of ``t``'s storage (shared by every view of it, set on ``meta`` tensors too); None without one."""
+    # ``_cdata`` (the StorageImpl's address) has no public equivalent: ``data_ptr()`` is 0 for every
+    # meta storage, and ``untyped_storage()`` is a new Python object at each call.
     try:
         return t.untyped_storage()._cdata
     except (RuntimeError, NotImplementedError, AttributeError):
@@ -258,7 +260,15 @@ def _storage_key(t: torch.Tensor) -> int | None:
 
 
 def _tensors(tree) -> list[torch.Tensor]:
-    return [t for t in tree_leaves(tree) if isinstance(t, torch.Tensor)]
+    """The tensors of an operator's arguments or results, in order: tensors themselves, and those
+    nested in lists, tuples and dict values (the containers an ATen schema passes)."""
+    if isinstance(tree, torch.Tensor):
+        return [tree]
+    if isinstance(tree, dict):
+        tree = list(tree.values())
+    if isinstance(tree, (list, tuple)):
+        return [t for item in tree for t in _tensors(item)]
+    return []
 
 
 class OpCounter(TorchDispatchMode):
@@ -331,6 +341,7 @@ class OpCounter(TorchDispatchMode):
             # native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)
             training = packet is aten.native_batch_norm and (args[5] if len(args) > 5 else kwargs.get("training"))
             outputs = outputs if training else outputs[:1]
+        # an operator's schema is only reachable as ``_schema``: torch offers no public accessor
         written_only = {a.name for a in func._schema.arguments if a.is_out}
         inputs = _tensors(args[1:] if packet in _WRITE_ONLY else args)
         inputs += _tensors([v for k, v in kwargs.items() if k not in written_only])
@@ -517,55 +528,3 @@ def count_model(spec: ModelSpec | str, thop: bool = True) -> dict:
             row["thop_gmacs"], row["thop_params"] = float("nan"), pd.NA
             row["thop_error"] = f"{type(exc).__name__}: {exc}"
     return row
-
-
-def groups_note(gops: float, gops_2016: float) -> str:
-    """A sentence on a model with grouped convolutions (its two counts differ), else ""."""
-    if not gops_2016 > gops:
-        return ""
-    return (f"grouped convolutions: {gops:.3f} G-ops with groups honoured (gops), "
-            f"{gops_2016:.3f} counted dense as the 2016 rules did (gops_2016), {gops_2016 / gops:.2f}x")
-
-
-def _join_notes(*notes: str) -> str:
-    return "; ".join(n for n in notes if n)
-
-
-def count_table(models: Iterable[str] | str = "paper", thop: bool = True,
-                progress: bool = True) -> pd.DataFrame:
-    """Counts for a list of models or presets, with the paper's values beside paper models.
-
-    Columns (counts in billions: GMAC for ``gmacs``, G-ops for ``gops*``):
-    model, input_size, params, params_m, gmacs, gops (groups honoured, the
-    default), gops_2016 (groups dense, to reproduce the paper), thop_gmacs,
-    thop_vs_gmacs_pct, counters_agree, torchvision_gmacs, and for paper models
-    params_m_paper, params_diff_pct, gops_published (the paper's G-ops) and
-    gops_2016_diff_pct (percent). ``note``: the paper's note on the model, and
-    for every model with grouped convolutions, its two counts side by side.
-    """
-    from tqdm.auto import tqdm
-
-    from helpers.core.reference import paper_models
-
-    specs = resolve_models(models)
-    rows = []
-    for spec in tqdm(specs, desc="counting", unit="model", disable=not progress):
-        rows.append(count_model(spec, thop=thop))
-    table = pd.DataFrame(rows)
-    table["params_m"] = table["params"] / 1e6
-    if thop:
-        table["thop_vs_gmacs_pct"] = 100 * (table["thop_gmacs"] / table["gmacs"] - 1)
-        table["counters_agree"] = table["thop_vs_gmacs_pct"].abs() <= COUNTERS_TOLERANCE_PCT
-    paper = paper_models()
-    on_paper = table["model"].isin(paper.index)
-    ref = paper.reindex(table["model"])
-    table["params_m_paper"] = ref["params_m_paper"].to_numpy()
-    table["gops_published"] = ref["gops_published"].to_numpy()
-    table["params_diff_pct"] = 100 * (table["params_m"] / table["params_m_paper"] - 1)
-    table["gops_2016_diff_pct"] = 100 * (table["gops_2016"] / table["gops_published"] - 1)
-    table["note"] = ref["note"].fillna("").to_numpy()
-    table.loc[~on_paper, "note"] = ""
-    table["note"] = [_join_notes(note, groups_note(g, g16))
-                     for note, g, g16 in zip(table["note"], table["gops"], table["gops_2016"])]
-    first = ["model", "input_size", "params", "params_m", "gmacs", "gops", "gops_2016"]
-    return table[first + [c for c in table.columns if c not in first]]

@@ -15,13 +15,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import torch
-from torch import nn
 
 from helpers.core.stats import CONFIDENCE, wilson_interval
 from helpers.store.results import RUN_INDEPENDENT_METRICS as ACCURACY_METRICS
+
+if TYPE_CHECKING:  # torch is imported where a model runs: the reference tables need none
+    import torch
+    from torch import nn
 
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
@@ -46,6 +49,8 @@ def _unwrap_state_dict(obj, path: Path) -> dict[str, torch.Tensor]:
         obj = inner
     if not isinstance(obj, Mapping):
         raise TypeError(f"{path}: expected a state_dict (a mapping of tensors), got {type(obj).__name__}")
+    import torch
+
     state = dict(obj)
     not_tensors = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
     if not_tensors:
@@ -81,6 +86,8 @@ def load_checkpoint(model: nn.Module, path: str | PathLike) -> nn.Module:
     missing, unexpected or wrongly shaped keys when the checkpoint does not
     fit the model.
     """
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
@@ -144,6 +151,8 @@ def _class_folders(root: Path) -> list[str]:
 
 
 def _logits(output) -> torch.Tensor:
+    import torch
+
     if isinstance(output, torch.Tensor):
         return output
     logits = getattr(output, "logits", None)  # Inception/GoogLeNet named tuples
@@ -185,6 +194,7 @@ def evaluate_imagefolder(
     class subfolders, holds no images, or the number of classes differs from
     the model's number of outputs.
     """
+    import torch
     from torchvision import datasets, transforms
     from tqdm.auto import tqdm
 
@@ -546,6 +556,8 @@ def evaluate_checkpoint(
             raise  # a checkpoint of another model: load_checkpoint names the keys
         raise ValueError(f"checkpoint {checkpoint} cannot be read as a state_dict with weights_only=True "
                          f"({_unpickling_reason(exc.__cause__)}); no pickled code is run") from exc
+    import torch
+
     saved_threads = torch.get_num_threads()
     if device == "cpu":
         torch.set_num_threads(env["threads"])

@@ -14,13 +14,14 @@ import contextlib
 import difflib
 import functools
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from helpers.core.lists import split_list
 from helpers.core.reference import PAPER_MODELS  # the paper's 14, in the order of its figures
+
+if TYPE_CHECKING:  # torch is imported where a model is built: resolving names needs none
+    import torch
+    from torch import nn
 
 __all__ = [
     "ModelSpec",
@@ -252,6 +253,8 @@ _INIT_FUNCTIONS = (
 @contextlib.contextmanager
 def _skip_initialisation():
     """Make torch.nn.init a no-op while building: shapes without the cost of random init."""
+    from torch import nn
+
     saved = {f: getattr(nn.init, f) for f in _INIT_FUNCTIONS if hasattr(nn.init, f)}
     try:
         for f in saved:
@@ -271,6 +274,8 @@ def build_model(model: str | ModelSpec, device: str | torch.device = "cpu",
     (torchvision's RegNets) are built on the CPU without random initialisation
     and then moved to meta.
     """
+    import torch
+
     spec = model if isinstance(model, ModelSpec) else get_spec(model)
     device = torch.device(device)
     if device.type == "meta":
@@ -287,11 +292,14 @@ def build_model(model: str | ModelSpec, device: str | torch.device = "cpu",
 
 
 def example_input(spec: ModelSpec | str, batch_size: int = 1,
-                  device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """A random input batch ``(batch_size, 3, S, S)`` at the model's input size."""
+                  device: str | torch.device = "cpu", dtype: torch.dtype | None = None) -> torch.Tensor:
+    """A random input batch ``(batch_size, 3, S, S)`` at the model's input size (``dtype`` None: float32)."""
+    import torch
+
     spec = spec if isinstance(spec, ModelSpec) else get_spec(spec)
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
+    dtype = torch.float32 if dtype is None else dtype
     shape = (batch_size, 3, spec.input_size, spec.input_size)
     if torch.device(device).type == "meta":
         return torch.empty(shape, device="meta", dtype=dtype)
