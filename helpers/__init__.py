@@ -27,7 +27,7 @@ PUBLIC: dict[str, str] = {
     # models
     "build_model": "helpers.models.zoo", "example_input": "helpers.models.zoo",
     # counting
-    "count_gops": "helpers.counting.ops", "count_table": "helpers.counting.ops",
+    "count_gops": "helpers.counting.ops", "count_table": "helpers.counting.table",
     # store
     "load_results": "helpers.store.results", "not_measured": "helpers.store.results",
     # measure

@@ -121,7 +121,7 @@ def test_solutions_on_counts_and_library_accuracy():
 
 @needs_solutions
 def test_solution_3_2_ranks_accuracy_per_operation_from_our_counts():
-    from helpers.counting.ops import count_table
+    from helpers.counting.table import count_table
     from helpers.core.reference import paper_models
 
     counts = count_table("paper", thop=False, progress=False).set_index("model")
@@ -174,7 +174,8 @@ def test_solutions_of_lesson_8_on_counts_library_accuracy_and_the_claims():
     from helpers.models.weights import library_top1
     from helpers.analysis.claims import DOES_NOT_HOLD, HOLDS, claims_table
     from helpers.analysis.modern import density_ranking, lesson_models, reference_accuracy
-    from helpers.counting.ops import count_model, count_table
+    from helpers.counting.ops import count_model
+    from helpers.counting.table import count_table
 
     shown = lesson_models("modern")
     counts = count_table(shown, thop=False, progress=False).set_index("model")

@@ -135,7 +135,7 @@ ONE_HOME = {
     "split_list": "helpers.core.lists", "cpuinfo_fields": "helpers.core.procfs", "usable_cpus": "helpers.core.procfs",
     "MB": "helpers.core.units", "RESULT_COLUMNS": "helpers.store.schema", "RESULT_STATUSES": "helpers.store.schema",
     "HARDWARE_COLUMNS": "helpers.store.characterisation", "run_roofline": "helpers.course.lessons",
-    "device_tag": "helpers.store.machine", "cpu_name": "helpers.store.machine",
+    "device_tag": "helpers.store.machine", "cpu_name": "helpers.store.machine", "count_table": "helpers.counting.table",
 }
 
 

@@ -70,7 +70,7 @@ COUNT_COLUMNS = [
 def _cmd_count(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from helpers.counting.ops import count_table
+    from helpers.counting.table import count_table
 
     table = count_table(args.models, thop=not args.no_thop, progress=not args.csv and sys.stderr.isatty())
     table = table[[c for c in COUNT_COLUMNS if c in table.columns]]

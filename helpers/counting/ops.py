@@ -76,7 +76,6 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
-from helpers.counting.table import COUNTERS_TOLERANCE_PCT, count_table, groups_note  # the table reads the cache
 from helpers.models.zoo import ModelSpec, build_model, example_input, resolve_models
 
 __all__ = [
@@ -87,11 +86,8 @@ __all__ = [
     "count_thop",
     "OpCounter",
     "count_model",
-    "count_table",
     "count_bytes",
     "count_traffic",
-    "COUNTERS_TOLERANCE_PCT",
-    "groups_note",
 ]
 
 aten = torch.ops.aten
