@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.counting.ops import (OpCounter, count_gmacs, count_gops, count_gops_2016, count_model, count_params,
-                         count_table, count_thop, groups_note)
+from helpers.counting.ops import OpCounter, count_gmacs, count_gops, count_gops_2016, count_model, count_params, count_thop
+from helpers.counting.table import count_table, groups_note
 from helpers.core.reference import paper_models
 from helpers.models.zoo import PAPER_MODELS, build_model, example_input, get_spec
 
