@@ -1,6 +1,7 @@
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -25,6 +26,11 @@ def pytest_unconfigure(config):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+#: Lessons whose smoke run measures nothing (no sweep, no peaks): their kernels may share the cores, two at a
+#: time, while a lesson that measures always runs alone (a second kernel would contend with its timings).
+QUIET_LESSONS = ("00", "01", "02", "03", "07", "08")
+
+
 @pytest.fixture
 def smoke_parameters(tmp_path):
     """Notebook parameters of a smoke run: two small models, batches 1 and 2, a private results folder."""
@@ -32,21 +38,44 @@ def smoke_parameters(tmp_path):
             "results_dir": str(tmp_path / "results")}
 
 
+def _selected_notebooks(session) -> set[str]:
+    """Stems of the notebooks whose smoke run a selected test reads (the lesson tests, the report test)."""
+    stems = set()
+    for item in session.items:
+        callspec = getattr(item, "callspec", None)
+        if item.originalname == "test_notebook_runs_with_the_smoke_profile" and callspec:
+            stems.add(callspec.params["path"].stem)
+        elif item.module.__name__.endswith("test_report"):
+            stems |= {"03_parameter_density", "07_findings"}
+    return stems
+
+
 @pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory):
+def smoke_run(request, tmp_path_factory):
     """``smoke_run(path)`` -> (NotebookRun, output folder, parameters): the notebook executed once per session
     with the smoke profile into a folder of its own (its own results folder too), on first request; the lesson
-    tests and the report test read the same run instead of executing the notebook again."""
+    tests and the report test read the same run instead of executing the notebook again. On the first request
+    for a quiet lesson (:data:`QUIET_LESSONS`), every selected quiet lesson runs, two at a time."""
     from helpers.cli.reproduce import execute_notebook
 
     done = {}
 
+    def execute(path):
+        out = tmp_path_factory.mktemp(f"smoke-{path.stem}")
+        params = {"profile": "smoke", "models": "", "device": "cpu", "threads": 0,
+                  "results_dir": str(out / "results"), "output_dir": str(out)}
+        return execute_notebook(path, out, params, progress=False), out, params
+
     def run(path):
         if path not in done:
-            out = tmp_path_factory.mktemp(f"smoke-{path.stem}")
-            params = {"profile": "smoke", "models": "", "device": "cpu", "threads": 0,
-                      "results_dir": str(out / "results"), "output_dir": str(out)}
-            done[path] = (execute_notebook(path, out, params, progress=False), out, params)
+            if path.stem[:2] in QUIET_LESSONS:
+                wanted = _selected_notebooks(request.session) | {path.stem}
+                quiet = [p for p in path.parent.glob("*.ipynb")
+                         if p.stem in wanted and p.stem[:2] in QUIET_LESSONS and p not in done]
+                with ThreadPoolExecutor(max_workers=2) as pool:
+                    done.update(zip(quiet, pool.map(execute, quiet)))
+            else:
+                done[path] = execute(path)
         return done[path]
 
     return run

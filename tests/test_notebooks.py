@@ -76,7 +76,7 @@ def test_reproduce_names_a_failing_notebook_and_exits_nonzero(tmp_path, monkeypa
     monkeypatch.setattr(rep, "notebook_paths", lambda: [bad])
     monkeypatch.setattr(rep, "NOTEBOOKS_DIR", bad.parent)
     code = rep.reproduce(profile="smoke", device="cpu", output_dir=tmp_path / "out",
-                         results_dir=tmp_path / "results")
+                         results_dir=tmp_path / "results", measure=False)  # the sweep is the smoke runs' to test
     assert code == 1
     err = capsys.readouterr().err
     assert "99_broken.ipynb" in err and "failed" in err
@@ -95,13 +95,39 @@ def test_a_recorded_run_replots_on_any_machine(tmp_path):
         setup(profile="smoke", device="cpu", output_dir=str(tmp_path), results_tag="cpu-nowhere-1c")
 
 
-def test_lesson_04_replots_the_committed_run(tmp_path):
+@pytest.fixture(scope="module")
+def replots(tmp_path_factory):
+    """The replots of the committed run the tests below read, executed two at a time (a replot measures
+    nothing): lesson 4; lesson 9 (a); lesson 9 again on a copy of the run without its characterisation (b).
+    {name: (NotebookRun, output folder, tag)}."""
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    from helpers.core.paths import RESULTS_DIR
     from helpers.course.notebook import recorded_tags
 
     tag = recorded_tags()[0]
-    path = next(p for p in NOTEBOOKS if p.name.startswith("04_"))
-    params = {"profile": "quick", "device": "cpu", "output_dir": str(tmp_path), "results_tag": tag}
-    run = execute_notebook(path, tmp_path, params, progress=False)
+    base = tmp_path_factory.mktemp("replots")
+    root = base / "results"  # the same run without its characterisation
+    (root / tag).mkdir(parents=True)
+    shutil.copy(RESULTS_DIR / tag / "results.csv", root / tag / "results.csv")
+    lesson = {stem: next(p for p in NOTEBOOKS if p.name.startswith(stem)) for stem in ("04_", "09_")}
+    jobs = {"04": (lesson["04_"], {"profile": "quick", "results_tag": tag}),
+            "09a": (lesson["09_"], {"profile": "full", "results_tag": tag}),
+            "09b": (lesson["09_"], {"profile": "full", "results_tag": tag, "results_dir": str(root)})}
+
+    def execute(name):
+        path, params = jobs[name]
+        out = base / name
+        out.mkdir()
+        return execute_notebook(path, out, dict(params, device="cpu", output_dir=str(out)), progress=False), out, tag
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(jobs, pool.map(execute, jobs)))
+
+
+def test_lesson_04_replots_the_committed_run(replots):
+    run, tmp_path, tag = replots["04"]
     assert run.ok, run.error
     assert (tmp_path / "figures" / "fig3_time_vs_batch.png").is_file()
     assert (tmp_path / "tables" / "latency_per_image_s.csv").read_text().count("\n") >= 15  # 14 models + header
@@ -140,29 +166,15 @@ def test_lessons_run_with_library_models(tmp_path, smoke_parameters):
     assert "mobilenet_v3_small" in latency and "resnet18" in latency
 
 
-def test_lesson_09_replots_the_committed_run_and_says_why_not_without_its_peaks(tmp_path):
-    import shutil
-
-    from helpers.course.notebook import recorded_tags
-    from helpers.core.paths import RESULTS_DIR
-
-    tag = recorded_tags()[0]
-    path = next(p for p in NOTEBOOKS if p.name.startswith("09_"))
-    params = {"profile": "full", "device": "cpu", "output_dir": str(tmp_path / "a"), "results_tag": tag}
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    run = execute_notebook(path, tmp_path / "a", params, progress=False)
+def test_lesson_09_replots_the_committed_run_and_says_why_not_without_its_peaks(replots):
+    run, a, tag = replots["09a"]
     assert run.ok, run.error
-    fraction = (tmp_path / "a" / "tables" / "fraction_of_fp32_peak_pct.csv").read_text().splitlines()
+    fraction = (a / "tables" / "fraction_of_fp32_peak_pct.csv").read_text().splitlines()
     assert len(fraction) == 15  # 14 paper models + header
     # the same run without its characterisation: no roofline, and the lesson says why instead of failing
-    root = tmp_path / "results"
-    (root / tag).mkdir(parents=True)
-    shutil.copy(RESULTS_DIR / tag / "results.csv", root / tag / "results.csv")
-    params = dict(params, output_dir=str(tmp_path / "b"), results_dir=str(root))
-    run = execute_notebook(path, tmp_path / "b", params, progress=False)
+    run, b, _ = replots["09b"]
     assert run.ok, run.error
     shown = json.dumps([o for c in nbformat.read(run.output, as_version=4).cells if c.cell_type == "code"
                         for o in c.get("outputs", [])])
     assert f"no hardware characterisation is stored for {tag}" in shown
-    assert not (tmp_path / "b" / "tables" / "fraction_of_fp32_peak_pct.csv").exists()
+    assert not (b / "tables" / "fraction_of_fp32_peak_pct.csv").exists()
