@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 _saved_counts_cache_dir: list[str | None] = []
+_saved_claims_cache_dir: list[str | None] = []
 
 
 def pytest_configure(config):
@@ -13,6 +14,9 @@ def pytest_configure(config):
     tests and the notebooks they run, and removed at the end: never in the repository."""
     _saved_counts_cache_dir.append(os.environ.get("COUNTS_CACHE_DIR"))
     os.environ["COUNTS_CACHE_DIR"] = tempfile.mkdtemp(prefix="counts-cache-")
+    # claims are ruled afresh: tests patch the rules, which no cache key can see (tests/test_claims_cache turns it on)
+    _saved_claims_cache_dir.append(os.environ.get("CLAIMS_CACHE_DIR"))
+    os.environ["CLAIMS_CACHE_DIR"] = "off"
 
 
 def pytest_unconfigure(config):
@@ -24,6 +28,11 @@ def pytest_unconfigure(config):
         os.environ["COUNTS_CACHE_DIR"] = saved
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
+    saved = _saved_claims_cache_dir.pop() if _saved_claims_cache_dir else None
+    if saved is None:
+        os.environ.pop("CLAIMS_CACHE_DIR", None)
+    else:
+        os.environ["CLAIMS_CACHE_DIR"] = saved
 
 
 #: Lessons whose smoke run measures nothing (no sweep, no peaks): their kernels may share the cores, two at a

@@ -911,16 +911,28 @@ def claims_table(results: pd.DataFrame | str | Path | None = None, device_tag: s
     store holds it, the paper's otherwise, and torchvision's metadata top-1 for a
     library model (source ``library``). ``counts`` (our ``count_table`` of the
     models) is computed once when not given. ``models``: the model set the parts
-    are ruled on (default the paper's 14, whom the claims are about; any names).
+    are ruled on (default the paper's 14, whom the claims are about; any names). A table of
+    unchanged inputs is read back (helpers.analysis.claims_cache), not ruled again.
     """
+    from helpers.analysis.claims_cache import cached, claims_key
+
     parts = list(parts) if parts is not None else None
+    models = list(models)
     if paper_data:
-        return rule(paper_evidence(), parts)
-    from helpers.analysis.accuracy import top1_for_claims
+        key = claims_key(None, device_tag=None, paper_data=True, counts=None, parts=parts, models=models)
+        return cached(key, lambda: rule(paper_evidence(), parts))
     from helpers.store.results import load_results
 
     frame = results if isinstance(results, pd.DataFrame) else load_results(results)
-    models = list(models)
+    key = claims_key(frame, device_tag=device_tag, paper_data=False, counts=counts, parts=parts, models=models)
+    return cached(key, lambda: _claims_of(frame, device_tag, counts, parts, models))
+
+
+def _claims_of(frame: pd.DataFrame, device_tag: str | None, counts: pd.DataFrame | None,
+               parts: list[str] | None, models: list[str]) -> pd.DataFrame:
+    """:func:`claims_table` of a results frame, computed."""
+    from helpers.analysis.accuracy import top1_for_claims
+
     accuracy = top1_for_claims(frame, models, library=True).set_index("model")
     tags = sorted(frame["device_tag"].astype(str).unique()) if not frame.empty else []
     if device_tag is not None:

@@ -20,6 +20,9 @@ REPORTS_DIR = Path(os.environ.get("REPORTS_DIR", REPO_ROOT / "reports"))
 # Counts computed once per model and library versions (git-ignored; helpers.counting.cache).
 # Override with the COUNTS_CACHE_DIR environment variable, read at each use.
 COUNTS_CACHE_DIR = REPO_ROOT / ".cache" / "counts"
+# Claims tables of unchanged inputs (git-ignored; helpers.analysis.claims_cache).
+# Override with the CLAIMS_CACHE_DIR environment variable, read at each use.
+CLAIMS_CACHE_DIR = REPO_ROOT / ".cache" / "claims"
 
 PAPER_MODELS_CSV = REFERENCE_DIR / "paper_models.csv"
 PAPER_NUMBERS_CSV = REFERENCE_DIR / "paper_numbers.csv"
@@ -44,3 +47,12 @@ def counts_cache_dir() -> Path:
     """Folder of the counts cache: ``$COUNTS_CACHE_DIR`` when set, else ``<repo>/.cache/counts/`` (not created)."""
     override = os.environ.get("COUNTS_CACHE_DIR")
     return Path(override) if override else COUNTS_CACHE_DIR
+
+
+def claims_cache_dir() -> Path | None:
+    """Folder of the claims cache: ``$CLAIMS_CACHE_DIR`` when set, else ``<repo>/.cache/claims/`` (not created);
+    None when ``$CLAIMS_CACHE_DIR`` is ``off`` (every table computed, e.g. under tests that patch the rules)."""
+    override = os.environ.get("CLAIMS_CACHE_DIR")
+    if override == "off":
+        return None
+    return Path(override) if override else CLAIMS_CACHE_DIR
