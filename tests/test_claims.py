@@ -20,7 +20,8 @@ import pytest
 
 from helpers.analysis import claims as C
 from helpers.analysis.claims import (DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_MEASURABLE, PAPERS_VALUES,
-                            PART_IDS, PARTS, agreement, claims_markdown, claims_table, rule)
+                            PART_IDS, PARTS, agreement, claims_table, rule)
+from helpers.report.text import claims_markdown
 from helpers.analysis.evidence import Device, Evidence, paper_evidence
 from helpers.core.stats import wilson_share
 from helpers.core.reference import PAPER_MODELS, paper_models

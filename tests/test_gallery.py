@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 
 from helpers.cli import gallery
-from helpers.analysis.claims import CLAIM_COLUMNS, claims_markdown, claims_table
+from helpers.analysis.claims import CLAIM_COLUMNS, claims_table
+from helpers.report.text import claims_markdown
 from helpers.cli.gallery import readme_claims, readme_run, run_claims, update_readme, write_gallery
 
 

@@ -42,7 +42,7 @@ from helpers.core.stats import Estimate, wilson_share
 __all__ = [
     "HOLDS", "DOES_NOT_HOLD", "INCONCLUSIVE", "NOT_MEASURABLE", "PAPERS_VALUES", "VERDICTS",
     "Threshold", "Finding", "NotMeasurable", "Part", "PARTS", "PART_IDS", "CLAIM_COLUMNS", "rule",
-    "claims_table", "agreement", "claims_markdown", "part",
+    "claims_table", "agreement", "part",
 ]
 
 HOLDS = "holds"
@@ -974,21 +974,3 @@ def agreement(table: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index(drop=True)
 
 
-def _interval_text(row) -> str:
-    if not np.isfinite(row.estimate):
-        return ""
-    if np.isfinite(row.ci_low) and np.isfinite(row.ci_high):
-        return f"{row.estimate:.3g} [{row.ci_low:.3g}, {row.ci_high:.3g}]"
-    return f"{row.estimate:.3g}"
-
-
-def claims_markdown(table: pd.DataFrame) -> str:
-    """The claims table as Markdown: part, basis, device, the paper, this run, the statistic
-    with its 95 % interval, verdict and reason."""
-    lines = ["| claim | basis | device | the paper | this run | estimate [95 % interval] | verdict | reason |",
-             "|---|---|---|---|---|---|---|---|"]
-    for row in table.itertuples():
-        cells = [row.claim, row.basis, row.device or row.device_tag, row.paper, row.this_run, _interval_text(row),
-                 f"**{row.verdict}**", row.reason]
-        lines.append("| " + " | ".join(str(c).replace("|", "/").replace("\n", " ") for c in cells) + " |")
-    return "\n".join(lines) + "\n"

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.analysis.claims import claims_markdown, claims_table
+from helpers.analysis.claims import claims_table
+from helpers.report.text import claims_markdown
 from helpers.core.paths import REPO_ROOT, REPORTS_DIR, RESULTS_DIR
 
 __all__ = ["GALLERY_DIR", "MAIN_FIGURES", "run_claims", "write_gallery", "readme_claims", "update_readme", "readme_run",

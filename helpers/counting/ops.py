@@ -479,11 +479,11 @@ def count_traffic(spec_or_name: ModelSpec | str, batch_size: int, log_softmax: b
 # --------------------------------------------------------------------------- thop
 def count_thop(model: nn.Module, x: torch.Tensor) -> tuple[float, int]:
     """thop's multiply-accumulates (billions) and parameter count for the input ``x``."""
-    from thop import profile
+    import thop  # thop.profile: thop's counter (a run profile is helpers.measure.profiles')
 
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        macs, params = profile(model, inputs=(x,), verbose=False)
+        macs, params = thop.profile(model, inputs=(x,), verbose=False)
     return float(macs) / 1e9, int(params)
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
 from helpers.analysis.claims import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_MEASURABLE, PAPERS_VALUES
 
-__all__ = ["verdict_lines", "time_outliers", "speedup_summary", "memory_summary", "disagreements", "EXPLANATIONS"]
+__all__ = ["verdict_lines", "time_outliers", "speedup_summary", "memory_summary", "disagreements", "EXPLANATIONS", "claims_markdown"]
 
 #: Why a part may come out differently from the paper, keyed by (part, verdict):
 #: shown only when this run's verdict is that one.
@@ -101,3 +102,23 @@ def disagreements(claims: pd.DataFrame) -> str:
     if differ.empty:
         return "Every part holds on this run, as in the paper."
     return verdict_lines(differ, list(dict.fromkeys(differ["claim"])))
+
+
+def _interval_text(row) -> str:
+    if not np.isfinite(row.estimate):
+        return ""
+    if np.isfinite(row.ci_low) and np.isfinite(row.ci_high):
+        return f"{row.estimate:.3g} [{row.ci_low:.3g}, {row.ci_high:.3g}]"
+    return f"{row.estimate:.3g}"
+
+
+def claims_markdown(table: pd.DataFrame) -> str:
+    """The claims table as Markdown: part, basis, device, the paper, this run, the statistic
+    with its 95 % interval, verdict and reason."""
+    lines = ["| claim | basis | device | the paper | this run | estimate [95 % interval] | verdict | reason |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in table.itertuples():
+        cells = [row.claim, row.basis, row.device or row.device_tag, row.paper, row.this_run, _interval_text(row),
+                 f"**{row.verdict}**", row.reason]
+        lines.append("| " + " | ".join(str(c).replace("|", "/").replace("\n", " ") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
