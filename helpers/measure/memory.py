@@ -103,9 +103,11 @@ def _short(text: str, limit: int = 400) -> str:
 
 
 def _is_oom_text(text: str) -> bool:
+    """Whether a child's message or stderr says it ran out of memory (a Python ``MemoryError`` too)."""
+    from helpers.measure.timing import OOM_PATTERNS
+
     low = text.lower()
-    return any(p in low for p in ("out of memory", "not enough memory", "can't allocate memory",
-                                  "cannot allocate memory", "memoryerror", "failed to allocate"))
+    return any(p in low for p in (*OOM_PATTERNS, "memoryerror"))
 
 
 # --------------------------------------------------------------------------- CPU, child side

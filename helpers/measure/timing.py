@@ -1,4 +1,4 @@
-"""What timing a forward pass needs besides the protocol: threads, device, out-of-memory, the Timer's block.
+"""What timing a forward pass needs besides the protocol: threads, out-of-memory, the Timer's block.
 
 The timing protocol itself (warm-up, rounds, samples, their median and its
 interval) is the measurement engine's, ``helpers.measure.engine``; it and the
@@ -7,7 +7,7 @@ studies share these pieces:
 * ``resolve_threads``: the intra-op thread count to time with;
 * ``is_out_of_memory``: whether a failure means "this batch does not fit"
   (a *skipped* point, the paper's missing points) rather than an error;
-* ``_time_block``: seconds of ``n`` back-to-back forward passes through a
+* ``time_block``: seconds of ``n`` back-to-back forward passes through a
   ``torch.utils.benchmark.Timer``.
 
 >>> resolve_threads("2")
@@ -24,9 +24,12 @@ import torch
 __all__ = [
     "resolve_threads",
     "is_out_of_memory",
+    "OOM_PATTERNS",
+    "time_block",
 ]
 
-_OOM_PATTERNS = (
+#: Words of an out-of-memory message, lower case (every layer that reads one uses these).
+OOM_PATTERNS = (
     "out of memory",
     "not enough memory",
     "can't allocate memory",
@@ -71,11 +74,11 @@ def is_out_of_memory(exc: BaseException) -> bool:
         return True
     if isinstance(exc, RuntimeError):
         message = str(exc).lower()
-        return any(p in message for p in _OOM_PATTERNS)
+        return any(p in message for p in OOM_PATTERNS)
     return False
 
 
-def _time_block(timer, number: int) -> float:
+def time_block(timer, number: int) -> float:
     """Seconds of ``number`` back-to-back forward passes through the Timer.
 
     Synchronised on CUDA like every Timer measurement. ``Timer.timeit(n)``

@@ -51,7 +51,7 @@ def _visit(model, spec, device: str, threads: int, batch: int, budget_s: float, 
     from torch.utils import benchmark
 
     from helpers.measure.dtypes import input_dtype
-    from helpers.measure.timing import _time_block
+    from helpers.measure.timing import time_block
     from helpers.models import zoo
 
     out: dict[str, Any] = {"batch": batch, "status": "ok"}
@@ -121,7 +121,7 @@ def _visit(model, spec, device: str, threads: int, batch: int, budget_s: float, 
             samples.append(first)
             timed = first
             while len(samples) < min_samples_slow or timed + samples[-1] <= budget_s:
-                t = _time_block(timer, 1)
+                t = time_block(timer, 1)
                 samples.append(t)
                 timed += t
             out["first_pass_counted"] = True
@@ -131,7 +131,7 @@ def _visit(model, spec, device: str, threads: int, batch: int, budget_s: float, 
             block = max(1, math.ceil(MIN_BLOCK_S / max(first, 1e-6)))
             timed = 0.0
             while len(samples) < min_samples or timed < budget_s:
-                t = _time_block(timer, block)
+                t = time_block(timer, block)
                 samples.append(t / block)
                 timed += t
             out["first_pass_counted"] = False
