@@ -53,7 +53,7 @@ reproduce: $(STAMP) ## run every notebook in order into reports/<device>/ (PROFI
 test: $(STAMP) ## run the test suite (unit tests and notebook smoke runs)
 	$(PY) -m pytest
 
-test-slow: $(STAMP) ## the slow cross-checks too (the whole torchvision zoo against its metadata)
+test-slow: $(STAMP) ## the slow cross-checks too (the whole torchvision zoo against its metadata, library models through the lessons, memory against a fresh process per point)
 	$(PY) -m pytest -m "slow or not slow"
 
 bench: $(STAMP) ## the engine's benchmark: full profile vs its floor, repeatability vs Bianco et al., vs a bare Timer
