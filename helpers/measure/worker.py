@@ -295,7 +295,8 @@ def _context():
     global _CONTEXT
     if _CONTEXT is None:
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["helpers.measure.worker", "torch", "torch.utils.benchmark", "torchvision", "helpers.models.zoo",
+        # the lifeline first: the server (and with it every worker) ends as soon as this process does
+        ctx.set_forkserver_preload(["helpers.measure.lifeline", "helpers.measure.worker", "torch", "torch.utils.benchmark", "torchvision", "helpers.models.zoo",
                                    "helpers.models.archs", "helpers.measure.timing", "helpers.measure.memory"])
         _CONTEXT = ctx
     return _CONTEXT
