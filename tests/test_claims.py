@@ -851,7 +851,8 @@ def test_c6b_needs_five_models_above_the_threshold():
 
 
 def test_an_undefined_bootstrap_is_inconclusive_not_decided_on_its_value():
-    from helpers.analysis.claims import Finding, Part, Threshold, _decide
+    from helpers.analysis.claim_statistics import Finding
+    from helpers.analysis.claims import Part, Threshold, _decide
     from helpers.core.stats import Estimate
 
     p = Part("X1", "Fig 0", "text", "paper", "statistic", Threshold(">=", 0.8), lambda ev: [])

@@ -136,6 +136,7 @@ ONE_HOME = {
     "MB": "helpers.core.units", "RESULT_COLUMNS": "helpers.store.schema", "RESULT_STATUSES": "helpers.store.schema",
     "HARDWARE_COLUMNS": "helpers.store.characterisation", "run_roofline": "helpers.course.lessons",
     "device_tag": "helpers.store.machine", "cpu_name": "helpers.store.machine", "count_table": "helpers.counting.table",
+    "Finding": "helpers.analysis.claim_statistics", "NotMeasurable": "helpers.analysis.claim_statistics",
 }
 
 
