@@ -296,13 +296,15 @@ def claims_table(results: pd.DataFrame | str | Path | None = None, device_tag: s
     parts = list(parts) if parts is not None else None
     models = list(models)
     if paper_data:
-        key = claims_key(None, device_tag=None, paper_data=True, counts=None, parts=parts, models=models)
-        return cached(key, lambda: rule(paper_evidence(), parts))
+        return cached(lambda: claims_key(None, device_tag=None, paper_data=True, counts=None, parts=parts,
+                                         models=models),
+                      lambda: rule(paper_evidence(), parts))
     from helpers.store.results import load_results
 
     frame = results if isinstance(results, pd.DataFrame) else load_results(results)
-    key = claims_key(frame, device_tag=device_tag, paper_data=False, counts=counts, parts=parts, models=models)
-    return cached(key, lambda: _claims_of(frame, device_tag, counts, parts, models))
+    return cached(lambda: claims_key(frame, device_tag=device_tag, paper_data=False, counts=counts, parts=parts,
+                                     models=models),
+                  lambda: _claims_of(frame, device_tag, counts, parts, models))
 
 
 def _claims_of(frame: pd.DataFrame, device_tag: str | None, counts: pd.DataFrame | None,

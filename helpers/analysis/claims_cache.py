@@ -18,12 +18,12 @@ import json
 import os
 import tempfile
 import warnings
-from importlib import metadata
 from typing import Callable, Iterable
 
 import pandas as pd
 
 from helpers.core.paths import REFERENCE_DIR, REPO_ROOT, claims_cache_dir
+from helpers.counting.cache import library_versions
 
 __all__ = ["FORMAT", "LIBRARIES", "code_digest", "frame_digest", "claims_key", "cached"]
 
@@ -31,16 +31,6 @@ __all__ = ["FORMAT", "LIBRARIES", "code_digest", "frame_digest", "claims_key", "
 FORMAT = 1
 #: Distributions a claims table depends on: the statistics' and the counts' libraries.
 LIBRARIES = ("numpy", "scipy", "pandas", "torch", "torchvision", "timm", "ultralytics-thop")
-
-
-def _versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {}
-    for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
 
 
 def code_digest() -> str:
@@ -64,19 +54,20 @@ def frame_digest(frame: pd.DataFrame | None) -> str | None:
 def claims_key(frame: pd.DataFrame | None, *, device_tag: str | None, paper_data: bool,
                counts: pd.DataFrame | None, parts: Iterable[str] | None, models: Iterable[str]) -> str:
     """The key of a claims table: a digest of every input it is computed from."""
-    inputs = {"format": FORMAT, "libraries": _versions(), "code": code_digest(), "frame": frame_digest(frame),
+    inputs = {"format": FORMAT, "libraries": library_versions(LIBRARIES), "code": code_digest(), "frame": frame_digest(frame),
               "device_tag": device_tag, "paper_data": paper_data, "counts": frame_digest(counts),
               "parts": None if parts is None else list(parts), "models": list(models)}
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def cached(key: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """The table stored under ``key``, or ``compute()``'s, stored under it (atomically: a temporary
-    file, then ``os.replace``, so no reader sees half a file)."""
+def cached(key: str | Callable[[], str], compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """The table stored under ``key`` (or under ``key()``, called only when the cache is on), or
+    ``compute()``'s, stored under it (atomically: a temporary file, then ``os.replace``, so no reader
+    sees half a file)."""
     folder = claims_cache_dir()
     if folder is None:
         return compute()
-    path = folder / f"claims-{key}.pkl"
+    path = folder / f"claims-{key() if callable(key) else key}.pkl"
     try:
         table = pd.read_pickle(path)
         if isinstance(table, pd.DataFrame):

@@ -65,10 +65,11 @@ SECTIONS = ("resolved", "count_model", "count_traffic")
 THOP_COLUMNS = ("thop_gmacs", "thop_params", "thop_error")
 
 
-def library_versions() -> dict[str, str | None]:
-    """Installed version of each of :data:`LIBRARIES` (None where it is not installed), without importing any."""
+def library_versions(names: Iterable[str] = LIBRARIES) -> dict[str, str | None]:
+    """Installed version of each distribution of ``names`` (default :data:`LIBRARIES`; None where it is not
+    installed), without importing any."""
     versions: dict[str, str | None] = {}
-    for name in LIBRARIES:
+    for name in names:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
