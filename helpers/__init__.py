@@ -20,64 +20,46 @@ from __future__ import annotations
 
 import importlib
 
-#: name -> "module:attribute" (attribute defaults to the name), grouped by layer.
-PUBLIC: dict[str, str] = {
-    # core
-    "paper_number": "helpers.core.reference",
-    # models
-    "build_model": "helpers.models.zoo", "example_input": "helpers.models.zoo",
-    # counting
-    "count_gops": "helpers.counting.ops", "count_table": "helpers.counting.table",
-    # store
-    "load_results": "helpers.store.results", "not_measured": "helpers.store.results",
-    # measure
-    "reference_top1": "helpers.models.weights",
-    "overview": "helpers.course.lessons",
-    "layer_time_share": "helpers.measure.layers",
-    "probe_statuses": "helpers.measure.power",
-    "measure_points": "helpers.measure.sweep:measure", "interval_width_table": "helpers.measure.sweep",
-    "summarise": "helpers.measure.sweep",
-    # analysis
-    "agreement": "helpers.analysis.claims", "claims_table": "helpers.analysis.claims",
-    "at_largest_batch": "helpers.analysis.evidence", "batch_sizes": "helpers.analysis.evidence",
-    "devices_with": "helpers.analysis.evidence", "images_per_second": "helpers.analysis.evidence",
-    "memory_knees": "helpers.analysis.evidence", "metric_table": "helpers.analysis.evidence",
-    "ops_vs_time": "helpers.analysis.evidence", "point_table": "helpers.analysis.evidence",
-    "process_baseline_mb": "helpers.analysis.evidence", "run_evidence": "helpers.analysis.evidence",
-    "speedups": "helpers.analysis.evidence", "static_vs_parameter_memory": "helpers.analysis.evidence",
-    "accuracy_density": "helpers.analysis.fits", "density_ratio": "helpers.analysis.fits",
-    "energy_accuracy_bound": "helpers.analysis.fits", "floor_slope_fit": "helpers.analysis.fits",
-    "linear_upper_bound": "helpers.analysis.fits",
-    "density_ranking": "helpers.analysis.modern", "era": "helpers.analysis.modern",
-    "frontiers": "helpers.analysis.modern", "latency_at": "helpers.analysis.modern",
-    "lesson_models": "helpers.analysis.modern", "missing_note": "helpers.analysis.modern",
-    "reference_accuracy": "helpers.analysis.modern",
-    "cache_summary": "helpers.analysis.roofline", "fraction_of_peak_table": "helpers.analysis.roofline",
-    "roofline_summary": "helpers.analysis.roofline", "run_roofline": "helpers.course.lessons",
-    "study_results": "helpers.analysis.studies", "threads_table": "helpers.analysis.studies",
-    "threads_summary": "helpers.analysis.studies", "dtype_table": "helpers.analysis.studies",
-    "dtype_summary": "helpers.analysis.studies",
-    # report
-    "blob_chart": "helpers.report.figures.paper", "cache_chart": "helpers.report.figures.hardware",
-    "dtype_chart": "helpers.report.figures.hardware", "fig10_density": "helpers.report.figures.paper",
-    "fig1_top1": "helpers.report.figures.paper", "fig6_static_memory": "helpers.report.figures.paper",
-    "fig7_ops_vs_time": "helpers.report.figures.paper", "lesson_map": "helpers.course.lessons",
-    "memory_label": "helpers.report.labels", "message_figure": "helpers.report.style",
-    "paper_power_mark": "helpers.report.figures.paper", "paper_speedup_mark": "helpers.report.figures.paper",
-    "pareto_chart": "helpers.report.figures.modern", "roofline_chart": "helpers.report.figures.hardware",
-    "scatter_fit": "helpers.report.figures.paper", "side_by_side": "helpers.report.style",
-    "step_chart": "helpers.report.figures.paper", "sweep_chart": "helpers.report.figures.paper",
-    "threads_chart": "helpers.report.figures.hardware", "top1_label": "helpers.report.labels",
-    "top1_provenance": "helpers.report.labels",
-    "disagreements": "helpers.report.text", "memory_summary": "helpers.report.text",
-    "speedup_summary": "helpers.report.text", "time_outliers": "helpers.report.text",
-    "verdict_lines": "helpers.report.text",
-    # course
-    "setup": "helpers.course.notebook", "solution": "helpers.course.syllabus",
-    "exercises": "helpers.course.syllabus", "lesson_end": "helpers.course.syllabus",
-    "lesson_table": "helpers.course.syllabus", "teacher_table": "helpers.course.syllabus",
-    "measure_for_lesson": "helpers.course.lessons",
+#: Each module and the names it offers, by layer; ``name=attribute`` offers the module's ``attribute`` as ``name``.
+_OFFERED: dict[str, tuple[str, ...]] = {
+    "helpers.core.reference": ("paper_number",),
+    "helpers.models.weights": ("reference_top1",),
+    "helpers.models.zoo": ("build_model", "example_input"),
+    "helpers.counting.ops": ("count_gops",),
+    "helpers.counting.table": ("count_table",),
+    "helpers.store.results": ("load_results", "not_measured"),
+    "helpers.measure.layers": ("layer_time_share",),
+    "helpers.measure.power": ("probe_statuses",),
+    "helpers.measure.sweep": ("measure_points=measure", "interval_width_table", "summarise"),
+    "helpers.analysis.claims": ("agreement", "claims_table"),
+    "helpers.analysis.evidence": ("at_largest_batch", "batch_sizes", "devices_with", "images_per_second",
+        "memory_knees", "metric_table", "ops_vs_time", "point_table", "process_baseline_mb", "run_evidence",
+        "speedups", "static_vs_parameter_memory"),
+    "helpers.analysis.fits": ("accuracy_density", "density_ratio", "energy_accuracy_bound", "floor_slope_fit",
+        "linear_upper_bound"),
+    "helpers.analysis.modern": ("density_ranking", "era", "frontiers", "latency_at", "lesson_models",
+        "missing_note", "reference_accuracy"),
+    "helpers.analysis.roofline": ("cache_summary", "fraction_of_peak_table", "roofline_summary"),
+    "helpers.analysis.studies": ("study_results", "threads_table", "threads_summary", "dtype_table",
+        "dtype_summary"),
+    "helpers.report.figures.hardware": ("cache_chart", "dtype_chart", "roofline_chart", "threads_chart"),
+    "helpers.report.figures.modern": ("pareto_chart",),
+    "helpers.report.figures.paper": ("blob_chart", "fig10_density", "fig1_top1", "fig6_static_memory",
+        "fig7_ops_vs_time", "paper_power_mark", "paper_speedup_mark", "scatter_fit", "step_chart", "sweep_chart"),
+    "helpers.report.labels": ("memory_label", "top1_label", "top1_provenance"),
+    "helpers.report.style": ("message_figure", "side_by_side"),
+    "helpers.report.text": ("disagreements", "memory_summary", "speedup_summary", "time_outliers", "verdict_lines"),
+    "helpers.course.lessons": ("overview", "run_roofline", "lesson_map", "measure_for_lesson"),
+    "helpers.course.notebook": ("setup",),
+    "helpers.course.syllabus": ("solution", "exercises", "lesson_end", "lesson_table", "teacher_table"),
 }
+#: name -> "module:attribute" (attribute defaults to the name).
+PUBLIC: dict[str, str] = {}
+for _module, _names in _OFFERED.items():
+    for _name in _names:
+        _public, _, _attribute = _name.partition("=")
+        PUBLIC[_public] = f"{_module}:{_attribute}" if _attribute else _module
+del _module, _names, _name, _public, _attribute
 
 __all__ = sorted(PUBLIC)
 
