@@ -23,7 +23,8 @@ from helpers.core.reference import paper_models, paper_number, paper_numbers
 from helpers.core.stats import Estimate, wilson_share
 
 __all__ = ["NotMeasurable", "Finding", "MOST", "MIN_R2", "SPEEDUP_BATCHES", "FIG_BATCHES",
-           "c1", "c2", "c3a", "c3b", "c3c", "c4a", "c5a", "c5b", "c6a", "c6b", "c7a", "c8a", "c8b", "c9a", "c9b", "c10a", "c10b", "c11_ratio", "c11a"]
+           "c1", "c2", "c3a", "c3b", "c3c", "c4a", "c5a", "c5b", "c6a", "c6b", "c7a", "c8a", "c8b", "c9a", "c9b",
+           "c10a", "c10b", "c11_ratio", "c11a"]
 
 
 # ------------------------------------------------------------------ thresholds

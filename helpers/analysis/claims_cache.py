@@ -54,7 +54,8 @@ def frame_digest(frame: pd.DataFrame | None) -> str | None:
 def claims_key(frame: pd.DataFrame | None, *, device_tag: str | None, paper_data: bool,
                counts: pd.DataFrame | None, parts: Iterable[str] | None, models: Iterable[str]) -> str:
     """The key of a claims table: a digest of every input it is computed from."""
-    inputs = {"format": FORMAT, "libraries": library_versions(LIBRARIES), "code": code_digest(), "frame": frame_digest(frame),
+    inputs = {"format": FORMAT, "libraries": library_versions(LIBRARIES), "code": code_digest(),
+              "frame": frame_digest(frame),
               "device_tag": device_tag, "paper_data": paper_data, "counts": frame_digest(counts),
               "parts": None if parts is None else list(parts), "models": list(models)}
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:32]
