@@ -254,5 +254,7 @@ def test_power_with_a_sensor_stores_net_power_and_energy_with_method_and_domain(
     import json
 
     details = json.loads(net["details"].iloc[0])
-    assert details["idle_power_w"] == pytest.approx(2.0, rel=1e-3)
+    # The window reads its clock and then the sensor; on a loaded machine the two reads of a
+    # window can lag by different amounts (milliseconds over a 0.3 s window), hence 2 %.
+    assert details["idle_power_w"] == pytest.approx(2.0, rel=2e-2)
     assert details["window_s"] >= 0.3 and details["images"] >= 1
