@@ -68,14 +68,14 @@ def visit(samples, share=0.0, first=False, round_index=0):
             "contended_share": share, "round": round_index}
 
 
-def test_each_point_is_visited_in_every_planned_round_and_memory_only_in_the_first():
+def test_each_point_is_visited_in_every_planned_round_with_memory_in_every_window():
     state = PointState("m", 1)
     first = state.next_visit(SETTINGS, 0)
     assert first["memory"] is True and first["min_samples"] == 3  # 5 samples over 2 rounds
     assert first["min_samples_slow"] == 2  # or 3 over 2 rounds, should its passes turn out slow
     state.visits.append(visit([1.0] * 20))
     second = state.next_visit(SETTINGS, 1)
-    assert second is not None and second["memory"] is False
+    assert second is not None and second["memory"] is True  # memory is read in every window
     state.visits.append(visit([1.0] * 20, round_index=1))
     assert state.next_visit(SETTINGS, 2) is None  # precise: no third round
 
@@ -87,7 +87,8 @@ def test_a_contended_visit_is_set_aside_and_remeasured():
     again = state.next_visit(SETTINGS, 2)
     assert again is not None and again["min_samples"] >= 2  # 3 clean samples < 5
     summary = state.summary(SETTINGS)
-    assert "contended" in summary["flags"] and summary["n"] == 23  # too few clean ones: all, flagged
+    # too few clean ones: all, flagged; n counts windows, the within-window interval's n samples
+    assert "contended" in summary["flags"] and summary["n"] == 2 and summary["within"]["n"] == 23
 
 
 def test_an_imprecise_point_gets_more_time_within_its_cap_then_stops_flagged():
@@ -113,7 +114,8 @@ def test_slow_points_count_their_warm_up_and_need_three_samples():
     assert nxt["min_samples_slow"] == 1
     state.visits.append(visit([2.01], first=True, round_index=1))
     summary = state.summary(SETTINGS)
-    assert summary["n"] == 3 and summary["ci_method"] == "t-on-log"
+    assert summary["n"] == 2 and summary["ci_method"].startswith("t interval on the logs of 2 windows")
+    assert summary["within"]["n"] == 3 and summary["within"]["ci_method"] == "t-on-log"
 
 
 def test_fast_points_are_spread_over_more_processes_with_the_same_time():
@@ -200,3 +202,85 @@ def test_a_model_whose_initialisation_runs_in_parallel_does_not_hang_its_point(t
     rows = load_results(tmp_path)
     row = rows[rows["metric"] == "latency_per_image"].iloc[0]
     assert row["status"] == "ok" and row["value"] > 0
+
+
+# --------------------------------------------------------------------------- windows: what a re-run gives
+def test_window_interval_is_a_t_interval_on_the_logs_of_the_window_medians():
+    from scipy import stats
+
+    from helpers.core.stats import window_interval
+
+    values = [1.0, 1.1, 0.95]
+    centre, low, high, method = window_interval(values)
+    logs = [math.log(v) for v in values]
+    mean = sum(logs) / 3
+    sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / 2)
+    half = stats.t.ppf(0.975, 2) * sd / math.sqrt(3)
+    assert centre == pytest.approx(math.exp(mean))
+    assert (low, high) == (pytest.approx(math.exp(mean - half)), pytest.approx(math.exp(mean + half)))
+    assert method == "t interval on the logs of 3 windows"
+    one = window_interval([2.0])
+    assert one[0] == 2.0 and math.isnan(one[1]) and math.isnan(one[2]) and one[3] == "one window: no interval"
+    with pytest.raises(ValueError, match="positive finite"):
+        window_interval([1.0, -1.0])
+
+
+def test_windows_that_disagree_give_a_wider_interval_than_the_precision_within_them():
+    settings = dataclasses.replace(SETTINGS, rounds=3, rounds_fast=3, max_rounds=4)
+    state = PointState("m", 1)
+    for r, level in enumerate((0.010, 0.011, 0.0095)):
+        state.visits.append(visit([level * (1 + 0.001 * i) for i in range(10)], round_index=r))
+    s = state.summary(settings)
+    assert s["n"] == 3 and s["window_rounds"] == [0, 1, 2]
+    assert s["rel_half_width"] > 2 * s["within"]["rel_half_width"]  # between windows: twice the pooled one
+    assert s["low"] < 0.0095 < 0.011 < s["high"] and "imprecise" in s["flags"]  # +-11 % > the 10 % target
+    # Windows that agree by chance are never narrower than the within-window interval.
+    same = PointState("m", 1)
+    noisy = [0.010, 0.013, 0.008, 0.011, 0.009, 0.0125, 0.0085, 0.012]
+    same.visits += [visit(noisy, round_index=r) for r in range(3)]
+    t = same.summary(settings)
+    assert (t["low"], t["high"]) == (t["within"]["low"], t["within"]["high"]) and "widened" in t["ci_method"]
+
+
+def test_a_window_whose_check_standard_is_off_is_set_aside_and_made_up_even_at_the_cap():
+    settings = dataclasses.replace(SETTINGS, rounds=3, rounds_fast=3, max_rounds=4)
+    state = PointState("m", 64)
+    state.visits += [visit([2.0], first=True, round_index=0), {**visit([2.6], first=True, round_index=1),
+                                                                "check_off": True},
+                     visit([2.02], first=True, round_index=2)]
+    assert state.timed_s() > settings.point_cap_s
+    assert len(state.windows(settings.contention_share)) == 2
+    again = state.next_visit(settings, 3)
+    assert again is not None and again["min_samples_slow"] >= 1  # a third clean window, despite the cap
+    state.visits.append(visit([2.01], first=True, round_index=3))
+    assert state.next_visit(settings, 4) is None and state.summary(settings)["n"] == 3
+
+
+def test_the_check_standard_is_off_only_beyond_its_usual_spread():
+    from helpers.measure.check_standard import check_is_off, check_spread
+
+    earlier = [1.00, 1.01, 0.99, 1.02, 0.98, 1.00, 1.01, 0.995, 1.005]
+    assert check_is_off(1.30, earlier, robust_sds=4, floor=0.05)       # 30 % slower: off
+    assert not check_is_off(1.02, earlier, robust_sds=4, floor=0.05)   # within the spread
+    assert not check_is_off(1.04, earlier, robust_sds=0.1, floor=0.05)  # beyond the spread, not the floor
+    assert not check_is_off(2.0, earlier[:5], robust_sds=4, floor=0.05)  # too few windows to say
+    assert check_spread(earlier) == pytest.approx(1.96 * 1.4826 * 0.0099, rel=0.05)
+    assert math.isnan(check_spread([1.0, 1.1]))
+
+
+def test_the_check_standard_times_a_fixed_workload():
+    from helpers.measure.check_standard import time_check_standard
+
+    out = time_check_standard(1)
+    assert len(out["samples_s"]) == 3 and 0 < min(out["samples_s"]) <= out["median_s"] <= max(out["samples_s"])
+
+
+def test_memory_readings_of_separate_windows_get_an_interval_and_a_flag():
+    from helpers.measure.sweep import _memory_estimate
+
+    steady = _memory_estimate([100.0, 100.4, 99.8], target=0.05)
+    assert steady["n"] == 3 and steady["low"] < 100.0 < steady["high"] and steady["flags"] == ""
+    spread = _memory_estimate([60.0, 100.0, 140.0], target=0.05)
+    assert spread["flags"] == "imprecise" and spread["high"] > 140
+    one = _memory_estimate([50.0], target=0.05)
+    assert one["value"] == pytest.approx(50.0) and one["low"] is None and one["flags"] == "imprecise"

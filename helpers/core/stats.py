@@ -5,6 +5,9 @@
   and (where known) its n and unit: a claim's statistic, a measured peak.
 * :func:`median_interval`: a median and its distribution-free interval (the
   measurement engine's times, the hardware characterisation's peaks).
+* :func:`window_interval`: the centre of a few independent windows' values
+  (fresh processes at different times) and a Student-t interval on their
+  logarithms: what a re-run lands in (the engine's times and memory, the peaks).
 * :func:`wilson_interval` (percent: measured accuracies) and :func:`wilson_share`
   (a share k/n as an :class:`Estimate`): Wilson score intervals, both from one
   ``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")``.
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 __all__ = ["CONFIDENCE", "Estimate", "MIN_ORDER_STATISTIC_N", "FEW_SAMPLE_RULES", "median_interval",
-           "wilson_interval", "wilson_share"]
+           "window_interval", "wilson_interval", "wilson_share"]
 
 #: Every interval in the study is a 95 % interval.
 CONFIDENCE = 0.95
@@ -121,6 +124,31 @@ def median_interval(samples: Iterable[float], confidence: float = CONFIDENCE, *,
         low, high = float(np.exp(logs.mean() - half)), float(np.exp(logs.mean() + half))
         return median, min(low, median, centre), max(high, median, centre), "t-on-log"
     return median, math.nan, math.nan, "none (one sample)"
+
+
+# --------------------------------------------------------------------------- windows: what a re-run gives
+def window_interval(values: Iterable[float], confidence: float = CONFIDENCE) -> tuple[float, float, float, str]:
+    """``(centre, low, high, method)`` of the values of independent windows (each a window's median,
+    in any positive unit): the centre is their geometric mean, the interval a Student-t interval on
+    their logarithms (k - 1 degrees of freedom), so it holds the variation *between* windows, which a
+    re-run's value shows, and not only the precision within one. NaN bounds for one window.
+
+    ValueError for an empty, non-1-D, non-finite or non-positive sequence.
+    """
+    import numpy as np
+    from scipy import stats
+
+    x = np.asarray(list(values), dtype=float)
+    if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)) or np.any(x <= 0):
+        raise ValueError(f"window_interval needs a non-empty 1-D sequence of positive finite values, "
+                         f"got {x.tolist()!r}")
+    logs = np.log(x)
+    centre = float(np.exp(logs.mean()))
+    if x.size < 2:
+        return centre, math.nan, math.nan, "one window: no interval"
+    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * logs.std(ddof=1) / math.sqrt(x.size))
+    return (centre, float(np.exp(logs.mean() - half)), float(np.exp(logs.mean() + half)),
+            f"t interval on the logs of {x.size} windows")
 
 
 # --------------------------------------------------------------------------- Wilson intervals

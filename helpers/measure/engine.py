@@ -56,7 +56,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from helpers.core.procfs import CpuReading
-from helpers.core.stats import median_interval
+from helpers.core.stats import median_interval, window_interval
+from helpers.measure.check_standard import check_is_off
 from helpers.measure.profiles import EngineSettings
 from helpers.measure.worker import MIN_BLOCK_S, _context, _worker
 
@@ -103,21 +104,33 @@ def contention(before: dict | CpuReading | None, after: dict | CpuReading | None
 # --------------------------------------------------------------------------- orchestration
 @dataclass
 class PointState:
-    """What the sweep knows of one (model, batch) point."""
+    """What the sweep knows of one (model, batch) point: its visits, one per window."""
 
     model: str
     batch: int
     visits: list[dict] = field(default_factory=list)   # every visit's result, in order
-    static: dict | None = None                          # the worker's static memory (round 0)
+    static: dict | None = None                          # the worker's static memory (latest window)
+    statics: list[dict] = field(default_factory=list)   # the static memory of every window's worker
 
     @property
     def failed(self) -> dict | None:
         """The first visit that did not measure (skipped or error), if any."""
         return next((v for v in self.visits if v.get("status") != "ok"), None)
 
+    @staticmethod
+    def set_aside(visit: dict, share: float) -> bool:
+        """Whether a visit's window is set aside: contended beyond ``share``, or its check standard off."""
+        return bool(visit.get("contended_share", 0) and visit["contended_share"] > share) or \
+            bool(visit.get("check_off"))
+
     def samples(self, share: float, clean_only: bool = True) -> list[float]:
-        return [s for v in self.visits if v.get("status") == "ok"
-                and (not clean_only or not v.get("contended_share", 0) > share) for s in v["samples"]]
+        return [s for v in self.visits if v.get("status") == "ok" and v.get("samples")
+                and (not clean_only or not self.set_aside(v, share)) for s in v["samples"]]
+
+    def windows(self, share: float, clean_only: bool = True) -> list[dict]:
+        """The ok visits with samples (set-aside windows left out when ``clean_only``), in order."""
+        return [v for v in self.visits if v.get("status") == "ok" and v.get("samples")
+                and (not clean_only or not self.set_aside(v, share))]
 
     def timed_s(self) -> float:
         return sum(sum(v["samples"]) * v.get("block", 1) for v in self.visits if v.get("status") == "ok")
@@ -138,24 +151,42 @@ class PointState:
         return settings.rounds
 
     def summary(self, settings: EngineSettings) -> dict:
-        """Median, interval, n and flags from the visits (clean samples; all of them, flagged, if too few)."""
-        clean = self.samples(settings.contention_share)
+        """The point's value and 95 % interval from its windows' medians (``window_interval``: what a
+        re-run gives), the within-window interval of the pooled samples beside it (the instrument's
+        precision), n (windows) and flags. Set-aside windows are used, and the point flagged
+        ``contended``, only where fewer than 2 clean windows or too few clean samples remain."""
+        import statistics
+
+        share = settings.contention_share
+        clean = self.samples(share)
         minimum = settings.min_passes_slow if self.slow(settings) else settings.min_passes
         flags = []
-        samples = clean
-        if len(clean) < minimum:
-            everything = self.samples(settings.contention_share, clean_only=False)
+        samples, windows = clean, self.windows(share)
+        if len(clean) < minimum or len(windows) < 2:
+            everything = self.samples(share, clean_only=False)
             if len(everything) > len(clean):
-                samples = everything
+                samples, windows = everything, self.windows(share, clean_only=False)
                 flags.append("contended")
         median, low, high, method = median_interval(samples, few_samples="t-on-log")
-        rel = relative_half_width(median, low, high)
+        within_rel = relative_half_width(median, low, high)
+        window_medians = [statistics.median(v["samples"]) for v in windows]
+        centre, w_low, w_high, w_method = window_interval(window_medians)
+        if math.isfinite(w_low) and math.isfinite(low):
+            # a few windows can agree by chance: never narrower than the precision within them
+            if low < w_low or high > w_high:
+                w_method += ", widened to the within-window interval"
+            w_low, w_high = min(w_low, low), max(w_high, high)
+        rel = relative_half_width(centre, w_low, w_high)
         if is_unstable(samples):
             flags.append("unstable")
-        if rel > settings.target_rel_ci:
+        if not rel <= settings.imprecise_above:
             flags.append("imprecise")
-        return {"median": median, "low": low, "high": high, "ci_method": method, "rel_half_width": rel,
-                "n": len(samples), "flags": flags, "samples": samples}
+        return {"median": centre, "low": w_low, "high": w_high, "ci_method": w_method, "rel_half_width": rel,
+                "n": len(windows), "flags": flags, "samples": samples, "window_medians": window_medians,
+                "window_rounds": [v.get("round") for v in windows],
+                "window_checks": [v.get("check_s") for v in windows],
+                "within": {"median": median, "low": low, "high": high, "ci_method": method,
+                           "rel_half_width": within_rel, "n": len(samples)}}
 
     def next_visit(self, settings: EngineSettings, round_index: int) -> dict | None:
         """The visit this point needs in ``round_index`` (budget and minimum samples), or None when done."""
@@ -177,32 +208,34 @@ class PointState:
             if planned > settings.rounds:
                 budget = max(settings.round_time_s * settings.rounds / planned, MIN_BLOCK_S)
             return {"budget_s": budget, "min_samples": need_fast, "min_samples_slow": need_slow,
-                    "memory": round_index == 0, "expected_pass_s": self.expected_pass_s(settings)}
-        if len(clean) >= minimum:
-            # Further rounds only make up for samples set aside (contention); an imprecise point at its
-            # cap is flagged rather than measured on.
+                    "memory": True, "expected_pass_s": self.expected_pass_s(settings)}
+        short_of_windows = len(self.windows(settings.contention_share)) < planned
+        if len(clean) >= minimum and not short_of_windows:
+            # Further rounds only make up for windows set aside (contention, the check standard); an
+            # imprecise point at its cap is flagged rather than measured on.
             s = self.summary(settings)
-            if s["rel_half_width"] <= settings.target_rel_ci or not settings.extra_rounds_for_width:
+            if s["within"]["rel_half_width"] <= settings.target_rel_ci or not settings.extra_rounds_for_width:
                 return None
-        if room <= 0 and len(clean) >= minimum:
+        if room <= 0 and len(clean) >= minimum and not short_of_windows:
             return None
         per_sample = (sorted(clean)[len(clean) // 2] if clean else 0.0) or settings.round_time_s
         if len(clean) >= 2:
-            s = self.summary(settings)
-            rel = min(s["rel_half_width"], 1.0)
+            rel = min(self.summary(settings)["within"]["rel_half_width"], 1.0)
             want = math.ceil(len(clean) * ((rel / settings.target_rel_ci) ** 2 - 1))
         else:
             want = minimum
         want = max(want, minimum - len(clean), 1)
         if slow:
-            want = max(minimum - len(clean), min(want, int(room // per_sample)))
+            want = max(minimum - len(clean), min(want, int(room // per_sample)), int(short_of_windows))
             if want <= 0:
                 return None
-            return {"budget_s": 0.0, "min_samples": want, "min_samples_slow": want, "memory": False,
+            return {"budget_s": 0.0, "min_samples": want, "min_samples_slow": want, "memory": True,
                     "expected_pass_s": self.expected_pass_s(settings)}
         budget = max(settings.round_time_s / 4, min(want * per_sample, max(room, 0.0)))
+        if short_of_windows:
+            budget = max(budget, settings.round_time_s)
         return {"budget_s": budget, "min_samples": max(1, minimum - len(clean)), "min_samples_slow": 1,
-                "memory": False, "expected_pass_s": self.expected_pass_s(settings)}
+                "memory": True, "expected_pass_s": self.expected_pass_s(settings)}
 
     def expected_pass_s(self, settings: EngineSettings) -> float | None:
         """Seconds per pass from the clean samples so far (None before any): a point child decides
@@ -249,15 +282,19 @@ def run_sweep(points: list[tuple[str, int]], *, device: str, threads: int, setti
     from tqdm.auto import tqdm
 
     states: dict[tuple[str, int], PointState] = {p: PointState(*p) for p in points}
-    statics: dict[str, dict] = {}
+    statics: dict[str, list[dict]] = {}
+    checks: list[float] = []   # the check standard of every window so far, in order
     for entry in load_journal(journal):
         key = (entry.get("model"), entry.get("batch"))
         if entry.get("kind") == "static" and entry.get("model") in {m for m, _ in points}:
-            statics[entry["model"]] = entry
+            statics.setdefault(entry["model"], []).append(entry)
         elif key in states:
             states[key].visits.append(entry)
+        if entry.get("check_s"):
+            checks.append(entry["check_s"])
     for state in states.values():
-        state.static = statics.get(state.model)
+        state.statics = list(statics.get(state.model, []))
+        state.static = state.statics[-1] if state.statics else None
     journal.parent.mkdir(parents=True, exist_ok=True)
     models = list(dict.fromkeys(m for m, _ in points))
     done: set[tuple[str, int]] = set()
@@ -288,8 +325,8 @@ def run_sweep(points: list[tuple[str, int]], *, device: str, threads: int, setti
                 if round_index >= settings.rounds:
                     bar.total += len(visits)
                     bar.refresh()
-                _run_worker(model, visits, device, threads, settings, states, statics, record, bar, round_index,
-                            protocol, precision)
+                _run_worker(model, visits, device, threads, settings, states, record, bar, round_index,
+                            protocol, precision, checks)
             for key, state in states.items():
                 if key not in done and state.next_visit(settings, round_index + 1) is None:
                     done.add(key)
@@ -301,8 +338,9 @@ def run_sweep(points: list[tuple[str, int]], *, device: str, threads: int, setti
     return list(states.values())
 
 
-def _run_worker(model, visits, device, threads, settings, states, statics, record, bar, round_index,
-                protocol: str = "engine", precision: str = "fp32") -> None:
+def _run_worker(model, visits, device, threads, settings, states, record, bar, round_index,
+                protocol: str = "engine", precision: str = "fp32", checks: list[float] | None = None) -> None:
+    checks = [] if checks is None else checks
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
     task = {"model": model, "device": device, "threads": threads, "visits": visits,
@@ -321,25 +359,24 @@ def _run_worker(model, visits, device, threads, settings, states, statics, recor
             if kind == "done":
                 break
             if kind == "static":
-                entry = {"kind": "static", "model": model, **message}
-                statics[model] = entry
+                entry = {"kind": "static", "model": model, "round": round_index, **message}
                 for (m, _), state in states.items():
                     if m == model:
                         state.static = entry
-                if round_index == 0:
-                    record(entry)
+                        state.statics.append(entry)
+                record(entry)
                 continue
             if kind == "failed":
                 for visit in visits:
                     if visit["batch"] not in seen:
                         _add_visit(states[(model, visit["batch"])], {"status": "error", "reason":
                                    f"the worker failed: {message['reason']}", "batch": visit["batch"]},
-                                   model, round_index, settings, record)
+                                   model, round_index, settings, record, checks)
                         seen.add(visit["batch"])
                         bar.update()
                 continue
             seen.add(message["batch"])
-            _add_visit(states[(model, message["batch"])], message, model, round_index, settings, record)
+            _add_visit(states[(model, message["batch"])], message, model, round_index, settings, record, checks)
             bar.set_postfix_str(f"{model} b={message['batch']} round {round_index + 1}", refresh=False)
             bar.update()
     except BaseException:
@@ -359,16 +396,20 @@ def _run_worker(model, visits, device, threads, settings, states, statics, recor
             if visit["batch"] not in seen:
                 _add_visit(states[(model, visit["batch"])], {"status": status, "reason": reason,
                                                              "batch": visit["batch"]},
-                           model, round_index, settings, record)
+                           model, round_index, settings, record, checks)
                 bar.update()
 
 
 def _add_visit(state: PointState, message: dict, model: str, round_index: int, settings: EngineSettings,
-               record: Callable[[dict], None]) -> None:
+               record: Callable[[dict], None], checks: list[float] | None = None) -> None:
     entry = {"kind": "visit", "model": model, "round": round_index, **message}
     if entry.get("status") == "ok":
         cpu = entry.get("cpu") or [None, None]
         share = contention(cpu[0], cpu[1])
         entry["contended_share"] = None if math.isnan(share) else share
+        if entry.get("check_s") and checks is not None:
+            entry["check_off"] = check_is_off(entry["check_s"], checks, robust_sds=settings.check_off_sds,
+                                              floor=settings.check_off_floor)
+            checks.append(entry["check_s"])
     state.visits.append(entry)
     record(entry)

@@ -12,27 +12,33 @@ __all__ = ["EngineSettings", "Profile", "PROFILES", "get_profile", "parse_batch_
 class EngineSettings:
     """How the measurement engine times a point (seconds; the one place these are set).
 
-    Each point's timed passes are spread over at least ``rounds`` rounds of the
-    sweep (``rounds_fast`` for passes under ``fast_pass_s``, whose warm-up is
-    cheap: each process is one draw of the machine's state, and pooling many
-    draws is what makes two sweeps agree), each round a fresh worker process
-    per model visited in a seeded shuffled order. A point is measured until the 95 % interval of its median
-    is within ``target_rel_ci`` of it, with at least ``min_passes`` timed
-    samples (``min_passes_slow`` for passes of ``slow_pass_s`` or more, whose
-    warm-up pass is timed and counted), at most ``point_cap_s`` seconds of timed
-    passes, and at most ``max_rounds`` rounds: the last planned round gets the
-    time the interval asks for within the cap, and rounds after the planned
-    ones make up for contended samples (and, with
-    ``extra_rounds_for_width``, for intervals still wider than the target). A visit during which other
-    processes (and a hypervisor's steal) used more than ``contention_share`` of
-    the cores is measured again in a later round.
+    Each point is measured in at least ``rounds`` *windows*: one visit in each
+    round of the sweep, each round a fresh worker process per model, visited in
+    a seeded shuffled order, so a point's windows lie at different times of the
+    sweep. The point's value and its 95 % interval come from the windows'
+    medians (``helpers.core.stats.window_interval``): what a re-run gives, not
+    only the precision within one window (kept beside it). ``rounds_fast``
+    applies to passes under ``fast_pass_s``. Within a window the passes are
+    timed until the window's own interval is within ``target_rel_ci`` of its
+    median, with at least ``min_passes`` timed samples over the point's windows
+    (``min_passes_slow`` for passes of ``slow_pass_s`` or more, whose warm-up
+    pass is timed and counted), at most ``point_cap_s`` seconds of timed passes,
+    and at most ``max_rounds`` rounds: rounds after the planned ones make up for
+    windows set aside. A window is set aside when other processes (and a
+    hypervisor's steal) used more than ``contention_share`` of the cores, or
+    when its check standard (``helpers.measure.check_standard``) is off by more
+    than ``check_off_sds`` robust standard deviations of the sweep's windows and
+    more than ``check_off_floor``. A point is flagged ``imprecise`` when its
+    interval's half-width exceeds ``imprecise_above`` of its value
+    (``memory_imprecise_above`` for memory): targets a quiet run of the
+    committed machine meets at most points.
     """
 
-    rounds: int = 2
-    rounds_fast: int = 2
+    rounds: int = 3
+    rounds_fast: int = 3
     fast_pass_s: float = 0.25
     warmup_s: float = 0.25
-    max_rounds: int = 3
+    max_rounds: int = 4
     target_rel_ci: float = 0.02
     min_passes: int = 5
     min_passes_slow: int = 3
@@ -43,6 +49,10 @@ class EngineSettings:
     seed: int = 0
     point_timeout_s: float = 900.0
     extra_rounds_for_width: bool = False
+    imprecise_above: float = 0.10
+    memory_imprecise_above: float = 0.05
+    check_off_sds: float = 4.0
+    check_off_floor: float = 0.05
 
     def __post_init__(self) -> None:
         checks = {
@@ -53,6 +63,8 @@ class EngineSettings:
             "min_passes_slow": self.min_passes_slow >= 1, "slow_pass_s": self.slow_pass_s > 0,
             "round_time_s": self.round_time_s > 0, "point_cap_s": self.point_cap_s > 0,
             "contention_share": 0 < self.contention_share <= 1, "point_timeout_s": self.point_timeout_s > 0,
+            "imprecise_above": self.imprecise_above > 0, "memory_imprecise_above": self.memory_imprecise_above > 0,
+            "check_off_sds": self.check_off_sds > 0, "check_off_floor": self.check_off_floor >= 0,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
@@ -81,7 +93,7 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", ("smoke",), (1, 2),
-                     EngineSettings(round_time_s=0.05, point_cap_s=0.5, max_rounds=2, rounds_fast=2), 0.5,
+                     EngineSettings(round_time_s=0.05, point_cap_s=0.5, max_rounds=3), 0.5,
                      "CI: two small models, batches 1 and 2, seconds; the studies one each (ENet's threads, "
                      "ResNet-18 in every numeric type: torchvision quantises it)", threads_models=("ENet",),
                      precision_models=("ResNet-18",), study_batch_sizes=(1, 2), peak_run_time_s=0.05),

@@ -22,6 +22,7 @@ from typing import Iterable
 import torch
 
 from helpers.core.lists import split_list
+from helpers.measure.check_standard import CHECK_STANDARD
 from helpers.measure.engine import journal_path
 from helpers.measure.profiles import EngineSettings
 from helpers.measure.timing import resolve_threads
@@ -32,7 +33,8 @@ from helpers.store.results import ResultsStore, environment_fingerprint, result_
 
 __all__ = ["METRICS", "METRIC_NAMES", "parse_metrics", "measure", "MeasureSummary", "summarise"]
 
-ENGINE_METHOD = "torch.utils.benchmark.Timer in a forked child per point, rounds in fresh workers (helpers.measure.engine)"
+ENGINE_METHOD = ("torch.utils.benchmark.Timer in a forked child per point and window, windows in fresh workers "
+                 "at different times of the sweep, t interval on the window medians (helpers.measure.engine)")
 MEMORY_METHOD_CPU = "VmHWM of a forked child per batch, reset by clear_refs, above the worker's baseline"
 MEMORY_METHOD_CUDA = "cuda-allocator: max_memory_allocated above the worker's baseline"
 
@@ -93,15 +95,28 @@ def _latency_row(rec: "_Recorder", state, settings: EngineSettings, common: dict
                 **_not_ok(failed.get("status", "error"), failed.get("reason", "")), **common)
         return
     s = state.summary(settings)
+    within = s["within"]
     ok_visits = [v for v in state.visits if v.get("status") == "ok"]
     shares = [v["contended_share"] for v in ok_visits if v.get("contended_share") is not None]
     firsts = [v["first_pass_s"] for v in ok_visits if v.get("first_pass_counted")]
+
+    def finite(x):
+        return x if math.isfinite(x) else None
+
     details = {
         "per_batch_median_s": s["median"], "samples_s": [_round6(x) for x in s["samples"]],
-        "ci_method": s["ci_method"], "rel_half_width": s["rel_half_width"] if math.isfinite(s["rel_half_width"])
-        else None, "target_rel_ci": settings.target_rel_ci, "visits": len(state.visits),
+        "ci_method": s["ci_method"], "rel_half_width": finite(s["rel_half_width"]),
+        "imprecise_above": settings.imprecise_above,
+        "window_medians_s": [_round6(x) for x in s["window_medians"]], "window_rounds": s["window_rounds"],
+        "window_check_s": [_round6(x) if x else None for x in s["window_checks"]],
+        "check_standard": CHECK_STANDARD,
+        "within_window": {"median_s": within["median"], "ci_low_s": finite(within["low"]),
+                          "ci_high_s": finite(within["high"]), "ci_method": within["ci_method"],
+                          "rel_half_width": finite(within["rel_half_width"]), "n": within["n"]},
+        "target_rel_ci": settings.target_rel_ci, "visits": len(state.visits),
         "rounds": sorted({v["round"] for v in state.visits}), "blocks": sorted({v.get("block", 1) for v in ok_visits}),
         "timed_s": state.timed_s(), "contended_visits": sum(1 for x in shares if x > settings.contention_share),
+        "check_off_visits": sum(1 for v in ok_visits if v.get("check_off")),
         "max_contention": max(shares) if shares else None,
         "contention": "measured from /proc/stat" if shares else "not measurable here (no /proc/stat)",
         "first_pass_counted": bool(firsts),
@@ -119,24 +134,48 @@ def _iqr(samples: list[float]) -> float:
     return float(np.subtract(*np.percentile(samples, [75, 25]))) if len(samples) > 1 else math.nan
 
 
-def _memory_rows(rec: "_Recorder", state, common: dict, device: str) -> None:
+def _memory_estimate(readings: list[float], target: float) -> dict:
+    """Centre, 95 % interval over windows (``window_interval``), n and flags of one memory metric (MB)."""
+    from helpers.core.stats import window_interval
+    from helpers.measure.engine import relative_half_width
+
+    positive = [r for r in readings if r is not None and r > 0]
+    if not positive:
+        return {"value": max(readings) if readings else math.nan, "low": None, "high": None, "n": len(readings),
+                "method": "no positive reading", "flags": "imprecise"}
+    centre, low, high, method = window_interval(positive)
+    rel = relative_half_width(centre, low, high)
+    return {"value": centre, "low": low if math.isfinite(low) else None, "high": high if math.isfinite(high) else None,
+            "n": len(positive), "method": method, "flags": "" if rel <= target else "imprecise"}
+
+
+def _memory_rows(rec: "_Recorder", state, common: dict, device: str, settings: EngineSettings) -> None:
     model, b = state.model, state.batch
-    first = state.visits[0] if state.visits else {"status": "error", "reason": "not visited"}
+    with_memory = [v for v in state.visits if v.get("status") == "ok" and v.get("memory")]
+    statics = [st for st in state.statics if st.get("static_mb") is not None] or (
+        [state.static] if state.static is not None else [])
     method = MEMORY_METHOD_CPU if device == "cpu" else MEMORY_METHOD_CUDA
-    memory = first.get("memory") if first.get("status") == "ok" else None
-    static = state.static
-    if memory is None or static is None:
+    if not with_memory or not statics:
+        first = state.visits[0] if state.visits else {"status": "error", "reason": "not visited"}
         reason = first.get("reason") or "no memory measured"
         status = first.get("status") if first.get("status") in ("skipped", "error") else "error"
         for metric in METRIC_NAMES["memory"]:
             rec.add(model, b, metric, method=method, **_not_ok(status, reason), **common)
         return
+    memory = with_memory[0]["memory"]
+    static = statics[0]
     details = {"param_mb": static.get("param_mb"), "baseline_mb": static.get("baseline_mb"),
                "input_mb": memory.get("input_mb"), "reserved_mb": memory.get("reserved_mb"),
-               "forward_mb": memory.get("forward_mb"), "peak_source": memory.get("peak_source")}
-    for metric, value in (("memory_static", static["static_mb"]), ("memory_peak", memory["peak_mb"])):
-        rec.add(model, b, metric, value=value, median=value, n=1, status="ok", method=method,
-                details=details, **common)
+               "forward_mb": memory.get("forward_mb"), "peak_source": memory.get("peak_source"),
+               "imprecise_above": settings.memory_imprecise_above}
+    readings = {"memory_static": [st["static_mb"] for st in statics],
+                "memory_peak": [v["memory"]["peak_mb"] for v in with_memory]}
+    for metric, values in readings.items():
+        est = _memory_estimate(values, settings.memory_imprecise_above)
+        rec.add(model, b, metric, value=est["value"], median=est["value"], ci_low=est["low"], ci_high=est["high"],
+                n=est["n"], status="ok", method=method, flags=est["flags"],
+                details={**details, "readings_mb": [_round6(x) for x in values], "ci_method": est["method"]},
+                **common)
 
 
 def _engine(rec: "_Recorder", specs, sizes, metrics, device: str, threads: int, settings: EngineSettings,
@@ -169,7 +208,7 @@ def _engine(rec: "_Recorder", specs, sizes, metrics, device: str, threads: int, 
         if want_time and not rec.done(state.model, state.batch, METRIC_NAMES["time"]):
             _latency_row(rec, state, settings, common)
         if want_memory and not rec.done(state.model, state.batch, METRIC_NAMES["memory"]):
-            _memory_rows(rec, state, {**common, "unit": "MB"}, device)
+            _memory_rows(rec, state, {**common, "unit": "MB"}, device, settings)
 
     run_sweep(points, device=device, threads=threads, settings=settings, journal=journal,
                on_point_done=finished, progress=progress, precision=precision,

@@ -136,7 +136,12 @@ def _visit(model, spec, device: str, threads: int, batch: int, budget_s: float, 
                 timed += t
             out["first_pass_counted"] = False
         after = read_cpu()
-    out.update(samples=samples, block=block, first_pass_s=first,
+    # The check standard (helpers.measure.check_standard), after the point's own passes: how fast the
+    # machine itself was in this window.
+    from helpers.measure.check_standard import time_check_standard
+
+    check = time_check_standard(threads, device)
+    out.update(samples=samples, block=block, first_pass_s=first, check_s=check["median_s"],
                cpu=[vars(before) if before else None, vars(after) if after else None])
     return out
 
@@ -297,6 +302,7 @@ def _context():
         ctx = mp.get_context("forkserver")
         # the lifeline first: the server (and with it every worker) ends as soon as this process does
         ctx.set_forkserver_preload(["helpers.measure.lifeline", "helpers.measure.worker", "torch", "torch.utils.benchmark", "torchvision", "helpers.models.zoo",
-                                   "helpers.models.archs", "helpers.measure.timing", "helpers.measure.memory"])
+                                   "helpers.models.archs", "helpers.measure.timing", "helpers.measure.memory",
+                                   "helpers.measure.check_standard"])
         _CONTEXT = ctx
     return _CONTEXT
