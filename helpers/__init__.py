@@ -39,6 +39,8 @@ _OFFERED: dict[str, tuple[str, ...]] = {
         "linear_upper_bound"),
     "helpers.analysis.modern": ("density_ranking", "era", "frontiers", "latency_at", "lesson_models",
         "missing_note", "reference_accuracy"),
+    "helpers.analysis.reproducibility": ("check_standard_summary", "coverage", "normalised_values",
+                                         "recorded_reference", "run_report"),
     "helpers.analysis.roofline": ("cache_summary", "fraction_of_peak_table", "roofline_summary"),
     "helpers.analysis.studies": ("study_results", "threads_table", "threads_summary", "dtype_table",
         "dtype_summary"),

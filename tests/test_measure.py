@@ -31,13 +31,16 @@ def test_time_rows_with_intervals_then_resume_writes_nothing(tmp_path):
     table = store.read().sort_values("batch_size")
     assert list(table["batch_size"]) == [1, 2]
     assert (table["status"] == "ok").all() and (table["metric"] == "latency_per_image").all()
-    assert (table["value"] > 0).all() and (table["n"] >= 5).all() and (table["unit"] == "s").all()
+    assert (table["value"] > 0).all() and (table["n"] == 2).all() and (table["unit"] == "s").all()  # 2 windows
     assert ((table["ci_low"] <= table["value"]) & (table["value"] <= table["ci_high"])).all()
     assert (table["threads"] == 1).all() and (table["device_tag"] == device_tag("cpu")).all()
     assert (table["fingerprint"] == store.fingerprint).all() and (table["schema_version"] == "2").all()
     details = json.loads(table["details"].iloc[0])
-    assert len(details["samples_s"]) == table["n"].iloc[0] and details["rounds"][:2] == [0, 1]
-    assert details["ci_method"] in ("order-statistic", "t-on-log")
+    assert len(details["samples_s"]) == details["within_window"]["n"] >= 5 and details["rounds"][:2] == [0, 1]
+    assert details["window_rounds"] == [0, 1] and len(details["window_medians_s"]) == 2
+    assert details["ci_method"].startswith("t interval on the logs of 2 windows")
+    assert details["within_window"]["ci_method"] in ("order-statistic", "t-on-log")
+    assert all(c > 0 for c in details["window_check_s"])  # the check standard, timed in every window
     files = [p.read_text() for p in store.paths]
     measure(["ENet"], [1, 2], ["time"], device="cpu", threads=1, results_root=tmp_path, progress=False,
             settings=FAST)
@@ -78,7 +81,7 @@ def test_a_contended_visit_is_measured_again_and_one_that_stays_contended_is_fla
     details = json.loads(row["details"])
     assert details["contended_visits"] == 1 and details["visits"] >= 2 and row["flags"] == "" or \
         "contended" not in row["flags"]
-    assert row["n"] >= 5 and len(details["samples_s"]) == row["n"]
+    assert row["n"] >= 2 and len(details["samples_s"]) == details["within_window"]["n"] >= 5
 
     monkeypatch.setattr(engine, "contention", lambda before, after: 0.7)
     store = measure(["ENet"], [2], ["time"], device="cpu", threads=1, results_root=tmp_path,
@@ -172,8 +175,8 @@ def test_killed_half_way_then_rerun_loses_and_repeats_nothing(tmp_path):
     assert sorted(final["batch_size"]) == [1, 2, 4, 8] and not store.problems
     raw = [line for line in store.path.read_text().splitlines()[1:] if line]
     assert len(raw) == 4  # each point stored once
-    # The journalled visits were kept: every point has its two rounds, none visited twice in one.
-    assert set(_visits_per_point(store).values()) == {2}
+    # The journalled visits were kept: every point has its three rounds (windows), none visited twice in one.
+    assert set(_visits_per_point(store).values()) == {3}
     assert not journal.exists()
 
 
@@ -194,7 +197,7 @@ def test_ctrl_c_says_what_was_kept_in_one_line_and_the_same_command_resumes(tmp_
     done = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert sorted(store.read()["batch_size"]) == [1, 2, 4, 8]
-    assert set(_visits_per_point(store).values()) == {2}
+    assert set(_visits_per_point(store).values()) == {3}
 
 
 def test_two_runs_at_once_on_one_store_the_second_is_refused_and_nothing_is_lost(tmp_path):

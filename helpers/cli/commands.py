@@ -169,7 +169,8 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     import dataclasses
 
     from helpers.measure.profiles import get_profile, parse_batch_sizes
-    from helpers.measure.sweep import measure, summarise
+    from helpers.analysis.reproducibility import recorded_reference, run_report
+    from helpers.measure.sweep import measure
     from helpers.store.results import load_results
 
     profile = get_profile(args.profile)
@@ -188,7 +189,7 @@ def _cmd_measure(args: argparse.Namespace) -> int:
         return 130
     table = load_results(store.path.parent.parent, [store.device_tag], fingerprint=store.fingerprint)
     print(f"{store.path.parent}: this run's rows (fingerprint {store.fingerprint}):")
-    for line in summarise(table).lines():
+    for line in run_report(table, *recorded_reference(store.device_tag)):
         print(f"  {line}")
     return 0
 

@@ -136,7 +136,8 @@ def reproduce(profile: str = "full", models: str = "", device: str = "auto", thr
     if notebooks and len(chosen) != len(notebooks):
         raise ValueError(f"unknown notebook in {notebooks}; valid: {[p.name for p in notebook_paths()]}")
     if measure:
-        from helpers.measure.sweep import measure as measure_points, summarise
+        from helpers.analysis.reproducibility import recorded_reference, run_report
+        from helpers.measure.sweep import measure as measure_points
         from helpers.store.results import load_results
 
         print(f"measuring {len(run.models)} models x {len(run.batch_sizes)} batch sizes on {run.device_tag} "
@@ -144,8 +145,8 @@ def reproduce(profile: str = "full", models: str = "", device: str = "auto", thr
         store = measure_points(run.models, run.batch_sizes, ["time", "memory", "power"], device=run.device,
                                threads=run.threads, results_root=run.results_root, settings=run.profile.engine,
                                power_window_s=run.profile.power_window)
-        for line in summarise(load_results(run.results_root, [run.device_tag],
-                                           fingerprint=store.fingerprint)).lines():
+        rows = load_results(run.results_root, [run.device_tag], fingerprint=store.fingerprint)
+        for line in run_report(rows, *recorded_reference(run.device_tag)):
             print(f"  {line}", flush=True)
         if any(p.name == "09_hardware.ipynb" for p in chosen):
             from helpers.course.lessons import measure_for_lesson

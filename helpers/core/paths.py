@@ -12,6 +12,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO_ROOT / "data"
 REFERENCE_DIR = DATA_DIR / "reference"
 RESULTS_DIR = DATA_DIR / "results"
+# Committed runs: read-only references, replotted with TAG= and compared with this machine's own run.
+RECORDED_DIR = DATA_DIR / "recorded"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 # Executed notebooks, figures and tables of a run (git-ignored). Override with
 # the REPORTS_DIR environment variable.

@@ -340,12 +340,22 @@ class MeasureSummary:
     timing_points: int
     flagged: dict          # flag -> list of "model b=N"
     median_rel_ci: float   # median over timing points of the interval's half-width / median
+    precise_points: int = 0   # timing points within their target (not flagged imprecise)
+    memory_points: int = 0    # peak-memory points with a reading
+    memory_precise: int = 0   # of those, within the memory target
+    memory_median_rel_ci: float = math.nan
 
     def lines(self) -> list[str]:
         out = [f"{self.rows} rows ({', '.join(f'{v} {k}' for k, v in self.statuses.items()) or 'none'})"]
         if self.timing_points:
-            out.append(f"{self.timing_points} timing points; 95 % interval half-width: median "
-                       f"{100 * self.median_rel_ci:.1f} % of the median")
+            out.append(f"{self.timing_points} timing points; 95 % interval (over windows) half-width: median "
+                       f"{100 * self.median_rel_ci:.1f} % of the value; {self.precise_points} of "
+                       f"{self.timing_points} ({100 * self.precise_points / self.timing_points:.0f} %) within "
+                       f"the target")
+        if self.memory_points:
+            out.append(f"{self.memory_points} peak-memory points; half-width: median "
+                       f"{100 * self.memory_median_rel_ci:.1f} %; {self.memory_precise} "
+                       f"({100 * self.memory_precise / self.memory_points:.0f} %) within the target")
         for flag, points in self.flagged.items():
             if points:
                 shown = ", ".join(points[:6]) + (f" and {len(points) - 6} more" if len(points) > 6 else "")
@@ -358,12 +368,20 @@ def summarise(table) -> MeasureSummary:
     from helpers.store.schema import FLAGS
 
     statuses = table["status"].value_counts().to_dict() if len(table) else {}
-    timing = table[(table["metric"] == "latency_per_image") & (table["status"] == "ok")] if len(table) else table
+    ok = table[table["status"] == "ok"] if len(table) else table
+    timing = ok[ok["metric"] == "latency_per_image"] if len(table) else table
     flagged = {f: [f"{r.model} b={r.batch_size}" for r in timing.itertuples() if f in str(r.flags).split(";")]
                for f in FLAGS}
     rel = ((timing["ci_high"] - timing["ci_low"]) / 2 / timing["median"]).dropna() if len(timing) else []
+    peak = ok[ok["metric"] == "memory_peak"] if len(table) else table
+    peak_rel = ((peak["ci_high"] - peak["ci_low"]) / 2 / peak["value"]).dropna() if len(peak) else []
+
+    def precise(rows) -> int:
+        return sum(1 for f in rows["flags"] if "imprecise" not in str(f).split(";")) if len(rows) else 0
+
     return MeasureSummary(len(table), statuses, len(timing), flagged,
-                          float(rel.median()) if len(rel) else math.nan)
+                          float(rel.median()) if len(rel) else math.nan, precise(timing), len(peak), precise(peak),
+                          float(peak_rel.median()) if len(peak_rel) else math.nan)
 
 
 def interval_width_table(results, device_tag: str | None = None):
