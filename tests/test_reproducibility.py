@@ -63,3 +63,30 @@ def test_normalised_values_divide_each_window_by_its_check_standard():
 
 def test_no_recorded_run_of_this_machine_type_gives_no_reference(tmp_path):
     assert recorded_reference("cpu-none", root=tmp_path) == (None, "")
+
+
+def test_pairing_by_window_cancels_drift_common_to_both_points():
+    import numpy as np
+
+    from helpers.analysis.claim_statistics import _speedup_draws
+    from helpers.analysis.reproducibility import paired_ratio, window_medians
+
+    # The machine drifts by +-15 % between windows; batch 1 and batch 16 drift together (the same windows).
+    drift = {0: 1.0, 1: 1.15, 2: 0.87}
+    b1 = {k: 0.010 * d for k, d in drift.items()}
+    b16 = {k: 0.005 * d * (1 + 0.002 * k) for k, d in drift.items()}
+    centre, low, high, method = paired_ratio(b1, b16)
+    assert centre == pytest.approx(2.0, rel=0.01) and high / low < 1.03 and method.startswith("paired by window")
+    assert paired_ratio(b1, {0: 0.005}) is None  # one common window: nothing to pair
+    frame = pd.DataFrame([
+        {"model": "A", "batch_size": b, "metric": "latency_per_image", "status": "ok", "value": v, "flags": "",
+         "details": json.dumps({"window_medians_s": [w[k] * b for k in sorted(w)], "window_rounds": sorted(w)})}
+        for b, v, w in ((1, 0.010, b1), (16, 0.005, b16))])
+    windows = window_medians(frame)
+    assert windows[("A", 16)][1] == pytest.approx(b16[1])
+    t = pd.DataFrame({1: [0.010], 16: [0.005]}, index=["A"])
+    lo, hi = t * 0.8, t * 1.2  # each point's own interval holds the drift: +-20 %
+    unpaired, n0 = _speedup_draws(t, lo, hi, ["A"], 1, 16)
+    paired, n1 = _speedup_draws(t, lo, hi, ["A"], 1, 16, windows)
+    width = [np.subtract(*np.quantile(d[:, 0], [0.975, 0.025])) for d in (unpaired, paired)]
+    assert (n0, n1) == (0, 1) and width[1] < width[0] / 5

@@ -172,11 +172,30 @@ def _speedup_batches(t: pd.DataFrame) -> tuple[int, int]:
     return b_from, max(usable)
 
 
-def _speedup_draws(t, lo, hi, models, b_from, b_to) -> np.ndarray:
-    """Monte Carlo draws (RESAMPLES x models) of time(b_from) / time(b_to)."""
+def _speedup_draws(t, lo, hi, models, b_from, b_to, windows=None) -> tuple[np.ndarray, int]:
+    """Monte Carlo draws (RESAMPLES x models) of time(b_from) / time(b_to), and how many models were paired.
+
+    Where both batches of a model were measured in the same windows (``windows``: Evidence.window_medians),
+    its speed-up is drawn from the interval of the per-window ratios (helpers.analysis.reproducibility.
+    paired_ratio), so drift of the machine common to both batches cancels; otherwise from the two points'
+    intervals, independently."""
+    from helpers.analysis.reproducibility import paired_ratio
+
     d_from = lognormal_draws(t.loc[models, b_from], lo.loc[models, b_from], hi.loc[models, b_from], seed=1)
     d_to = lognormal_draws(t.loc[models, b_to], lo.loc[models, b_to], hi.loc[models, b_to], seed=2)
-    return d_from / d_to
+    draws = d_from / d_to
+    paired = 0
+    for i, m in enumerate(models):
+        pair = paired_ratio((windows or {}).get((m, b_from), {}), (windows or {}).get((m, b_to), {}))
+        if pair is not None and math.isfinite(pair[1]):
+            draws[:, i] = lognormal_draws([pair[0]], [pair[1]], [pair[2]], seed=10 + i)[:, 0]
+            paired += 1
+    return draws, paired
+
+
+def _pairing_note(paired: int, n: int) -> str:
+    return (f"; speed-up intervals paired by window for {paired}/{n} models" if paired
+            else "; speed-up intervals from the points' intervals (no windows stored)")
 
 
 # ================================================================== C1, C2: accuracy and counts
@@ -260,7 +279,7 @@ def c3a(ev: Evidence) -> list[Finding]:
     if len(both) < 3:
         raise NotMeasurable(f"needs >= 3 models timed at batch {b_from} and {b_to}; this run has {len(both)}")
     sp = t.loc[both, b_from] / t.loc[both, b_to]
-    draws = _speedup_draws(t, lo, hi, both, b_from, b_to)
+    draws, paired = _speedup_draws(t, lo, hi, both, b_from, b_to, ev.window_medians("latency_per_image"))
     low, high = np.quantile(draws, [0.025, 0.975], axis=0)
     falls = sp[sp > 1].index.tolist()
     unsure = [m for m, l, h in zip(both, low, high) if l <= 1 <= h]
@@ -268,6 +287,7 @@ def c3a(ev: Evidence) -> list[Finding]:
     text = (f"per-image time falls from batch {b_from} to {b_to} for {len(falls)}/{len(both)} models "
             f"({_models(falls)}); median speed-up {sp.median():.2f}x"
             + (f"; {len(unsure)} speed-up interval(s) straddle 1 ({_models(unsure)})" if unsure else "")
+            + (_pairing_note(paired, len(both)) if paired else "")
             + _left_out_note(ev, "latency_per_image"))
     return [Finding(est, text, f"batch {b_from} to {b_to}")]
 
@@ -283,17 +303,22 @@ def c3b(ev: Evidence) -> list[Finding]:
         raise NotMeasurable(f"needs >= 3 convolution-only networks timed at batch {b_from} and {b_to}")
     sp = t.loc[both, b_from] / t.loc[both, b_to]
     value = float(sp["AlexNet"] / sp[conv].median())
-    alex = _speedup_draws(t, lo, hi, ["AlexNet"], b_from, b_to)[:, 0]
-    conv_draws = _speedup_draws(t, lo, hi, conv, b_from, b_to)
+    windows = ev.window_medians("latency_per_image")
+    alex, alex_paired = _speedup_draws(t, lo, hi, ["AlexNet"], b_from, b_to, windows)
+    alex = alex[:, 0]
+    conv_draws, conv_paired = _speedup_draws(t, lo, hi, conv, b_from, b_to, windows)
+    paired = alex_paired + conv_paired
     rng = np.random.default_rng(3)
     pick = rng.integers(0, len(conv), (RESAMPLES, len(conv)))
     medians = np.median(np.take_along_axis(conv_draws, pick, axis=1), axis=1)
     low, high = percentile_interval(alex / medians)
-    est = Estimate(value, low, high, f"Monte Carlo over the points' intervals, bootstrap over "
+    est = Estimate(value, low, high, f"Monte Carlo over the points' intervals"
+                                     f"{' (paired by window where stored)' if paired else ''}, bootstrap over "
                                      f"{len(conv)} convolution-only models")
     text = (f"AlexNet speed-up {sp['AlexNet']:.2f}x (the paper: about "
             f"{paper_number('alexnet_speedup_1_to_64'):g}x) vs median {sp[conv].median():.2f}x of "
             f"{len(conv)} convolution-only networks; ratio {est.text('.2f')}"
+            + (_pairing_note(paired, len(conv) + 1) if paired else "")
             + _left_out_note(ev, "latency_per_image"))
     return [Finding(est, text, f"batch {b_from} to {b_to}")]
 

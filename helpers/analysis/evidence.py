@@ -472,6 +472,13 @@ class Evidence:
         out.columns = pd.Index([int(c) for c in out.columns], name="batch_size")
         return out.dropna(how="all")
 
+    def window_medians(self, metric: str) -> dict[tuple[str, int], dict[int, float]]:
+        """Per (model, batch): {round: window median per image} of this device's rows
+        (helpers.analysis.reproducibility.window_medians); empty for a run without windows."""
+        from helpers.analysis.reproducibility import window_medians
+
+        return window_medians(_device_rows(self.results, None if self.results.empty else self.tag), metric)
+
     def left_out(self, metric: str) -> list[str]:
         """``model@batch (flags)`` of the points left out of every statistic."""
         pts = self.points(metric)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 __all__ = ["Coverage", "coverage", "check_standard_values", "check_standard_summary", "CheckStandardSummary",
-           "compare_with_reference", "normalised_values"]
+           "compare_with_reference", "normalised_values", "recorded_reference", "run_report", "window_medians",
+           "paired_ratio"]
 
 
 @dataclass(frozen=True)
@@ -188,5 +189,37 @@ def run_report(rows: pd.DataFrame, reference: pd.DataFrame | None = None, refere
 
     lines = summarise(rows).lines() + [check_standard_summary(rows).text()]
     if reference is not None and not reference.empty:
-        lines += compare_with_reference(rows, reference, reference_name)
+        if "timestamp" in rows and "timestamp" in reference and \
+                set(rows["timestamp"].dropna()) == set(reference["timestamp"].dropna()):
+            lines.append(f"these rows are the recorded run {reference_name} itself: no comparison")
+        else:
+            lines += compare_with_reference(rows, reference, reference_name)
     return lines
+
+
+# --------------------------------------------------------------------------- pairing within a run
+def window_medians(rows: pd.DataFrame, metric: str = "latency_per_image") -> dict[tuple[str, int], dict[int, float]]:
+    """Per (model, batch_size): {round: that window's median per image} of a run's ok rows of ``metric``
+    (empty for rows measured before windows were stored). The last row of a point wins."""
+    out: dict[tuple[str, int], dict[int, float]] = {}
+    ok = rows[(rows["metric"] == metric) & (rows["status"] == "ok")] if len(rows) else rows
+    for r in ok.itertuples():
+        d = _details(r.details)
+        medians, rounds = d.get("window_medians_s") or [], d.get("window_rounds") or []
+        if len(medians) == len(rounds) and medians:
+            out[(str(r.model), int(r.batch_size))] = {int(k): float(m) / int(r.batch_size)
+                                                      for k, m in zip(rounds, medians) if m and k is not None}
+    return out
+
+
+def paired_ratio(a: dict[int, float], b: dict[int, float]) -> tuple[float, float, float, str] | None:
+    """The ratio a / b of two points measured in the same windows (rounds), paired window by window so
+    that drift common to both cancels: ``window_interval`` of the per-window ratios, or None with
+    fewer than 2 common windows."""
+    from helpers.core.stats import window_interval
+
+    common = sorted(set(a) & set(b))
+    if len(common) < 2:
+        return None
+    centre, low, high, method = window_interval([a[k] / b[k] for k in common])
+    return centre, low, high, f"paired by window: {method}"

@@ -13,23 +13,28 @@ Design (the worker side is helpers.measure.worker):
   interpreter per point cost seconds, and gives each batch a clean peak. On
   CUDA the worker measures every batch itself (a CUDA context cannot cross a
   fork), with the allocator's peak counters.
-* **Rounds.** Each point's passes are spread over at least ``rounds`` rounds;
+* **Rounds and windows.** Each point is visited in at least ``rounds`` rounds;
   every round visits the models, and each model's batch sizes, in an order
-  shuffled with a seeded generator, so slow drift of the machine lands on all
-  points alike. Rounds after the planned ones make up for samples set aside
-  as contended (and, if asked, for intervals still wider than the target), up to ``max_rounds``.
+  shuffled with a seeded generator, so each visit is a *window*: another
+  process at another time of the sweep. Rounds after the planned ones make up
+  for windows set aside (and, if asked, for intervals still wider than the
+  target), up to ``max_rounds``.
 * **Warm-up.** In each process a point first runs ``warmup_s`` seconds of
   passes (at least one): a fresh process's first passes are slow (caches,
   allocator, the back ends' kernel choices). A pass of ``slow_pass_s`` or more
   has one warm-up pass, timed and counted as a sample: start-up costs are a
   few percent of such a pass (``details.first_pass_over_median`` says how
   much, point by point), and three passes per point are what fits the sweep.
-* **Precision.** A sample is one forward pass, or a block of passes of at
-  least 20 ms, averaged. The median's 95 % interval is distribution-free: the
-  order-statistic (binomial) interval of ``scipy.stats.quantile_test`` when
-  there are 6 samples or more; with fewer (slow passes) a Student-t interval
-  on the logarithms of the times, which is wider and assumes log-normal noise
-  (the row's ``details.ci_method`` says which).
+* **Intervals.** A sample is one forward pass, or a block of passes of at
+  least 20 ms, averaged. A point's value is the geometric mean of its windows'
+  medians and its 95 % interval a Student-t interval on their logarithms
+  (``helpers.core.stats.window_interval``): what a re-run gives. Beside it, the
+  within-window interval of the pooled samples (the instrument's precision):
+  order-statistic (``scipy.stats.quantile_test``) from 6 samples, else t on
+  the logarithms; the reproducibility interval is never narrower.
+* **Check standard.** Every point child times a fixed workload after its
+  passes (``helpers.measure.check_standard``); a window whose value is off
+  beyond the sweep's usual spread is set aside like a contended one.
 * **Contention.** Around each visit's timed passes the point child reads the
   CPU time of every core it may run on (``/proc/stat``) and its own CPU time;
   what other processes used (and a hypervisor's steal) as a share of the
@@ -37,7 +42,7 @@ Design (the worker side is helpers.measure.worker):
   aside and the point is measured again in a later round; if too few clean
   samples remain, the contended ones are used and the point is flagged.
 * **Flags.** ``unstable``: a sample over 3x the median (as pyperf warns);
-  ``imprecise``: the interval is still wider than the target at the cap;
+  ``imprecise``: the interval is wider than ``imprecise_above`` of the value;
   ``contended``: see above.
 
 Every visit is journalled (``.partial-<fingerprint>.jsonl`` beside the store)
