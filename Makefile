@@ -1,5 +1,6 @@
 # Reproduce Canziani, Paszke and Culurciello (2016) on your own hardware.
-# `make help` lists the targets. Variables: PROFILE=smoke|classroom|quick|modern|full, MODELS, DEVICE, THREADS, RESULTS, TAG (replot a recorded device).
+# `make help` lists the targets. Variables: PROFILE=smoke|classroom|quick|modern|full, MODELS, DEVICE, THREADS, RESULTS,
+# TAG (replot a recorded device; with record: the device to record), FORCE=1 (record: replace a recorded run).
 
 PYTHON  ?= $(shell command -v python3.11 || command -v python3)
 VENV    ?= .venv
@@ -14,11 +15,12 @@ RESULTS ?=
 REPRODUCE_ARGS := --profile $(PROFILE) --device $(DEVICE) $(if $(MODELS),--models $(MODELS)) $(if $(THREADS),--threads $(THREADS)) $(if $(RESULTS),--results-dir $(RESULTS)) $(if $(TAG),--results-tag $(TAG))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-system-torch reproduce test test-slow bench gallery lab clean distclean
+.PHONY: help setup setup-system-torch reproduce record test test-slow bench gallery lab clean distclean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-18s %s\n", $$1, $$2}'
 	@echo "  variables: PROFILE=smoke|classroom|quick|modern|full (default full), MODELS=a,b DEVICE=auto|cpu|cuda THREADS=N RESULTS=dir TAG=device-tag (replot it)"
+	@echo "  your runs: data/results/ (git-ignored); committed runs: data/recorded/ (TAG=...; make record adds one)"
 
 setup: $(STAMP) ## create the local environment (.venv) from pyproject.toml's pinned dependencies
 
@@ -50,6 +52,9 @@ setup-system-torch: ## like setup, but keeps the system's torch/torchvision (Jet
 reproduce: $(STAMP) ## run every notebook in order into reports/<device>/ (PROFILE=full by default)
 	$(PY) -m helpers reproduce $(REPRODUCE_ARGS)
 
+record: $(STAMP) ## copy this machine's run from data/results/ into data/recorded/ to commit it (TAG=, FORCE=1)
+	$(PY) -m helpers record $(if $(TAG),--tag $(TAG)) $(if $(FORCE),--force)
+
 test: $(STAMP) ## run the test suite (unit tests and notebook smoke runs)
 	$(PY) -m pytest
 
@@ -59,13 +64,13 @@ test-slow: $(STAMP) ## the slow cross-checks too (the whole torchvision zoo agai
 bench: $(STAMP) ## the engine's benchmark: full profile vs its floor, repeatability vs Bianco et al., vs a bare Timer
 	$(PY) -m helpers bench
 
-gallery: $(STAMP) ## copy the main figures and claims of reports/<device>/ into docs/gallery/ (for the README)
+gallery: $(STAMP) ## copy a recorded run's main figures (reports/<device>/) and claims into docs/gallery/, README
 	$(PY) -m helpers gallery
 
 lab: $(STAMP) ## open the notebooks in JupyterLab
 	$(PY) -m jupyter lab notebooks/
 
-clean: ## remove run outputs (reports/) and caches; keeps .venv and data/results/
+clean: ## remove run outputs (reports/) and caches; keeps .venv, data/results/ and data/recorded/
 	rm -rf reports .pytest_cache
 	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +
 

@@ -5,6 +5,7 @@ import pytest
 
 from helpers.course import syllabus as course
 from helpers.course.syllabus import LESSONS, exercises, lesson_table, notebooks_exist, solution
+from helpers.core.paths import RECORDED_DIR
 from helpers.core.reference import PAPER_MODELS
 from helpers.cli.reproduce import notebook_paths
 
@@ -54,7 +55,7 @@ def test_lesson_table_says_what_each_lesson_teaches():
 # Every number a solution states is recomputed here from the same calls a student would make
 # (counts, library metadata, the committed run, the claims table): a stale or wrong solution fails.
 
-COMMITTED = "cpu-amd-epyc-f25m17-2c"
+COMMITTED = "cpu-amd-epyc-f25m17-2c"  # under data/recorded
 
 
 def _has(text: str, value: float, fmt: str) -> None:
@@ -65,7 +66,7 @@ def _has(text: str, value: float, fmt: str) -> None:
 def committed():
     from helpers.store.results import load_results
 
-    rows = load_results(None, [COMMITTED])
+    rows = load_results(RECORDED_DIR, [COMMITTED])
     assert not rows.empty, f"the committed run {COMMITTED} is missing"
     return rows
 
@@ -246,8 +247,8 @@ def test_solutions_of_lesson_9_read_the_committed_roofline_and_studies():
     from helpers.store.results import load_results
     from helpers.analysis.studies import dtype_table, study_results, threads_table
 
-    fingerprint = load_results(None, [COMMITTED])["fingerprint"].iloc[-1]
-    roof = run_roofline(None, COMMITTED, list(PAPER_MODELS), fingerprint).roofline
+    fingerprint = load_results(RECORDED_DIR, [COMMITTED])["fingerprint"].iloc[-1]
+    roof = run_roofline(RECORDED_DIR, COMMITTED, list(PAPER_MODELS), fingerprint).roofline
     b1 = roof[roof["batch_size"] == 1].set_index("model")
     pct = 100 * b1["fraction_of_peak"]
     ridge = roof.attrs["ridge"]
@@ -261,11 +262,11 @@ def test_solutions_of_lesson_9_read_the_committed_roofline_and_studies():
     assert alex.loc[1, "bound"] == "memory" and (alex.drop(index=1)["bound"] == "compute").all()
     _has(text, alex.loc[1, "intensity"], ".1f"); _has(text, alex.loc[1, "achieved_gops"], ".1f")
     _has(text, 100 * alex.loc[1, "fraction_of_roof"], ".0f")
-    threads = threads_table(study_results("threads", None, COMMITTED), COMMITTED)
+    threads = threads_table(study_results("threads", RECORDED_DIR, COMMITTED), COMMITTED)
     r50 = threads[(threads["model"] == "ResNet-50") & (threads["threads"] == 2)].set_index("batch_size")
     text = solution("9.3")
     _has(text, 100 * r50.loc[1, "efficiency"], ".0f"); _has(text, 100 * r50.loc[16, "efficiency"], ".0f")
-    precision = dtype_table(study_results("precision", None, COMMITTED), COMMITTED)
+    precision = dtype_table(study_results("precision", RECORDED_DIR, COMMITTED), COMMITTED)
     bf16 = precision[(precision["precision"] == "bf16") & (precision["batch_size"] == 16)
                      & (precision["status"] == "ok")].set_index("model")["memory_ratio"]
     text = solution("9.4")

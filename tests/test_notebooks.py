@@ -84,15 +84,34 @@ def test_reproduce_names_a_failing_notebook_and_exits_nonzero(tmp_path, monkeypa
 
 
 def test_a_recorded_run_replots_on_any_machine(tmp_path):
-    """results_tag plots a committed run on a machine that did not record it, and measures nothing."""
+    """results_tag plots a committed run (data/recorded) on a machine that did not record it, and measures nothing."""
+    from helpers.core.paths import RECORDED_DIR
     from helpers.course.notebook import recorded_tags, setup
 
     tags = recorded_tags()
     assert tags, "the repository commits at least one recorded run"
     run = setup(profile="smoke", device="cpu", output_dir=str(tmp_path), results_tag=tags[0], measure=True)
-    assert run.device_tag == tags[0] and run.measure is False
+    assert run.device_tag == tags[0] and run.measure is False and run.results_root == RECORDED_DIR
     with pytest.raises(ValueError, match="recorded: " + tags[0]):
         setup(profile="smoke", device="cpu", output_dir=str(tmp_path), results_tag="cpu-nowhere-1c")
+
+
+def test_a_recorded_run_of_this_machine_does_not_stand_in_for_its_measurement(tmp_path, monkeypatch):
+    """With a recorded run of this very device tag in data/recorded, a run of this machine still measures, into
+    its own store (data/results); only results_tag reads the recorded one, and measures nothing."""
+    from helpers.course import notebook
+    from helpers.store.machine import device_tag
+
+    tag = device_tag("cpu")
+    recorded = tmp_path / "recorded"
+    (recorded / tag).mkdir(parents=True)
+    (recorded / tag / "results.csv").write_text("device_tag\n")
+    monkeypatch.setattr(notebook, "RECORDED_DIR", recorded)
+    assert notebook.recorded_tags() == [tag]
+    own = notebook.setup(profile="smoke", device="cpu", output_dir=str(tmp_path / "out"), results_dir="")
+    assert own.results_root == notebook.RESULTS_DIR and own.measure is True and own.device_tag == tag
+    replot = notebook.setup(profile="smoke", device="cpu", output_dir=str(tmp_path / "out"), results_tag=tag)
+    assert replot.results_root == recorded and replot.measure is False and replot.device_tag == tag
 
 
 @pytest.fixture(scope="module")
@@ -103,14 +122,14 @@ def replots(tmp_path_factory):
     import shutil
     from concurrent.futures import ThreadPoolExecutor
 
-    from helpers.core.paths import RESULTS_DIR
+    from helpers.core.paths import RECORDED_DIR
     from helpers.course.notebook import recorded_tags
 
     tag = recorded_tags()[0]
     base = tmp_path_factory.mktemp("replots")
     root = base / "results"  # the same run without its characterisation
     (root / tag).mkdir(parents=True)
-    shutil.copy(RESULTS_DIR / tag / "results.csv", root / tag / "results.csv")
+    shutil.copy(RECORDED_DIR / tag / "results.csv", root / tag / "results.csv")
     lesson = {stem: next(p for p in NOTEBOOKS if p.name.startswith(stem)) for stem in ("04_", "09_")}
     jobs = {"04": (lesson["04_"], {"profile": "quick", "results_tag": tag}),
             "09a": (lesson["09_"], {"profile": "full", "results_tag": tag}),

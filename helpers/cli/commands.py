@@ -10,8 +10,10 @@
     hardware [--device D] [--csv] [--threads N]  this machine's facts and measured peaks (GFLOP/s, GB/s)
     threads  [--models M...] [--batch-sizes B] [--threads 1,2]  time against CPU threads (speed-up, efficiency)
     precision [--models M...] [--batch-sizes B] [--precisions fp32,bf16,fp16,int8]  time and memory per type
-    claims  [--results DIR] [--device-tag T] [--paper-data] [--csv]  rule the paper's claims per recorded device
+    claims  [--results DIR] [--device-tag T] [--paper-data] [--csv]  rule the paper's claims per device
+            (default: your own runs in data/results; --results data/recorded: the recorded runs)
     reproduce [--profile P] [--device D]    execute every notebook into reports/<device-tag>/
+    record  [--tag T] [--force]             copy this machine's run (data/results) into data/recorded
     gallery [DEVICE_TAG...]                 copy a run's main figures and claims into docs/gallery/ and the README
     bench   [--skip-full] [--out DIR] ...   benchmark of the measurement engine (prints figures)
     setup-check requirements|torch ...      the pins without torch, or check the system's torch (standard library only)
@@ -27,7 +29,7 @@ import os
 import sys
 from pathlib import Path
 
-from helpers.core.paths import RESULTS_DIR
+from helpers.core.paths import RECORDED_DIR, RESULTS_DIR
 
 # Commands whose module parses its own arguments: they get the rest of the command line before this
 # parser is built (building it imports the model registry, and with it torch).
@@ -255,10 +257,16 @@ def _cmd_claims(args: argparse.Namespace) -> int:
         table = claims_table(paper_data=True)
     else:
         root = args.results or RESULTS_DIR
-        if not Path(root).is_dir():
+        if args.results is not None and not Path(root).is_dir():
             raise ValueError(f"--results {root}: no such folder (a results store root holds <device-tag>/results.csv)")
         rows = load_results(root)
         tags = sorted(rows["device_tag"].unique()) if not rows.empty else []
+        if args.results is None and not tags:  # no runs of this machine's own: say where the recorded ones are
+            from helpers.course.notebook import recorded_tags
+
+            raise ValueError(f"no runs of your own under data/results (measure with `make reproduce`); recorded "
+                             f"runs: {', '.join(recorded_tags(RECORDED_DIR)) or 'none'} (rule them with "
+                             f"--results data/recorded)")
         if args.device_tag and args.device_tag not in tags:
             raise ValueError(f"--device-tag {args.device_tag!r}: no results under {root}; "
                              f"recorded: {', '.join(tags) or 'none'}")
@@ -283,6 +291,12 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_record(args: argparse.Namespace) -> int:
+    from helpers.cli.record import main as record
+
+    return record(args.tag or None, args.force)
+
+
 def _cmd_probes(args: argparse.Namespace) -> int:
     from helpers.measure.power import probe_statuses
     from helpers.store.machine import resolve_device
@@ -297,7 +311,7 @@ def _cmd_probes(args: argparse.Namespace) -> int:
             print(f"  {status.name:<7} unavailable: {status.reason}")
     if not any(s.available for s in statuses):
         print("no power sensor here: power and energy cannot be measured on this machine "
-              "(recorded runs under data/results/ can still be plotted)")
+              "(recorded runs under data/recorded/ can still be plotted: make reproduce TAG=...)")
     return 0
 
 
@@ -317,8 +331,11 @@ def _format_value(value, unit: str = "") -> str:
 
 def _cmd_hardware(args: argparse.Namespace) -> int:
     from helpers.measure.hardware import characterise
+    from helpers.core.paths import check_writable
     from helpers.store.characterisation import HARDWARE_COLUMNS, save_characterisation
 
+    if not args.facts_only and not args.no_save:
+        check_writable(args.out, "--out")  # refused before measuring, not after
     frame = characterise(args.device, args.threads or None, min_run_time=args.min_run_time,
                          matmul_size=args.matmul_size or None,
                          array_bytes=int(args.array_mib * 2**20) if args.array_mib else None,
@@ -435,9 +452,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--csv", action="store_true", help="print the table as CSV")
         p.set_defaults(func=_cmd_study)
 
-    p = sub.add_parser("claims", help="rule every part of the paper's claims with a 95 %% interval, per recorded device")
-    p.add_argument("--results", type=Path, default=None, help="results store root (default: data/results)")
-    p.add_argument("--device-tag", default=None, help="only this device (default: every recorded device)")
+    p = sub.add_parser("claims", help="rule every part of the paper's claims with a 95 %% interval, per device "
+                                      "(default: your own runs in data/results; --results data/recorded: the "
+                                      "recorded runs)")
+    p.add_argument("--results", type=Path, default=None,
+                   help="results store root (default: data/results, your own runs; with none there, the error "
+                        "lists the recorded runs: rule those with --results data/recorded)")
+    p.add_argument("--device-tag", default=None, help="only this device (default: every device under the root)")
     p.add_argument("--paper-data", action="store_true",
                    help="rule the claims on the paper's own published numbers (a check of the statistics)")
     p.add_argument("--csv", action="store_true", help="print CSV with every column instead of a table")
@@ -455,6 +476,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results-tag", default="",
                    help="replot this recorded device's run (e.g. a committed one) instead of this machine's")
     p.set_defaults(func=_cmd_reproduce)
+
+    p = sub.add_parser("record", help="copy this machine's run from data/results (your own store, git-ignored) "
+                                      "into data/recorded/<device-tag>/, the committed runs, for git add")
+    p.add_argument("--tag", default="", help="the device tag to record (default: this machine's)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing data/recorded/<device-tag>/ (every file) with this run")
+    p.set_defaults(func=_cmd_record)
 
     for command, (_, text) in DELEGATED.items():
         # Listed here for --help; main() hands them their arguments before parsing ("python -m helpers

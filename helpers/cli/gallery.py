@@ -2,8 +2,9 @@
 
 The figures are copied from a report folder (``make reproduce`` wrote them);
 the claims table is computed by ``helpers.analysis.claims.claims_table`` from the run's
-rows in the results store, written to ``docs/gallery/claims.md`` and into the
-README between two markers, so the README never holds a hand-edited verdict.
+rows among the recorded runs (data/recorded: what every reader can replot; ``make record``
+puts a run there), written to ``docs/gallery/claims.md`` and into the README between two
+markers, so the README never holds a hand-edited verdict.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pandas as pd
 
 from helpers.analysis.claims import claims_table
 from helpers.report.text import claims_markdown
-from helpers.core.paths import REPO_ROOT, REPORTS_DIR, RESULTS_DIR
+from helpers.core.paths import RECORDED_DIR, REPO_ROOT, REPORTS_DIR
 
 __all__ = ["GALLERY_DIR", "MAIN_FIGURES", "run_claims", "write_gallery", "readme_claims", "update_readme", "readme_run",
            "claims_markdown", "readme_hardware"]
@@ -40,7 +41,7 @@ README_HARDWARE_END = "<!-- end of hardware -->"
 _RUN_LINE = re.compile(r"^Claims on the recorded run `(?P<tag>[^`]+)` \(fingerprint `(?P<fp>[0-9a-f]+)`\)", re.M)
 
 
-def run_claims(tag: str, fingerprint: str | None = None, root: Path = RESULTS_DIR) -> pd.DataFrame:
+def run_claims(tag: str, fingerprint: str | None = None, root: Path = RECORDED_DIR) -> pd.DataFrame:
     """The claims table of one recorded run (``tag``, its latest fingerprint unless given)."""
     from helpers.store.results import load_results
 
@@ -52,7 +53,7 @@ def readme_claims(claims: pd.DataFrame, tag: str, fingerprint: str) -> str:
     """The README's claims section (markers included) for one recorded run."""
     return (f"{README_START}\nClaims on the recorded run `{tag}` (fingerprint `{fingerprint}`): every part of every "
             f"claim, its statistic with the 95 % interval, and the reason for its verdict "
-            f"(`python -m helpers claims --device-tag {tag}` prints the same table).\n\n"
+            f"(`python -m helpers claims --results data/recorded --device-tag {tag}` prints the same table).\n\n"
             f"{claims_markdown(claims)}{README_END}")
 
 
@@ -66,7 +67,7 @@ def update_readme(section: str, readme: Path = README, start_marker: str = READM
     readme.write_text(text[:start] + section + text[end + len(end_marker):], encoding="utf-8")
 
 
-def readme_hardware(tag: str, fingerprint: str, root: Path = RESULTS_DIR) -> str:
+def readme_hardware(tag: str, fingerprint: str, root: Path = RECORDED_DIR) -> str:
     """The README's hardware section (markers included): the roofline and cache figures and one
     paragraph (``helpers.analysis.roofline.why_time_rises``) of one recorded run."""
     from helpers.core.reference import PAPER_MODELS
@@ -108,17 +109,30 @@ def write_gallery(report_dir: Path, dest: Path = GALLERY_DIR, claims: pd.DataFra
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers gallery [DEVICE_TAG ...]``; with one tag, the README's claims and hardware too."""
+    """``python -m helpers gallery [DEVICE_TAG ...]``; with one tag, the README's claims and hardware too.
+    Only recorded runs (data/recorded) are shown: ValueError names a tag that is not recorded."""
     import argparse
 
+    from helpers.course.notebook import recorded_tags
     from helpers.store.results import load_results
 
     parser = argparse.ArgumentParser(prog="python -m helpers gallery", description=__doc__.split("\n\n")[0])
     parser.add_argument("tags", nargs="*", metavar="DEVICE_TAG",
-                        help="report folders under reports/ (default: every one)")
-    tags = parser.parse_args(argv).tags or sorted(p.name for p in REPORTS_DIR.iterdir() if p.is_dir())
+                        help="report folders under reports/ of recorded runs (default: every one)")
+    recorded = recorded_tags(RECORDED_DIR)
+    reports = sorted(p.name for p in REPORTS_DIR.iterdir() if p.is_dir()) if REPORTS_DIR.is_dir() else []
+    tags = parser.parse_args(argv).tags or [tag for tag in reports if tag in recorded]
+    if not tags:
+        raise ValueError(f"no report of a recorded run under {REPORTS_DIR}: the gallery shows recorded runs "
+                         f"only (recorded: {', '.join(recorded) or 'none'}); `make record` records this "
+                         f"machine's run, `make reproduce TAG=...` writes a recorded run's report")
     for tag in tags:
-        rows = load_results(RESULTS_DIR, [tag])
+        if tag not in recorded:
+            raise ValueError(f"{tag!r} is not a recorded run: the gallery shows recorded runs only (recorded: "
+                             f"{', '.join(recorded) or 'none'}); `make record` copies this machine's run into "
+                             f"data/recorded")
+    for tag in tags:
+        rows = load_results(RECORDED_DIR, [tag])
         claims = claims_table(rows, tag)
         for path in write_gallery(REPORTS_DIR / tag, claims=claims):
             print(path.relative_to(REPO_ROOT))

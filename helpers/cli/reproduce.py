@@ -122,7 +122,10 @@ def reproduce(profile: str = "full", models: str = "", device: str = "auto", thr
               results_dir: Path | None = None, measure: bool = True, results_tag: str = "") -> int:
     """Measure what the store lacks (the command-line sweep, its progress in the terminal), then run the
     notebooks in order, plotting from the store; return 0, or 1 after naming every notebook that failed.
-    ``results_tag``: replot that recorded device's run instead (nothing is measured)."""
+    The store is this machine's own (data/results, or ``results_dir``): a recorded run of the same
+    fingerprint in data/recorded is never taken for a measurement of this machine.
+    ``results_tag``: replot that recorded device's run (data/recorded, unless ``results_dir`` names another
+    root) instead; nothing is measured."""
     from helpers.course.notebook import setup
 
     run = setup(profile=profile, models=models, device=device, threads=threads,

@@ -11,8 +11,10 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO_ROOT / "data"
 REFERENCE_DIR = DATA_DIR / "reference"
+# This machine's own measurements (git-ignored): every writer measures into it by default.
 RESULTS_DIR = DATA_DIR / "results"
-# Committed runs: read-only references, replotted with TAG= and compared with this machine's own run.
+# Committed runs, read-only references replotted on any machine (``make reproduce TAG=...``) and compared
+# with this machine's own run of the same type; a run gets here only by ``make record`` (helpers.cli.record).
 RECORDED_DIR = DATA_DIR / "recorded"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 # Executed notebooks, figures and tables of a run (git-ignored). Override with
@@ -32,10 +34,25 @@ PAPER_FIGURES_DIR = REFERENCE_DIR / "figures"
 
 
 def results_dir(device_tag: str, root: Path | None = None) -> Path:
-    """Folder of one device's recorded results: ``data/results/<device_tag>/``."""
+    """Folder of one device's results: ``<root>/<device_tag>/``, root default ``data/results``."""
     if not device_tag or "/" in device_tag or device_tag.startswith("."):
         raise ValueError(f"bad device tag {device_tag!r}: use letters, digits, '-' or '_'")
     return (root or RESULTS_DIR) / device_tag
+
+
+def is_recorded(path: Path | str) -> bool:
+    """True when ``path`` is :data:`RECORDED_DIR` or lies inside it (links and ``..`` resolved)."""
+    recorded = RECORDED_DIR.resolve()
+    resolved = Path(path).resolve()
+    return resolved == recorded or resolved.is_relative_to(recorded)
+
+
+def check_writable(path: Path | str | None, what: str = "results_root") -> None:
+    """Refuse (ValueError naming ``what`` and ``path``) a folder that is or lies inside :data:`RECORDED_DIR`:
+    a recorded run is a read-only reference. ``None`` (the default store, data/results) passes."""
+    if path is not None and is_recorded(path):
+        raise ValueError(f"{what}={str(path)!r}: a recorded run is read-only: measure into data/results "
+                         f"(the default), or `make record` to copy a run there")
 
 
 def reports_dir(device_tag: str | None = None) -> Path:

@@ -100,7 +100,8 @@ class RunRoofline:
 def run_roofline(root, device_tag: str, models: Iterable[str] | str, fingerprint: str | None = None,
                  progress: bool = False) -> RunRoofline:
     """``models`` of the run ``fingerprint`` (default: the device's latest) of ``device_tag`` under the
-    results root ``root`` (None: data/results), placed on the roofline of that run's own characterisation."""
+    results root ``root`` (None: data/results, this machine's own runs; RECORDED_DIR for a committed run), placed on
+    the roofline of that run's own characterisation."""
     from helpers.measure.hardware import last_level_cache_bytes
     from helpers.models.zoo import resolve_models
     from helpers.store.characterisation import characterisation_for_run, stored_caches

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.core.paths import REPORTS_DIR, RESULTS_DIR
+from helpers.core.paths import RECORDED_DIR, REPORTS_DIR, RESULTS_DIR
 from helpers.measure.profiles import Profile, get_profile, parse_batch_sizes
 from helpers.report.style import use_style
 
@@ -66,10 +66,13 @@ def setup(profile: str = "full", models: str = "", batch_sizes: str = "", device
     """Resolve a notebook's parameters; empty values take the profile's defaults.
 
     ``threads=0`` means every core torch sees; ``results_dir`` defaults to
-    data/results, ``output_dir`` to reports/<device-tag>/. ``results_tag``
-    plots a recorded device's run instead of this machine's (a committed run on
-    a student's laptop): nothing is measured then, and ValueError names the
-    recorded tags when that one has no results.
+    data/results (this machine's own store), ``output_dir`` to reports/<device-tag>/.
+    ``results_tag`` plots a recorded device's run instead of this machine's (a
+    committed run on a student's laptop), from data/recorded unless ``results_dir``
+    names another root: nothing is measured then, and ValueError names the
+    recorded tags when that one has no results. A recorded run of this machine's
+    own tag never stands in for a measurement: without ``results_tag`` the run
+    measures into data/results.
     """
     from helpers.measure.timing import resolve_threads
     from helpers.models.zoo import resolve_models
@@ -79,7 +82,7 @@ def setup(profile: str = "full", models: str = "", batch_sizes: str = "", device
     names = [s.name for s in resolve_models(models or list(prof.models))]
     sizes = parse_batch_sizes(batch_sizes) if batch_sizes else list(prof.batch_sizes)
     dev = resolve_device(device)
-    root = Path(results_dir) if results_dir else RESULTS_DIR
+    root = Path(results_dir) if results_dir else (RECORDED_DIR if results_tag else RESULTS_DIR)
     tag = device_tag(dev)
     if results_tag:
         recorded = recorded_tags(root)
@@ -95,8 +98,8 @@ def setup(profile: str = "full", models: str = "", batch_sizes: str = "", device
                results_root=root, output_dir=out, measure=bool(measure))
 
 
-def recorded_tags(root: Path | str = RESULTS_DIR) -> list[str]:
-    """Device tags with a results file under ``root``, sorted."""
+def recorded_tags(root: Path | str = RECORDED_DIR) -> list[str]:
+    """Device tags with a results file under ``root`` (default data/recorded, the committed runs), sorted."""
     from helpers.store.results import RESULTS_FILENAME
 
     root = Path(root)

@@ -290,9 +290,14 @@ def measure(models: Iterable[str] | str, batch_sizes: Iterable[int], metrics: It
     on the same store at the same time is refused (StoreBusy). ``precision``
     (helpers.measure.dtypes: fp32, bf16, fp16, int8) is the numeric type of model
     and input; a model or device without native support gets "unavailable"
-    rows saying why. ``study`` picks the store (helpers.store.results.STUDY_FILES).
+    rows saying why. ``study`` picks the store (helpers.store.results.STUDY_FILES). A ``results_root``
+    in data/recorded (helpers.core.paths.RECORDED_DIR) is refused: a recorded run is read-only.
     """
     from tqdm.auto import tqdm
+
+    from helpers.core.paths import check_writable
+
+    check_writable(results_root)
 
     from helpers.measure.dtypes import dtype_name, parse_precisions
     from helpers.measure.profiles import get_profile, parse_batch_sizes

@@ -56,7 +56,8 @@ def save_characterisation(frame: pd.DataFrame, folder: Path | str | None = None)
     """Store ``frame`` in ``folder/hardware.csv`` and return that path.
 
     ``folder`` defaults to ``data/results/<device-tag>/`` of the frame's device
-    (:func:`helpers.store.machine.device_tag`), beside that device's results store.
+    (:func:`helpers.store.machine.device_tag`), beside that device's results store;
+    a folder in data/recorded is refused (ValueError): a recorded run is read-only.
     The file keeps one characterisation per fingerprint: rows of the frame's
     fingerprint already there are replaced, other fingerprints' rows are kept.
     """
@@ -73,6 +74,9 @@ def save_characterisation(frame: pd.DataFrame, folder: Path | str | None = None)
             raise ValueError(f"the frame names devices {devices}: pass folder= to save it")
         device = devices[0]
         folder = results_dir(device_tag(device))
+    from helpers.core.paths import check_writable
+
+    check_writable(folder, "folder")  # a recorded run (data/recorded) is read-only
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / HARDWARE_FILENAME

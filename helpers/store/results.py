@@ -61,7 +61,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from helpers.core.paths import RESULTS_DIR, results_dir
+from helpers.core.paths import RESULTS_DIR, check_writable, results_dir
 from helpers.store.schema import (DONE_STATUSES, FLAGS, KEY, RESULT_COLUMNS, RESULT_STATUSES, SCHEMA_VERSION,
                                   ResultRow)
 
@@ -392,6 +392,7 @@ class ResultsStore:
 
     def _check_folder(self) -> None:
         folder = self.path.parent
+        check_writable(folder, "results folder")  # a recorded run (data/recorded) is read-only
         if folder.exists() and not folder.is_dir():
             raise ValueError(f"results folder {folder} is a file, not a folder: give a folder for the results")
         for parent in [folder, *folder.parents]:
