@@ -49,8 +49,8 @@ class EngineSettings:
     seed: int = 0
     point_timeout_s: float = 900.0
     extra_rounds_for_width: bool = False
-    imprecise_above: float = 0.10
-    memory_imprecise_above: float = 0.05
+    imprecise_above: float = 0.30
+    memory_imprecise_above: float = 0.15
     check_off_sds: float = 4.0
     check_off_floor: float = 0.05
 
