@@ -286,3 +286,10 @@ def test_memory_readings_of_separate_windows_get_an_interval_and_a_flag():
     assert spread["flags"] == "imprecise" and spread["high"] > 140
     one = _memory_estimate([50.0], target=0.05)
     assert one["value"] == pytest.approx(50.0) and one["low"] is None and one["flags"] == "imprecise"
+    # identical readings in every window: the interval is the resolution between runs, never zero wide
+    same = _memory_estimate([23.0, 23.0, 23.0], target=0.05, resolution=0.01)
+    assert same["low"] == pytest.approx(23.0 * 0.99) and same["high"] == pytest.approx(23.0 * 1.01)
+    assert "resolution" in same["method"] and same["flags"] == ""
+    assert _memory_estimate([23.0, 23.0, 23.0], target=0.05)["low"] == pytest.approx(23.0)  # no floor asked
+    wide = _memory_estimate([60.0, 100.0, 140.0], target=0.05, resolution=0.01)
+    assert (wide["low"], wide["high"]) == (spread["low"], spread["high"]) and "resolution" not in wide["method"]

@@ -288,7 +288,7 @@ def test_bad_measurement_arguments_are_named():
 def test_characterise_frame_with_a_cpu_lacking_bf16(tmp_path):
     caches = hw.read_caches(tmp_path, sysconf=None)
     frame = hw.characterise("cpu", 1, matmul_size=16, array_bytes=4096, min_run_time=0.01, min_measurements=6,
-                            cpuinfo=hw.parse_cpuinfo(SKYLAKE), caches=caches)
+                            cpuinfo=hw.parse_cpuinfo(SKYLAKE), caches=caches, windows=1)
     assert list(frame.columns) == characterisation.HARDWARE_COLUMNS
     assert set(frame["status"]) <= set(characterisation.HARDWARE_STATUSES)
     assert (frame["device"] == "cpu").all()
@@ -334,7 +334,8 @@ def test_save_characterisation(tmp_path, monkeypatch):
 
 
 def test_stored_characterisation_keeps_one_per_fingerprint_and_loads_the_latest(tmp_path):
-    frame = hw.characterise("cpu", 1, matmul_size=16, array_bytes=4096, min_run_time=0.01, min_measurements=6)
+    frame = hw.characterise("cpu", 1, matmul_size=16, array_bytes=4096, min_run_time=0.01, min_measurements=6,
+                            windows=1)
     assert frame["fingerprint"].nunique() == 1 and frame["fingerprint"].iloc[0]
     folder = tmp_path / "cpu-test"
     characterisation.save_characterisation(frame, folder)
@@ -369,14 +370,17 @@ def run_cli(*args):
 
 def test_cli_hardware_csv_columns():
     result = run_cli("hardware", "--device", "cpu", "--csv", "--threads", "1", "--min-run-time", "0.05",
-                     "--matmul-size", "64", "--array-mib", "1", "--no-save")
+                     "--matmul-size", "64", "--array-mib", "1", "--no-save", "--windows", "2")
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(io.StringIO(result.stdout), keep_default_na=False)
     assert list(table.columns) == characterisation.HARDWARE_COLUMNS
     assert set(table["status"]) <= set(characterisation.HARDWARE_STATUSES)
     rows = table.set_index(["quantity", "dtype"])
     fp32 = rows.loc[("matmul_peak", "fp32")]
-    assert fp32["status"] == "ok" and fp32["unit"] == "GFLOP/s" and int(fp32["n"]) >= 6
+    assert fp32["status"] == "ok" and fp32["unit"] == "GFLOP/s" and int(fp32["n"]) == 2  # windows
+    assert "2 windows" in fp32["method"] and "windows: " in fp32["note"]
+    bad = run_cli("hardware", "--device", "cpu", "--windows", "0", "--no-save")
+    assert bad.returncode == 2 and "windows must be a positive integer" in bad.stderr and "got 0" in bad.stderr
     assert float(fp32["ci_low"]) <= float(fp32["value"]) <= float(fp32["ci_high"])
     assert rows.loc[("torch_threads", ""), "value"] == "1"
     assert "64x64" in fp32["method"]
@@ -416,3 +420,74 @@ def test_fp32_peak_agrees_with_a_bare_mm_beside_it():
     bare_gflops = 2 * size**3 / statistics.median(bare) / 1e9
     assert row["status"] == "ok"
     assert row["value"] == pytest.approx(bare_gflops, rel=0.30)
+
+
+# --------------------------------------------------------------------------- peaks over windows
+def _peak_rows(fp32: float, triad: float, rel: float = 0.02) -> list[dict]:
+    """One window's rows as hw.peaks gives them: fp32 measured, bf16 not native, triad measured."""
+    return [hw._row("matmul_peak", fp32, dtype="fp32", unit="GFLOP/s", ci_low=fp32 * (1 - rel),
+                    ci_high=fp32 * (1 + rel), n=10, method="torch.mm; order-statistic", note="2 thread(s)"),
+            hw._row("matmul_peak", "", dtype="bf16", unit="GFLOP/s", method="not measured", status="not native",
+                    note="no avx512_bf16"),
+            hw._row("memory_bandwidth_triad", triad, dtype="fp32", unit="GB/s", ci_low=triad * (1 - rel),
+                    ci_high=triad * (1 + rel), n=10, method="triad; order-statistic", note="")]
+
+
+def test_combine_windows_takes_the_interval_between_windows():
+    combined = hw.combine_windows([_peak_rows(100.0, 30.0), _peak_rows(120.0, 31.0), _peak_rows(80.0, 29.0)])
+    fp32, bf16, triad = combined
+    assert fp32["n"] == 3 and fp32["value"] == pytest.approx((100 * 120 * 80) ** (1 / 3))
+    # far wider than one window's +-2 %: the windows disagree, and a re-run's value falls in it
+    assert fp32["ci_low"] < 80 and fp32["ci_high"] > 120
+    assert "3 windows" in fp32["method"] and "windows: 100, 120, 80 GFLOP/s" in fp32["note"]
+    assert bf16["status"] == "not native" and bf16["note"] == "no avx512_bf16"
+    assert triad["ci_low"] < 29 < 31 < triad["ci_high"]
+
+
+def test_combine_windows_is_never_narrower_than_one_window():
+    same = hw.combine_windows([_peak_rows(100.0, 30.0, rel=0.05)] * 3)[0]
+    assert same["value"] == pytest.approx(100.0)
+    assert same["ci_low"] == pytest.approx(95.0) and same["ci_high"] == pytest.approx(105.0)
+    assert "widened" in same["method"]
+
+
+def test_combine_windows_with_one_measured_window_keeps_it_and_refuses_mismatched_windows():
+    failed = _peak_rows(100.0, 30.0)
+    failed[0] = dict(failed[0], status="error", value="")
+    one = hw.combine_windows([failed, _peak_rows(110.0, 30.0)])[0]
+    assert one["value"] == 110.0 and one["n"] == 10  # the one window's own row
+    with pytest.raises(ValueError, match="different peaks"):
+        hw.combine_windows([_peak_rows(1.0, 1.0), _peak_rows(1.0, 1.0)[:2]])
+    with pytest.raises(ValueError, match="at least one window"):
+        hw.combine_windows([])
+    with pytest.raises(ValueError, match="windows must be a positive integer"):
+        hw.peaks_in_windows(0)
+
+
+def test_peak_coverage_holds_for_agreeing_runs_and_fails_for_a_moved_machine():
+    from helpers.analysis.reproducibility import peak_coverage
+
+    def frame(rows):
+        return pd.DataFrame(rows, columns=characterisation.HARDWARE_COLUMNS)
+
+    windows = [_peak_rows(100.0, 30.0), _peak_rows(104.0, 31.0), _peak_rows(97.0, 29.5)]
+    a = frame(hw.combine_windows(windows))
+    b = frame(hw.combine_windows([_peak_rows(v * 1.02, t) for v, t in ((100.0, 30.0), (99.0, 30.5), (103.0, 29.0))]))
+    agree = peak_coverage(a, b)
+    assert (agree.points, agree.covered) == (2, 2)  # fp32 and triad; bf16 is not measured
+    steady = [_peak_rows(100.0, 30.0), _peak_rows(100.5, 30.1), _peak_rows(99.5, 29.9)]
+    moved = [_peak_rows(50.0, 30.0), _peak_rows(50.5, 30.1), _peak_rows(49.5, 29.9)]  # half the peak
+    assert peak_coverage(frame(hw.combine_windows(steady)), frame(hw.combine_windows(moved))).covered == 1
+
+
+def test_peaks_are_measured_in_fresh_processes_and_combined():
+    kwargs = dict(device="cpu", threads=1, dtype_support={"fp32": None, "bf16": "no", "fp16": "no"},
+                  matmul_size=16, array_bytes=4096, min_run_time=0.01, min_measurements=6)
+    window = hw.measure_window(kwargs)
+    assert [r["status"] for r in window] == ["ok", "not native", "not native", "ok", "ok"]
+    frame = hw.characterise("cpu", 1, matmul_size=16, array_bytes=4096, min_run_time=0.01, min_measurements=6,
+                            windows=2)
+    fp32 = frame[(frame["quantity"] == "matmul_peak") & (frame["dtype"] == "fp32")].iloc[0]
+    assert fp32["n"] == 2 and "2 windows" in fp32["method"] and fp32["ci_low"] <= fp32["value"] <= fp32["ci_high"]
+    with pytest.raises(RuntimeError, match="a peaks window failed: ValueError: matmul size"):
+        hw.measure_window({**kwargs, "matmul_size": 0})

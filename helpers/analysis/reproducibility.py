@@ -3,7 +3,7 @@
 * :func:`coverage`: two runs of the same points (two sweeps, or this run and a recorded one): the
   share of points whose difference lies inside the combined 95 % interval, sqrt(hw_a^2 + hw_b^2)
   on the log scale, with the median |a - b| / mean(a, b) and the median half-width. Calibrated
-  intervals cover about 95 %.
+  intervals cover about 95 %. :func:`peak_coverage` does the same for two characterisations' peaks.
 * :func:`check_standard_values` and :func:`check_standard_summary`: the check standard
   (helpers.measure.check_standard) of every window of a run, its median (seconds) and spread.
 * :func:`compare_with_reference`: this run against a recorded run of the same machine type:
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["Coverage", "coverage", "check_standard_values", "check_standard_summary", "CheckStandardSummary",
+__all__ = ["Coverage", "coverage", "peak_coverage", "check_standard_values", "check_standard_summary", "CheckStandardSummary",
            "compare_with_reference", "normalised_values", "recorded_reference", "run_report", "window_medians",
            "paired_ratio"]
 
@@ -53,9 +53,25 @@ def _points(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
 def coverage(a: pd.DataFrame, b: pd.DataFrame, metric: str = "latency_per_image") -> Coverage:
     """How two runs' ``metric`` rows (results frames) cover each other; points without an interval in
     either run are left out (a zero-width interval counts: it covers only an equal value)."""
+    return _coverage(_points(a, metric), _points(b, metric), metric)
+
+
+def _peaks(frame: pd.DataFrame) -> pd.DataFrame:
+    quantity = frame["quantity"].astype(str)
+    measured = frame[(frame["status"] == "ok")
+                     & (quantity.eq("matmul_peak") | quantity.str.startswith("memory_bandwidth"))]
+    return measured.set_index(["quantity", "dtype"])[["value", "ci_low", "ci_high"]].astype(float)
+
+
+def peak_coverage(a: pd.DataFrame, b: pd.DataFrame) -> Coverage:
+    """How two characterisations' measured peaks (helpers.measure.hardware.characterise frames: matmul
+    GFLOP/s per dtype, bandwidth GB/s) cover each other, as :func:`coverage` does for points."""
+    return _coverage(_peaks(a), _peaks(b), "hardware peaks")
+
+
+def _coverage(pa: pd.DataFrame, pb: pd.DataFrame, metric: str) -> Coverage:
     import numpy as np
 
-    pa, pb = _points(a, metric), _points(b, metric)
     both = pa.add_suffix("_a").join(pb.add_suffix("_b"), how="inner")
     both = both[(both["value_a"] > 0) & (both["value_b"] > 0)]
     both = both.dropna(subset=["ci_low_a", "ci_high_a", "ci_low_b", "ci_high_b"])

@@ -339,7 +339,7 @@ def _cmd_hardware(args: argparse.Namespace) -> int:
     frame = characterise(args.device, args.threads or None, min_run_time=args.min_run_time,
                          matmul_size=args.matmul_size or None,
                          array_bytes=int(args.array_mib * 2**20) if args.array_mib else None,
-                         measure=not args.facts_only)
+                         measure=not args.facts_only, windows=args.windows, progress=True)
     if not args.facts_only and not args.no_save:
         path = save_characterisation(frame, args.out)
         print(f"stored in {path} (fingerprint {frame['fingerprint'].iloc[0]}, beside the device's results)",
@@ -419,6 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.set_defaults(func=_cmd_probes)
 
+    from helpers.measure.profiles import PEAK_WINDOWS
+
     p = sub.add_parser("hardware", help="this machine's facts and measured peaks (matmul GFLOP/s, memory GB/s)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--csv", action="store_true", help="print CSV with every column instead of a table")
@@ -428,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="side of the square matrices (default: 1024 on a CPU, 8192 on CUDA)")
     p.add_argument("--array-mib", type=float, default=0.0,
                    help="MiB per bandwidth array (default: 4x the last-level cache, at least 256)")
+    p.add_argument("--windows", type=int, default=PEAK_WINDOWS,
+                   help=f"fresh processes the peaks are measured in, one after another; the interval is between "
+                        f"them (default {PEAK_WINDOWS}; 1: this process, the within-window interval)")
     p.add_argument("--facts-only", action="store_true", help="report the facts, measure nothing")
     p.add_argument("--out", type=Path, default=None,
                    help="folder of hardware.csv (default: data/results/<device-tag>/, beside the results)")

@@ -34,7 +34,8 @@ def measure_for_lesson(profile, device: str, threads: int, results_root: Path | 
     done = {}
     fingerprint = environment_fingerprint(device, threads)["fingerprint"]
     if characterisation.load_characterisation(tag, results_root, fingerprint=fingerprint) is None:
-        frame = hardware.characterise(device, threads, min_run_time=profile.peak_run_time_s)
+        frame = hardware.characterise(device, threads, min_run_time=profile.peak_run_time_s,
+                                       windows=profile.peak_windows, progress=progress)
         root = Path(results_root) if results_root is not None else None
         done["hardware"] = characterisation.save_characterisation(frame, results_dir(tag, root))
     sizes = list(profile.study_batch_sizes)

@@ -19,9 +19,18 @@ needs AVX-512 BF16 or AMX-BF16 (x86) or the BF16 extension (ARM); fp16 needs
 AVX-512 FP16 or AMX-FP16 (x86) or ARMv8.2 half-precision arithmetic
 (``asimdhp``); on CUDA, bf16 needs compute capability 8.0 and fp16 5.3.
 
-The interval of a median is distribution-free: the order statistics that cover
-the median with at least 95 % probability (``scipy.stats.quantile_test(...)
-.confidence_interval()``), which needs n >= 6 measurements.
+Each peak is measured in several windows (:data:`DEFAULT_PEAK_WINDOWS`): fresh
+processes, one after another, each timing every peak (:func:`peaks_in_windows`).
+A peak's value is the geometric mean of its windows' medians and its 95 %
+interval a Student-t interval on their logarithms
+(``helpers.core.stats.window_interval``): what a re-run gives, since a machine's
+peak moves between processes and minutes far more than within one timing.
+It is never narrower than the precision within a window: the distribution-free
+interval of one window's median (the order statistics that cover the median
+with at least 95 % probability, ``scipy.stats.quantile_test(...)
+.confidence_interval()``, which needs n >= 6 measurements), taken at the
+windows' median relative width. With one window that within-window interval is
+the row's.
 
 Units: bytes for cache and memory sizes, GFLOP/s, GB/s (1e9 bytes/s), MHz.
 """
@@ -30,15 +39,18 @@ from __future__ import annotations
 import math
 import os
 import re
+import signal
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
 
-from helpers.core.stats import median_interval
+from helpers.core.stats import median_interval, window_interval
 from helpers.core.procfs import CPUINFO, DEVICE_TREE_MODEL, board_model, cpuinfo_fields, usable_cpus
 from helpers.core.units import GB, GIB, KIB, MIB
+from helpers.measure.profiles import PEAK_WINDOWS
 from helpers.store.characterisation import CACHE_LEVELS, CacheFact, HARDWARE_COLUMNS, HARDWARE_STATUSES, UNKNOWN
 
 
@@ -78,6 +90,10 @@ SYSCONF_CACHE = {
 }
 
 DEFAULT_MATMUL_SIZE = {"cpu": 1024, "cuda": 8192}
+#: Windows (fresh processes, one after another) each peak is measured in; its interval is between them.
+DEFAULT_PEAK_WINDOWS = PEAK_WINDOWS
+#: Seconds a window may take before it is stopped.
+PEAK_WINDOW_TIMEOUT_S = 600.0
 MIN_BANDWIDTH_ARRAY_BYTES = 256 * MIB
 LLC_MULTIPLE = 4  # bandwidth arrays are at least this many times the last-level cache
 
@@ -500,10 +516,117 @@ def peaks(device: str, *, threads: int, dtype_support: dict[str, str | None], ma
     return rows
 
 
+# --------------------------------------------------------------------------- windows: what a re-run gives
+def _peaks_window(kwargs: dict, conn) -> None:
+    """A window's process: every peak of :func:`peaks` (``kwargs``), sent back through ``conn``."""
+    from helpers.measure.worker import die_with_parent
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to answer
+    die_with_parent()
+    try:
+        conn.send({"rows": peaks(**kwargs)})
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        conn.send({"error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"})
+    finally:
+        conn.close()
+
+
+def measure_window(kwargs: dict, timeout_s: float = PEAK_WINDOW_TIMEOUT_S) -> list[dict]:
+    """:func:`peaks` (``kwargs``) timed in a fresh process of the measurement engine's forkserver (torch
+    preloaded, the engine's lifeline: it ends with this process); its rows. RuntimeError naming the
+    cause when the window fails or takes longer than ``timeout_s`` seconds."""
+    from helpers.measure.worker import _context
+
+    ctx = _context()
+    receive, send = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_peaks_window, args=(kwargs, send), daemon=True)
+    process.start()
+    send.close()
+    try:
+        if not receive.poll(timeout_s):
+            raise RuntimeError(f"a peaks window took longer than {timeout_s:g} s and was stopped")
+        message = receive.recv()
+    except EOFError:
+        raise RuntimeError(f"a peaks window's process ended with status {process.exitcode} and no result") from None
+    finally:
+        receive.close()
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join()
+    if "error" in message:
+        raise RuntimeError(f"a peaks window failed: {message['error']}")
+    return message["rows"]
+
+
+def _relative_half_width(row: dict) -> float:
+    value, low, high = row["value"], row["ci_low"], row["ci_high"]
+    if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(low) and math.isfinite(high)):
+        return math.nan
+    return (high - low) / 2 / value
+
+
+def combine_windows(windows: list[list[dict]]) -> list[dict]:
+    """One row per peak from the rows of several windows (each :func:`peaks`'s rows, in its order).
+
+    A measured peak (status ``ok`` in at least 2 windows) takes the geometric mean of its windows'
+    values and a t interval on their logs (``window_interval``), widened where needed to the median
+    relative width of the windows' own intervals (a few windows can agree by chance); ``n`` is the
+    number of windows and the note lists their values. A peak measured in one window keeps that
+    window's row; rows that are not ``ok`` in any window (``not native``) are the first window's.
+    ValueError when the windows do not hold the same peaks in the same order.
+    """
+    if not windows:
+        raise ValueError("combine_windows needs the rows of at least one window, got none")
+    keys = [[(r["quantity"], r["dtype"]) for r in rows] for rows in windows]
+    if any(k != keys[0] for k in keys[1:]):
+        raise ValueError(f"the windows hold different peaks: {keys}")
+    combined = []
+    for i, first in enumerate(windows[0]):
+        same = [rows[i] for rows in windows]
+        ok = [r for r in same if r["status"] == "ok" and isinstance(r["value"], (int, float))
+              and math.isfinite(r["value"]) and r["value"] > 0]
+        if len(ok) < 2:
+            combined.append(dict(ok[0] if ok else first))
+            continue
+        values = [float(r["value"]) for r in ok]
+        centre, low, high, method = window_interval(values)
+        widths = [w for w in map(_relative_half_width, ok) if math.isfinite(w)]
+        within = statistics.median(widths) if widths else 0.0
+        if low > centre * (1 - within) or high < centre * (1 + within):
+            method += ", widened to the windows' own precision"
+        low, high = min(low, centre * (1 - within)), max(high, centre * (1 + within))
+        shown = ", ".join(f"{v:.4g}" for v in values)
+        within_method = first["method"].split("; ")[0]
+        row = dict(first, value=centre, ci_low=low, ci_high=high, n=len(values),
+                   method=f"{within_method}; geometric mean of {len(values)} windows (fresh processes, one after "
+                          f"another), {method}",
+                   note="; ".join(x for x in (first["note"], f"windows: {shown} {first['unit']}") if x))
+        combined.append(row)
+    return combined
+
+
+def peaks_in_windows(windows: int, progress: bool = False, **kwargs) -> list[dict]:
+    """:func:`peaks` (``kwargs``) measured in ``windows`` fresh processes one after another, combined by
+    :func:`combine_windows`; with one window, measured here, each peak with its within-window interval.
+    ValueError for ``windows`` < 1."""
+    if isinstance(windows, bool) or not isinstance(windows, int) or windows < 1:
+        raise ValueError(f"windows must be a positive integer (fresh processes the peaks are measured in), "
+                         f"got {windows!r}")
+    if windows == 1:
+        return peaks(**kwargs)
+    from tqdm.auto import tqdm
+
+    measured = [measure_window(kwargs) for _ in tqdm(range(windows), desc="peaks", unit="window",
+                                                      disable=not progress)]
+    return combine_windows(measured)
+
+
 def characterise(device: str = "auto", threads: int | None = None, *, matmul_size: int | None = None,
                  array_bytes: int | None = None, min_run_time: float = 1.0, min_measurements: int = 10,
                  measure: bool = True, cpuinfo: CpuInfo | None = None,
-                 caches: dict[str, CacheFact] | None = None) -> pd.DataFrame:
+                 caches: dict[str, CacheFact] | None = None, windows: int = DEFAULT_PEAK_WINDOWS,
+                 progress: bool = False) -> pd.DataFrame:
     """This machine's facts and ``device``'s measured peaks, as a frame of :data:`HARDWARE_COLUMNS`.
 
     Parameters
@@ -522,6 +645,11 @@ def characterise(device: str = "auto", threads: int | None = None, *, matmul_siz
         Timed blocks per peak at least (>= 6 gives an interval).
     measure:
         ``False``: facts only.
+    windows:
+        Fresh processes the peaks are measured in, one after another (:func:`peaks_in_windows`); the
+        interval is between them. 1: measured in this process, with the within-window interval.
+    progress:
+        A progress bar over the windows.
     cpuinfo, caches:
         Parsed facts to use instead of this machine's (tests).
     """
@@ -541,10 +669,10 @@ def characterise(device: str = "auto", threads: int | None = None, *, matmul_siz
         else:
             support = cpu_dtype_support(info)
         kind = "cuda" if device.startswith("cuda") else "cpu"
-        rows += peaks(device, threads=threads, dtype_support=support,
-                      matmul_size=matmul_size or DEFAULT_MATMUL_SIZE[kind],
-                      array_bytes=array_bytes or default_array_bytes(device, caches),
-                      min_run_time=min_run_time, min_measurements=min_measurements)
+        rows += peaks_in_windows(windows, progress, device=device, threads=threads, dtype_support=support,
+                                 matmul_size=matmul_size or DEFAULT_MATMUL_SIZE[kind],
+                                 array_bytes=array_bytes or default_array_bytes(device, caches),
+                                 min_run_time=min_run_time, min_measurements=min_measurements)
     from helpers.store.results import environment_fingerprint
 
     env = environment_fingerprint(device, threads)

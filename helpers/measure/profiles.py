@@ -31,7 +31,9 @@ class EngineSettings:
     more than ``check_off_floor``. A point is flagged ``imprecise`` when its
     interval's half-width exceeds ``imprecise_above`` of its value
     (``memory_imprecise_above`` for memory): targets a quiet run of the
-    committed machine meets at most points.
+    committed machine meets at most points. A memory interval is at least
+    +-``memory_resolution`` of its value: readings identical in every window
+    of one run do not show what differs between runs.
     """
 
     rounds: int = 3
@@ -51,6 +53,7 @@ class EngineSettings:
     extra_rounds_for_width: bool = False
     imprecise_above: float = 0.30
     memory_imprecise_above: float = 0.15
+    memory_resolution: float = 0.01
     check_off_sds: float = 4.0
     check_off_floor: float = 0.05
 
@@ -64,6 +67,7 @@ class EngineSettings:
             "round_time_s": self.round_time_s > 0, "point_cap_s": self.point_cap_s > 0,
             "contention_share": 0 < self.contention_share <= 1, "point_timeout_s": self.point_timeout_s > 0,
             "imprecise_above": self.imprecise_above > 0, "memory_imprecise_above": self.memory_imprecise_above > 0,
+            "memory_resolution": 0 <= self.memory_resolution < 1,
             "check_off_sds": self.check_off_sds > 0, "check_off_floor": self.check_off_floor >= 0,
         }
         bad = [k for k, ok in checks.items() if not ok]
@@ -71,6 +75,11 @@ class EngineSettings:
             raise ValueError(f"bad engine setting {bad[0]}={getattr(self, bad[0])!r} "
                              f"(rounds >= 1, max_rounds >= rounds, 0 < target_rel_ci < 1, counts >= 1, "
                              f"times > 0, 0 < contention_share <= 1)")
+
+
+#: Windows (fresh processes, one after another) the hardware peaks are measured in by default; their
+#: interval is between the windows (helpers.measure.hardware.peaks_in_windows).
+PEAK_WINDOWS = 5
 
 
 @dataclass(frozen=True)
@@ -84,11 +93,13 @@ class Profile:
     power_window: float       # length of each power window (active and idle)
     description: str
     # the hardware lesson's studies (helpers.measure.studies): models and batch sizes of the threads and precision
-    # sweeps, and seconds per blocked_autorange call of the peaks (helpers.measure.hardware)
+    # sweeps, seconds per blocked_autorange call of the peaks and the windows (fresh processes) they are measured in
+    # (helpers.measure.hardware)
     threads_models: tuple[str, ...] = ("AlexNet", "VGG-16", "GoogLeNet", "ResNet-50")
     precision_models: tuple[str, ...] = ("paper",)
     study_batch_sizes: tuple[int, ...] = (1, 16)
     peak_run_time_s: float = 1.0
+    peak_windows: int = PEAK_WINDOWS
 
 
 PROFILES: dict[str, Profile] = {
@@ -96,7 +107,8 @@ PROFILES: dict[str, Profile] = {
                      EngineSettings(round_time_s=0.05, point_cap_s=0.5, max_rounds=3), 0.5,
                      "CI: two small models, batches 1 and 2, seconds; the studies one each (ENet's threads, "
                      "ResNet-18 in every numeric type: torchvision quantises it)", threads_models=("ENet",),
-                     precision_models=("ResNet-18",), study_batch_sizes=(1, 2), peak_run_time_s=0.05),
+                     precision_models=("ResNet-18",), study_batch_sizes=(1, 2), peak_run_time_s=0.05,
+                     peak_windows=2),
     "classroom": Profile("classroom", ("AlexNet", "VGG-16", "ResNet-50", "ENet", "GoogLeNet"), (1, 4, 16),
                          EngineSettings(), 5.0,
                          "a class's worth: a fully connected net (AlexNet), a VGG, a ResNet, an efficient net "

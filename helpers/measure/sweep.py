@@ -134,8 +134,10 @@ def _iqr(samples: list[float]) -> float:
     return float(np.subtract(*np.percentile(samples, [75, 25]))) if len(samples) > 1 else math.nan
 
 
-def _memory_estimate(readings: list[float], target: float) -> dict:
-    """Centre, 95 % interval over windows (``window_interval``), n and flags of one memory metric (MB)."""
+def _memory_estimate(readings: list[float], target: float, resolution: float = 0.0) -> dict:
+    """Centre, 95 % interval over windows (``window_interval``), n and flags of one memory metric (MB).
+    The interval is at least +-``resolution`` of the centre (a share): readings that agree within one run
+    do not show what differs between runs."""
     from helpers.core.stats import window_interval
     from helpers.measure.engine import relative_half_width
 
@@ -144,6 +146,9 @@ def _memory_estimate(readings: list[float], target: float) -> dict:
         return {"value": max(readings) if readings else math.nan, "low": None, "high": None, "n": len(readings),
                 "method": "no positive reading", "flags": "imprecise"}
     centre, low, high, method = window_interval(positive)
+    if math.isfinite(low) and (low > centre * (1 - resolution) or high < centre * (1 + resolution)):
+        low, high = min(low, centre * (1 - resolution)), max(high, centre * (1 + resolution))
+        method += f", widened to +-{resolution:.0%} (the resolution between runs)"
     rel = relative_half_width(centre, low, high)
     return {"value": centre, "low": low if math.isfinite(low) else None, "high": high if math.isfinite(high) else None,
             "n": len(positive), "method": method, "flags": "" if rel <= target else "imprecise"}
@@ -171,7 +176,7 @@ def _memory_rows(rec: "_Recorder", state, common: dict, device: str, settings: E
     readings = {"memory_static": [st["static_mb"] for st in statics],
                 "memory_peak": [v["memory"]["peak_mb"] for v in with_memory]}
     for metric, values in readings.items():
-        est = _memory_estimate(values, settings.memory_imprecise_above)
+        est = _memory_estimate(values, settings.memory_imprecise_above, settings.memory_resolution)
         rec.add(model, b, metric, value=est["value"], median=est["value"], ci_low=est["low"], ci_high=est["high"],
                 n=est["n"], status="ok", method=method, flags=est["flags"],
                 details={**details, "readings_mb": [_round6(x) for x in values], "ci_method": est["method"]},

@@ -158,7 +158,7 @@ def _in_child(fn: Callable[[], dict], timeout_s: float) -> dict:
     pid = os.fork()
     if pid == 0:  # the point child
         os.close(read_fd)
-        _die_with_parent()
+        die_with_parent()
         try:
             payload = fn()
         except BaseException as exc:  # noqa: BLE001 - everything is reported to the worker
@@ -195,7 +195,7 @@ def _in_child(fn: Callable[[], dict], timeout_s: float) -> dict:
     return {"status": "error", "reason": f"the point's process ended with status {status} and no result"}
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: be killed when the parent process ends (a stopped sweep leaves no process behind)."""
     try:
         import ctypes
@@ -209,7 +209,7 @@ def _worker(task: dict, conn) -> None:
     """One model, one round: build it, then visit each batch (a forked child per batch on the CPU)."""
     # Ctrl-C reaches the whole process group: the orchestrator alone answers it, and ends this worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
+    die_with_parent()
     try:
         import torch
 
