@@ -293,3 +293,37 @@ def test_memory_readings_of_separate_windows_get_an_interval_and_a_flag():
     assert _memory_estimate([23.0, 23.0, 23.0], target=0.05)["low"] == pytest.approx(23.0)  # no floor asked
     wide = _memory_estimate([60.0, 100.0, 140.0], target=0.05, resolution=0.01)
     assert (wide["low"], wide["high"]) == (spread["low"], spread["high"]) and "resolution" not in wide["method"]
+
+
+def test_the_imprecise_targets_come_from_the_recorded_run_of_this_machine_type(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from helpers.measure.profiles import EngineSettings
+    from helpers.measure.sweep import TARGET_MIN_POINTS, machine_targets, summarise
+
+    def rows(widths, windows=True):
+        out = []
+        for i, w in enumerate(widths):
+            details = {"window_medians_s": [1.0, 1.1, 0.9]} if windows else {}
+            out.append({"device_tag": "cpu-test-2c", "fingerprint": "f", "model": f"M{i}", "batch_size": 1,
+                        "metric": "latency_per_image", "value": 1.0, "median": 1.0, "ci_low": 1 - w,
+                        "ci_high": 1 + w, "status": "ok", "flags": "", "details": json.dumps(details),
+                        "timestamp": "2026-01-01T00:00:00+00:00"})
+        return pd.DataFrame(out)
+
+    folder = tmp_path / "cpu-test-2c"
+    folder.mkdir()
+    widths = [0.01 * (i + 1) for i in range(TARGET_MIN_POINTS)]  # 1 % to 20 %: 80 % of them within 16.2 %
+    rows(widths).to_csv(folder / "results.csv", index=False)
+    tuned = machine_targets(EngineSettings(), "cpu-test-2c", tmp_path)
+    assert tuned.imprecise_above == pytest.approx(0.162) and tuned.memory_imprecise_above == 0.15  # no memory rows
+    # a target set on purpose is kept; another machine type, or a run recorded before windows, changes nothing
+    assert machine_targets(EngineSettings(imprecise_above=0.5), "cpu-test-2c", tmp_path).imprecise_above == 0.5
+    assert machine_targets(EngineSettings(), "cpu-other-2c", tmp_path) == EngineSettings()
+    rows(widths, windows=False).to_csv(folder / "results.csv", index=False)
+    assert machine_targets(EngineSettings(), "cpu-test-2c", tmp_path) == EngineSettings()
+    # the summary names the target its points were flagged against
+    flagged = rows([0.1, 0.4]).assign(details=json.dumps({"imprecise_above": 0.3}), flags=["", "imprecise"])
+    assert "1 of 2 (50 %) within the target (+-30 %)" in " ".join(summarise(flagged).lines())

@@ -69,3 +69,18 @@ def test_the_readme_says_why_time_rises_from_its_recorded_run():
     assert expected in text, "README's hardware paragraph is stale: run `make gallery` and commit"
     for name in ("hardware_roofline", "hardware_cache_test", "hardware_threads", "hardware_precision"):
         assert f"docs/gallery/{name}.png" in text and (gallery.GALLERY_DIR / f"{name}.png").is_file()
+
+
+def test_the_readme_shows_how_a_second_sweep_of_its_recorded_run_lands():
+    """The README's reproducibility section is what coverage and compare_verdicts give for the committed run
+    and its recorded second sweep today."""
+    tag, _ = readme_run()
+    expected = gallery.readme_reproducibility(tag)
+    assert expected in gallery.README.read_text(encoding="utf-8"), \
+        "README's reproducibility section is stale: run `make gallery` and commit"
+
+
+def test_readme_reproducibility_without_a_second_sweep_says_so(tmp_path):
+    text = gallery.readme_reproducibility("cpu-nowhere-1c", tmp_path)
+    assert text.startswith(gallery.README_REPRO_START) and text.endswith(gallery.README_REPRO_END)
+    assert "No second sweep of `cpu-nowhere-1c` is recorded" in text

@@ -5,9 +5,9 @@ from helpers.analysis.claims import CLAIM_COLUMNS, DOES_NOT_HOLD, HOLDS, INCONCL
 from helpers.report import text as lessons
 
 
-def _row(claim, verdict, this_run="shows something", reason="because", basis=""):
+def _row(claim, verdict, this_run="shows something", reason="because", basis="", device_tag="cpu-x"):
     row = {c: "" for c in CLAIM_COLUMNS}
-    row.update(claim=claim, verdict=verdict, this_run=this_run, reason=reason, basis=basis, device_tag="cpu-x",
+    row.update(claim=claim, verdict=verdict, this_run=this_run, reason=reason, basis=basis, device_tag=device_tag,
                claim_text=f"the text of {claim}")
     return row
 
@@ -22,6 +22,14 @@ def test_an_explanation_appears_only_beside_the_verdict_it_explains():
     assert "already busy at batch 1" in cpu_like
     tx1_like = lessons.speedup_summary(_table(_row("C3a", HOLDS, "falls for 14/14 models")))
     assert "**holds**" in tx1_like and "already busy" not in tx1_like
+
+
+def test_a_device_specific_explanation_appears_only_on_that_kind_of_device():
+    gpu = lessons.speedup_summary(_table(_row("C3a", DOES_NOT_HOLD, device_tag="cuda-nvidia-h100")))
+    assert "**does not hold** on cuda-nvidia-h100" in gpu and "CPU's cores" not in gpu
+    assert [lessons.device_kind(t) for t in ("cpu-amd-epyc-2c", "cuda-nvidia-a100", "jetson-tx1-board", "x")] == \
+        ["cpu", "gpu", "jetson", ""]
+    assert lessons.explanation("C3b", HOLDS, "cuda-x") == lessons.explanation("C3b", HOLDS, "cpu-x")  # any device
 
 
 def test_not_measurable_rows_say_why_not_what_was_not_measured():
@@ -48,3 +56,13 @@ def test_time_outliers_catch_a_gross_inversion_and_nothing_milder():
     assert "ResNet-50 takes 348.0 ms per image at batch 1, 2.0x as long as ResNet-152 (172.0 ms)" in text
     assert "GoogLeNet" not in text                  # 66 ms against ResNet-50's 68.6: a mild inversion, not flagged
     assert "No per-image times at batch 16" in lessons.time_outliers(quiet, ops, batch_size=16)
+
+
+def test_the_verdict_summary_counts_rows_and_names_parts_with_their_bases():
+    table = _table(_row("C3a", HOLDS, basis="batch 1 to 16"), _row("C3a", DOES_NOT_HOLD, basis="batch 1 to 64"),
+                   _row("C5a", HOLDS), _row("C8b", INCONCLUSIVE, basis="our count"))
+    text = lessons.verdict_summary(table)
+    assert text.startswith("The 3 parts of the paper's claims are ruled in 4 rows")
+    assert "Holds, 2 rows: C3a [batch 1 to 16], C5a." in text and "Does not hold, 1 row: C3a [batch 1 to 64]." in text
+    assert "Inconclusive, 1 row: C8b." in text  # its one row: no basis needed
+    assert lessons.verdict_summary(_table()) == "No claims were ruled."

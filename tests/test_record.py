@@ -156,3 +156,22 @@ def test_claims_without_results_rule_your_own_runs_or_name_the_recorded_ones(tmp
 
     table = pd.read_csv(io.StringIO(capsys.readouterr().out), keep_default_na=False)
     assert set(table["device_tag"]) == set(recorded_tags())
+
+
+def test_a_second_sweep_is_recorded_beside_its_recorded_run_never_as_a_device(tmp_path):
+    from helpers.course.notebook import recorded_tags
+
+    mine, recorded = tmp_path / "results", tmp_path / "recorded"
+    _run(mine)
+    with pytest.raises(ValueError, match="not recorded.*record its run first"):
+        record.record_rerun(TAG, False, mine, recorded)
+    record_run(TAG, False, mine, recorded)
+    second = tmp_path / "second"
+    _run(second, text="second")
+    copied = record.record_rerun(TAG, False, second, recorded)
+    assert sorted(p.name for p in copied) == sorted(KEPT)
+    assert (recorded / "reruns" / TAG / "results.csv").read_text() == "second results.csv\n"
+    assert (recorded / TAG / "results.csv").read_text() == "first results.csv\n"  # the recorded run untouched
+    assert recorded_tags(recorded) == [TAG]                                        # reruns is no device
+    with pytest.raises(ValueError, match="already recorded"):
+        record.record_rerun(TAG, False, second, recorded)

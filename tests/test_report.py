@@ -34,13 +34,26 @@ def report(tmp_path_factory, smoke_run):
     from helpers.analysis.claims import claims_table
 
     return write_index(out, runs, params, {"torch_version": "test", "host_cpu": "test cpu"},
-                       claims_table(paper_data=True))
+                       claims_table(paper_data=True),
+                       ["this machine's speed varied ±5.0 % during the run (the check standard over 3 windows)"])
 
 
 def test_index_lists_notebooks_claims_and_environment(report):
     page = report.read_text()
-    for needle in ("03_parameter_density.html", "07_findings.html", "C11", "holds", "torch_version"):
+    for needle in ("03_parameter_density.html", "07_findings.html", "C11", "holds", "torch_version",
+                   "This run's stability", "speed varied ±5.0 % during the run"):
         assert needle in page
+
+
+def test_the_report_states_the_stored_runs_stability(tmp_path):
+    from helpers.cli.reproduce import _stability
+    from helpers.core.paths import RECORDED_DIR
+
+    lines = _stability(RECORDED_DIR, "cpu-amd-epyc-f25m17-2c", compare=False)
+    assert any("timing points" in line for line in lines) and any("check standard" in line for line in lines)
+    assert _stability(tmp_path, "cpu-nowhere-1c", compare=True) == []
+    page = write_index(tmp_path, [], {}, stability=[]).read_text()
+    assert "No measured points in this run's store." in page
 
 
 @pytest.fixture(scope="module")

@@ -61,6 +61,20 @@ def test_normalised_values_divide_each_window_by_its_check_standard():
     assert normalised_values(rows({("A", 1): (1.0, 0.9, 1.1)})).empty  # no check standard: nothing offered
 
 
+def test_the_normalised_summary_compares_the_widths_or_says_why_there_is_none():
+    from helpers.analysis.reproducibility import normalised_summary
+
+    drift = rows({("A", 1): (1.0, 0.8, 1.2), ("B", 4): (2.0, 1.6, 2.4)}, checks=[0.001, 0.0012, 0.001])
+    for i in drift.index:  # each window's time moved with the machine's check standard
+        b = drift.at[i, "batch_size"]
+        v = drift.at[i, "value"] * b
+        drift.loc[i, "details"] = json.dumps({"window_check_s": [0.001, 0.0012, 0.001],
+                                              "window_medians_s": [v, 1.2 * v, v]})
+    text = normalised_summary(drift)
+    assert "of the 2 points is +-0.0 %, against +-20.0 % raw" in text
+    assert normalised_summary(rows({("A", 1): (1.0, 0.9, 1.1)})).startswith("No normalised figure")
+
+
 def test_no_recorded_run_of_this_machine_type_gives_no_reference(tmp_path):
     assert recorded_reference("cpu-none", root=tmp_path) == (None, "")
 

@@ -10,11 +10,18 @@ findings into verdicts from one vocabulary:
 * ``does not hold``: the whole interval misses it;
 * ``inconclusive``: the interval straddles the threshold;
 * ``not measurable here``: the evidence lacks what the part needs (with the reason);
-* ``paper's values``: the part rests only on the paper's own top-1 (C1, C11
-  without measured accuracy): computing it would only repeat the paper. On a
-  model set beyond the paper's (``claims_table(models=...)``), other models
-  carry torchvision's metadata top-1 (source ``library``): the part then rests
-  only on reference top-1, and its reason says so.
+* ``paper's values``: the part rests only on the paper's own data: its top-1
+  (C1, C9a and C11 without measured accuracy) or its published counts (C2 on
+  ``gops_published`` and ``params_m_paper``): computing it would only repeat the
+  paper. On a model set beyond the paper's (``claims_table(models=...)``), other
+  models carry torchvision's metadata top-1 (source ``library``): the part then
+  rests only on reference top-1, and its reason says so.
+
+Every ruled row (holds / does not hold) says in ``robust`` whether its verdict
+survives its threshold moved by -25 % and +25 % (:data:`THRESHOLD_MOVE`):
+``yes``; ``no: ...`` naming the verdict at the moved threshold; or, for a
+threshold of 0 (a direction, which a relative move leaves where it is),
+``a direction``. Rows not ruled leave it empty.
 
 A statistic without an interval (an exact count, a single memory reading, a
 figure the paper states) is decided on its value, and the row says so.
@@ -33,17 +40,20 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from helpers.analysis.claim_statistics import (C5_LINE_R2, C5_STATIC_SHARE, C11_RATIO_TOLERANCE, MIN_R2, MOST, Finding,
-                                               NotMeasurable, c1, c2, c3a, c3b, c3c, c4a, c5a, c5b, c6a, c6b, c7a, c8a,
-                                               c8b, c9a, c9b, c10a, c10b, c11_ratio, c11a)
+from helpers.analysis.claim_statistics import (ABOUT_FACTOR, C5_LINE_R2, C5_STATIC_SHARE, C6_FLAT_SLOPE,
+                                               C6_SLOPE_TOLERANCE, C8_PREDICTION_ERROR, C11_RATIO_TOLERANCE, MIN_R2,
+                                               MOST,
+                                               Finding, NotMeasurable, c1, c2, c3a, c3b, c3c, c3d, c4a, c5a, c5b, c6a,
+                                               c6b, c6c, c6d, c7a, c8a, c8b, c8c, c9a, c9b, c9c, c9d, c10a, c10b,
+                                               c11_ratio, c11a)
 from helpers.analysis.evidence import Device, Evidence, paper_evidence, run_evidence
 from helpers.core.reference import PAPER_MODELS
 from helpers.core.stats import Estimate
 
 __all__ = [
     "HOLDS", "DOES_NOT_HOLD", "INCONCLUSIVE", "NOT_MEASURABLE", "PAPERS_VALUES", "VERDICTS",
-    "Threshold", "Part", "PARTS", "PART_IDS", "CLAIM_COLUMNS", "rule",
-    "claims_table", "agreement", "part",
+    "Threshold", "Part", "PARTS", "PART_IDS", "CLAIM_COLUMNS", "THRESHOLD_MOVE", "rule",
+    "claims_table", "agreement", "compare_verdicts", "part", "PAPER_CHECKS", "paper_check_summary",
 ]
 
 HOLDS = "holds"
@@ -56,8 +66,11 @@ VERDICTS: tuple[str, ...] = (HOLDS, DOES_NOT_HOLD, INCONCLUSIVE, NOT_MEASURABLE,
 #: Columns of every claims table, in order.
 CLAIM_COLUMNS: tuple[str, ...] = (
     "claim", "figure", "claim_text", "basis", "device_tag", "device", "paper", "this_run",
-    "statistic", "estimate", "ci_low", "ci_high", "interval", "threshold", "verdict", "reason",
+    "statistic", "estimate", "ci_low", "ci_high", "interval", "threshold", "verdict", "robust", "reason",
+    "checked",
 )
+#: How far a threshold is moved, relatively, each way, for the ``robust`` column.
+THRESHOLD_MOVE = 0.25
 
 @dataclass(frozen=True)
 class Threshold:
@@ -91,6 +104,10 @@ class Threshold:
         if self.op == "<=":
             return low > self.value
         return high < self.value or low > self.upper
+
+    def moved(self, factor: float) -> "Threshold":
+        """The threshold with its bounds multiplied by ``factor`` (the robustness check)."""
+        return replace(self, value=self.value * factor, upper=self.upper * factor)
 
     def text(self) -> str:
         bound = (f"between {self.value:g} and {self.upper:g}" if self.op == "within"
@@ -134,8 +151,10 @@ PARTS: tuple[Part, ...] = (
          "VGG-16 138.36 M, VGG-19 143.67 M",
          "least expensive VGG / most expensive other model, in parameters",
          Threshold(">=", 1.2, why=_RATIO_WHY), c2(("params_m", "params_m_paper"), "parameters", "M")),
-    Part("C3a", "Fig 3", "Per-image inference time falls with batch size", "falls for every network",
-         "share of models whose per-image time at the largest batch (up to 64) is below that at batch 1",
+    Part("C3a", "Figs 3, 7", "Per-image inference time falls with batch size",
+         "per-image time falls with batch size",
+         "share of models whose per-image time at the range's largest batch (up to 16; up to 64) is below that "
+         "at batch 1",
          Threshold(">=", MOST, why="'falls' as a rule: for at least three quarters of the networks"), c3a),
     Part("C3b", "Fig 3", "AlexNet gains more from batching than convolution-only networks (its fully connected "
          "layers are poorly optimised for small batches)", "AlexNet about 3x from batch 1 to 64",
@@ -143,7 +162,12 @@ PARTS: tuple[Part, ...] = (
          Threshold(">", 1.0, why="more than the convolution-only networks' median"), c3b),
     Part("C3c", "Fig 3", "VGG needs about 0.2 s per image at batch 1 (on the TX1)", "about 0.2 s",
          "VGG-16's per-image time at batch 1 (s)",
-         Threshold("within", 0.1, 0.4, why="'about 0.2 s': within a factor of 2, on a TX1 only"), c3c),
+         Threshold("within", 0.2 / ABOUT_FACTOR, 0.2 * ABOUT_FACTOR,
+                   why="'about 0.2 s': within a factor of 2, on a TX1 only"), c3c),
+    Part("C3d", "Fig 3", "AlexNet's per-image time falls about 3x from batch 1 to 64", "about 3x",
+         "AlexNet's speed-up from batch 1 to the largest batch up to 64",
+         Threshold("within", 3.0 / ABOUT_FACTOR, 3.0 * ABOUT_FACTOR, why="'about 3x': within a factor of 2; "
+                   "a ratio, so ruled on any device"), c3d),
     Part("C4a", "Fig 4", "Net power is mostly independent of batch size",
          "flat, except AlexNet at batch 1 and VGG at batch 2",
          "share of models whose net power varies by a coefficient of variation <= 0.2 across batch sizes "
@@ -163,6 +187,15 @@ PARTS: tuple[Part, ...] = (
          "linear, slope 1.30",
          "R2 of static against parameter memory (models >= 100 MB; -R2 if the slope is not positive)",
          Threshold(">=", MIN_R2, why="a line explains most of the variance"), c6b),
+    Part("C6c", "Fig 6", "Below 100 MB of parameters static memory sits on a floor (flat)",
+         "flat at 200 MB below 100 MB of parameters",
+         "slope of static against parameter memory among models under 100 MB (MB per MB)",
+         Threshold("<=", C6_FLAT_SLOPE, why=f"flat: under {C6_FLAT_SLOPE:g} MB per MB (the weights alone rise 1)"),
+         c6c),
+    Part("C6d", "Fig 6", "Above 100 MB of parameters static memory rises about 1.30 MB per MB of parameters",
+         "slope 1.30", "slope of static against parameter memory among models of 100 MB or more (MB per MB)",
+         Threshold("within", 1.30 * (1 - C6_SLOPE_TOLERANCE), 1.30 * (1 + C6_SLOPE_TOLERANCE),
+                   why="'1.30': within 20 % of it; the weights alone give 1.0"), c6d),
     Part("C7a", "Fig 8", "No architecture has its own power footprint: every network draws about the same "
          "net power at full load", "+11.8 W +- 0.7 W over 1.30 W idle (CV 0.06)",
          "coefficient of variation of net power across models at their largest batch",
@@ -173,13 +206,26 @@ PARTS: tuple[Part, ...] = (
     Part("C8b", "Fig 7", "The slope of operations against time rises for larger batches", "steeper at batch 16",
          "slope at batch 16 - slope at batch 1 (G-ops/s)",
          Threshold(">", 0.0, why="steeper at the larger batch"), c8b),
+    Part("C8c", "Fig 7", "Operations are a reliable estimate of per-image inference time",
+         "a linear trend at batch 1 and 16: operations as an estimate of time",
+         "median over networks of the leave-one-out error of its per-image time predicted from its operations "
+         "(a share of its time)",
+         Threshold("<=", C8_PREDICTION_ERROR, why="a reliable estimate: the median network's time predicted "
+                                                  f"within {C8_PREDICTION_ERROR:.0%}"), c8c),
     Part("C9a", "Fig 9", "Accuracy has a linear upper bound in throughput (images/s)", "a linear upper bound",
          "R2 of the Pareto-optimal models about the tightest line on or above every model (-1 if its slope "
          "is not negative)",
          Threshold(">=", MIN_R2, why="the frontier follows the bound"), c9a),
     Part("C9b", "Fig 9", "The AlexNets gain throughput with larger batches", "about +80 images/s",
          "the smaller of the two AlexNets' gains in images/s from batch 1 to 16",
-         Threshold(">", 0.0, why="a gain; its size is the hardware's"), c9b),
+         Threshold(">", 0.0, why="a gain; its size is C9c's"), c9b),
+    Part("C9c", "Fig 9", "The AlexNets gain about 80 images/s from batch 1 to 16 (on the TX1)", "about +80 images/s",
+         "the AlexNets' mean gain in images/s from batch 1 to 16",
+         Threshold("within", 80.0 / ABOUT_FACTOR, 80.0 * ABOUT_FACTOR,
+                   why="'about +80': within a factor of 2, on a TX1 only"), c9c),
+    Part("C9d", "Fig 9", "The upper bound is linear in throughput, not concave", "a linear upper bound",
+         "frontier R2 about the tightest line in images/s minus that in log(images/s)",
+         Threshold(">", 0.0, why="the linear bound fits the frontier better than a concave (logarithmic) one"), c9d),
     Part("C10a", "Sec 3.7", "Energy per image is proportional to time (constant power at full load)",
          "derived from C7 and C9", "R2 of energy per image against per-image time (-R2 if the slope is not positive)",
          Threshold(">=", MIN_R2, why="energy is a time budget"), c10a),
@@ -200,6 +246,35 @@ PARTS: tuple[Part, ...] = (
 )
 PART_IDS: tuple[str, ...] = tuple(p.id for p in PARTS)
 
+#: How each part's statistic was checked against the paper (the ``checked`` column): on the paper's own
+#: data, where the statistic is computed from its table and could have contradicted its text; or not
+#: genuinely: a figure the paper states fed to a threshold built around that figure, or a ratio that is 1
+#: by identity on the paper's values; or on synthetic data only (the unit tests, which build data on which
+#: each verdict comes out), since the paper publishes that figure only as a plot.
+PAPERS_DATA = "on the paper's data"
+STATED = "not a check: the paper's stated figure against a threshold built around it"
+IDENTITY = "not a check: 1 by identity on the paper's values"
+SYNTHETIC = "on synthetic data only (the paper gives a plot)"
+PAPER_CHECKS: dict[str, str] = {
+    "C1": PAPERS_DATA, "C2a": PAPERS_DATA, "C2b": PAPERS_DATA, "C11a": PAPERS_DATA,
+    "C3c": STATED, "C3d": STATED, "C6a": STATED, "C7a": STATED, "C9b": STATED, "C9c": STATED,
+    "C11b": IDENTITY, "C11c": IDENTITY,
+    **{pid: SYNTHETIC for pid in ("C3a", "C3b", "C4a", "C5a", "C5b", "C6b", "C6c", "C6d", "C8a", "C8b", "C8c",
+                                  "C9a", "C9d", "C10a", "C10b")},
+}
+
+
+def paper_check_summary() -> str:
+    """How many parts were genuinely checked on the paper's own data, and how the rest were (one sentence)."""
+    by = {kind: [pid for pid in PART_IDS if PAPER_CHECKS[pid] == kind] for kind in (PAPERS_DATA, STATED, IDENTITY,
+                                                                                     SYNTHETIC)}
+    return (f"Of the {len(PART_IDS)} parts, {len(by[PAPERS_DATA])} are checked on the paper's own data "
+            f"({', '.join(by[PAPERS_DATA])}); {len(by[STATED])} only feed a figure the paper states to a threshold "
+            f"built around it ({', '.join(by[STATED])}) and {len(by[IDENTITY])} are 1 by identity on its values "
+            f"({', '.join(by[IDENTITY])}), so neither is called a check; the other {len(by[SYNTHETIC])} are "
+            f"checked on synthetic data only, which the unit tests build for each verdict, since the paper "
+            f"gives those figures only as plots.")
+
 
 def part(part_id: str) -> Part:
     """One part by id; KeyError naming the valid ids."""
@@ -217,6 +292,8 @@ def _decide(p: Part, f: Finding, ev: Evidence) -> tuple[str, str]:
         return NOT_MEASURABLE, f.unmeasurable
     if f.papers_values and ev.source == "run":
         would = "would hold" if p.threshold.met(est.value) else "would not hold"
+        if f.rests_on:
+            return PAPERS_VALUES, f"rests only on {f.rests_on}; on those values it {would}"
         rests = ("rests only on reference top-1 (the paper's, or the library's metadata)" if f.library_values
                  else "rests only on the paper's top-1")
         return PAPERS_VALUES, (f"{rests} (no measured accuracy in the store: "
@@ -238,14 +315,30 @@ def _decide(p: Part, f: Finding, ev: Evidence) -> tuple[str, str]:
     return INCONCLUSIVE, f"the 95 % interval [{est.ci_low:.3g}, {est.ci_high:.3g}] straddles {need}"
 
 
+def _robust(p: Part, f: Finding, ev: Evidence, verdict: str) -> str:
+    """Whether ``verdict`` survives the threshold moved by -/+ THRESHOLD_MOVE (see the module's docstring)."""
+    if verdict not in (HOLDS, DOES_NOT_HOLD):
+        return ""
+    if p.threshold.value == 0 and p.threshold.op != "within":
+        return "a direction"
+    changed = []
+    for factor in (1 - THRESHOLD_MOVE, 1 + THRESHOLD_MOVE):
+        moved = replace(p, threshold=p.threshold.moved(factor))
+        other, _ = _decide(moved, f, ev)
+        if other != verdict:
+            changed.append(f"{other} at {moved.threshold.text().split(' (')[0]}")
+    return "yes" if not changed else "no: " + "; ".join(changed)
+
+
 def _row(p: Part, ev: Evidence, basis: str, this_run: str, est: Estimate | None,
-         verdict: str, reason: str) -> dict:
+         verdict: str, reason: str, robust: str = "", paper: str = "") -> dict:
     return {"claim": p.id, "figure": p.figure, "claim_text": p.text, "basis": basis,
-            "device_tag": ev.tag or "", "device": ev.describe(), "paper": p.paper, "this_run": this_run,
+            "device_tag": ev.tag or "", "device": ev.describe(), "paper": paper or p.paper, "this_run": this_run,
             "statistic": p.statistic,
             "estimate": est.value if est else math.nan, "ci_low": est.ci_low if est else math.nan,
             "ci_high": est.ci_high if est else math.nan, "interval": est.method if est else "",
-            "threshold": p.threshold.text(), "verdict": verdict, "reason": reason}
+            "threshold": p.threshold.text(), "verdict": verdict, "robust": robust, "reason": reason,
+            "checked": PAPER_CHECKS[p.id]}
 
 
 def rule(ev: Evidence, parts: Iterable[str] | None = None) -> pd.DataFrame:
@@ -273,7 +366,8 @@ def rule(ev: Evidence, parts: Iterable[str] | None = None) -> pd.DataFrame:
             continue
         for f in findings:
             verdict, reason = _decide(p, f, ev)
-            rows.append(_row(p, ev, f.basis, f.this_run, f.estimate, verdict, reason))
+            rows.append(_row(p, ev, f.basis, f.this_run, f.estimate, verdict, reason, _robust(p, f, ev, verdict),
+                             f.paper))
     return pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))
 
 
@@ -353,3 +447,21 @@ def agreement(table: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index(drop=True)
 
 
+
+
+def compare_verdicts(first: pd.DataFrame, second: pd.DataFrame,
+                     names: tuple[str, str] = ("first", "second")) -> pd.DataFrame:
+    """Two claims tables of the same parts side by side (two independent sweeps of one machine): one row
+    per (claim, basis) of either, a verdict column per table (named by ``names``; empty where a table
+    lacks the row) and ``flip``: True where one holds and the other does not hold, an interval too
+    narrow to promise its verdict to a re-run."""
+    if len(set(names)) != 2:
+        raise ValueError(f"names must be two different column names, got {names!r}")
+    keys = ["claim", "basis"]
+    a = first[keys + ["verdict"]].drop_duplicates(keys).rename(columns={"verdict": names[0]})
+    b = second[keys + ["verdict"]].drop_duplicates(keys).rename(columns={"verdict": names[1]})
+    both = a.merge(b, on=keys, how="outer", sort=False).fillna("")
+    both["flip"] = [{x, y} == {HOLDS, DOES_NOT_HOLD} for x, y in zip(both[names[0]], both[names[1]])]
+    order = {pid: i for i, pid in enumerate(PART_IDS)}
+    return both.sort_values("claim", key=lambda c: c.map(lambda x: order.get(x, 99)), kind="stable").reset_index(
+        drop=True)

@@ -23,7 +23,7 @@ from helpers.core.stats import CONFIDENCE, Estimate
 __all__ = [
     "bootstrap_models", "lognormal_draws", "normal_draws",
     "percentile_interval",
-    "LinearFit", "linear_fit", "r2_of", "spearman", "Knee", "memory_knee", "FloorSlope",
+    "LinearFit", "linear_fit", "r2_of", "loo_relative_errors", "cooks_distance", "spearman", "Knee", "memory_knee", "FloorSlope",
     "floor_slope_fit", "pareto_mask", "UpperBound", "linear_upper_bound", "HyperbolicFit",
     "hyperbolic_fit", "energy_accuracy_bound", "accuracy_density", "density_ratio",
 ]
@@ -363,6 +363,41 @@ def r2_of(x: Any, y: Any) -> float:
     """R² of the least-squares line of y on x (NaN with < 3 pairs or constant x or y)."""
     fit = linear_fit(x, y)
     return fit.r2 if fit.n >= 3 else math.nan
+
+
+def loo_relative_errors(x: Any, y: Any) -> np.ndarray:
+    """Leave-one-out errors of predicting y from x: for each pair i, |y_i - the line fitted to every
+    other pair, at x_i| / |y_i| (a fraction of y_i). Needs >= 3 pairs, all finite, y nonzero
+    (ValueError otherwise); NaN where the other pairs' x are constant."""
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    if x.shape != y.shape or x.size < 3 or not (np.isfinite(x).all() and np.isfinite(y).all()) or (y == 0).any():
+        raise ValueError(f"loo_relative_errors needs >= 3 finite pairs of equal length with y != 0, "
+                         f"got x={x.tolist()!r}, y={y.tolist()!r}")
+    errors = np.empty(x.size)
+    for i in range(x.size):
+        keep = np.arange(x.size) != i
+        fit = linear_fit(x[keep], y[keep])
+        errors[i] = abs(y[i] - fit.predict(x[i])) / abs(y[i])
+    return errors
+
+
+def cooks_distance(x: Any, y: Any) -> np.ndarray:
+    """Cook's distance of each pair in the least-squares line of y on x: how far the fitted line moves
+    when the pair is left out (scaled by the residual variance; > 1 is commonly read as influential).
+    NaN for fewer than 3 pairs or a perfect fit."""
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    n = x.size
+    fit = linear_fit(x, y)
+    if n < 3 or not np.isfinite(fit.slope):
+        return np.full(n, math.nan)
+    residuals = y - fit.predict(x)
+    mse = float(np.sum(residuals ** 2) / (n - 2))
+    if mse == 0:
+        return np.full(n, math.nan)
+    leverage = 1 / n + (x - x.mean()) ** 2 / np.sum((x - x.mean()) ** 2)
+    return residuals ** 2 / (2 * mse) * leverage / (1 - leverage) ** 2
 
 
 def average_ranks(values: Any) -> np.ndarray:

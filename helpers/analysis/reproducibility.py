@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 __all__ = ["Coverage", "coverage", "peak_coverage", "check_standard_values", "check_standard_summary", "CheckStandardSummary",
-           "compare_with_reference", "normalised_values", "recorded_reference", "run_report", "window_medians",
+           "compare_with_reference", "normalised_values", "normalised_summary", "recorded_reference", "run_report", "window_medians",
            "paired_ratio"]
 
 
@@ -161,6 +161,26 @@ def normalised_values(rows: pd.DataFrame, metric: str = "latency_per_image") -> 
         out.loc[i, ["value", "ci_low", "ci_high"]] = [centre / b, low / b, high / b]
         keep.append(i)
     return out.loc[keep]
+
+
+def normalised_summary(rows: pd.DataFrame, metric: str = "latency_per_image") -> str:
+    """One sentence: the median 95 % half-width of ``metric``'s points, raw and normalised by the check
+    standard (:func:`normalised_values`), over the points that have both; or why there is no normalised figure."""
+    normalised = normalised_values(rows, metric)
+    if normalised.empty:
+        return ("No normalised figure: this run stored no check standard per window (it was measured before the "
+                "check standard existed, or with too few windows).")
+
+    def half_widths(frame: pd.DataFrame) -> pd.Series:
+        frame = _points(frame, metric)
+        return ((frame["ci_high"] - frame["ci_low"]) / 2 / frame["value"]).dropna()
+
+    raw, norm = half_widths(rows), half_widths(normalised)
+    common = raw.index.intersection(norm.index)
+    return (f"Normalised by the check standard, the median 95 % half-width of the {len(common)} points is "
+            f"+-{100 * norm[common].median():.1f} %, against +-{100 * raw[common].median():.1f} % raw: the share "
+            f"of the spread that is the machine's own drift, which a normalised figure takes out and a raw one "
+            f"keeps (the raw figure is the one every claim uses).")
 
 
 def compare_with_reference(rows: pd.DataFrame, reference: pd.DataFrame, reference_name: str) -> list[str]:

@@ -281,6 +281,8 @@ def _cmd_claims(args: argparse.Namespace) -> int:
             ci = (f" [{r.ci_low:.3g}, {r.ci_high:.3g}]" if r.ci_low == r.ci_low and r.ci_high == r.ci_high else "")
             estimate = f"{r.estimate:.3g}{ci}" if r.estimate == r.estimate else "-"
             print(f"{r.claim:<5}{basis}: {r.verdict.upper()}  {estimate}  ({r.threshold})")
+            if r.robust:
+                print(f"       with the threshold moved 25 % each way: {r.robust}")
             print(f"       {r.this_run}")
             print(f"       because {r.reason}")
     if table["device_tag"].nunique() > 1:
@@ -294,7 +296,7 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 def _cmd_record(args: argparse.Namespace) -> int:
     from helpers.cli.record import main as record
 
-    return record(args.tag or None, args.force)
+    return record(args.tag or None, args.force, args.rerun)
 
 
 def _cmd_probes(args: argparse.Namespace) -> int:
@@ -487,6 +489,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tag", default="", help="the device tag to record (default: this machine's)")
     p.add_argument("--force", action="store_true",
                    help="replace an existing data/recorded/<device-tag>/ (every file) with this run")
+    p.add_argument("--rerun", type=Path, default=None, metavar="DIR",
+                   help="instead: record DIR/<device-tag>/ (a store root holding a second, independent sweep of an "
+                        "already recorded machine) as data/recorded/reruns/<device-tag>/, which the README's "
+                        "reproducibility section compares with the recorded run")
     p.set_defaults(func=_cmd_record)
 
     for command, (_, text) in DELEGATED.items():

@@ -13,9 +13,9 @@ import re
 import shutil
 from pathlib import Path
 
-from helpers.core.paths import RECORDED_DIR, REPO_ROOT, RESULTS_DIR, results_dir
+from helpers.core.paths import RECORDED_DIR, REPO_ROOT, RERUNS, RESULTS_DIR, results_dir
 
-__all__ = ["record_run", "recorded_files"]
+__all__ = ["record_run", "record_rerun", "recorded_files"]
 
 
 def recorded_files(folder: Path) -> list[Path]:
@@ -87,8 +87,29 @@ def record_run(tag: str | None, force: bool, results_root: Path = RESULTS_DIR,
     return [target / path.name for path in files]
 
 
-def main(tag: str | None = None, force: bool = False) -> int:
-    """``python -m helpers record [--tag TAG] [--force]``: copy, print what was copied and the next step."""
+def record_rerun(tag: str | None, force: bool, source_root: Path, recorded_root: Path = RECORDED_DIR) -> list[Path]:
+    """Copy a second, independent sweep of a recorded machine (``source_root/<tag>/``) into
+    ``recorded_root/reruns/<tag>/``: a store root of its own, never listed as a device, which the README's
+    reproducibility section (helpers.cli.gallery.readme_reproducibility) compares with the recorded run.
+    ValueError when ``tag`` is not recorded yet (record the run first), or as :func:`record_run`."""
+    if tag is None:
+        from helpers.store.machine import device_tag, resolve_device
+
+        tag = device_tag(resolve_device("auto"))
+    if not (results_dir(tag, recorded_root) / "results.csv").is_file():
+        raise ValueError(f"{tag} is not recorded under {_shown(Path(recorded_root))}: record its run first "
+                         f"(make record), then its second sweep with --rerun")
+    return record_run(tag, force, Path(source_root), Path(recorded_root) / RERUNS)
+
+
+def main(tag: str | None = None, force: bool = False, rerun: Path | None = None) -> int:
+    """``python -m helpers record [--tag TAG] [--force] [--rerun DIR]``: copy, print what was copied and the
+    next step."""
+    if rerun is not None:
+        copied = record_rerun(tag, force, rerun)
+        print(f"recorded a second sweep of {copied[0].parent.name} into {_shown(copied[0].parent)}; "
+              f"next: git add it and `make gallery` to compare it with the recorded run in the README")
+        return 0
     copied = record_run(tag, force, RESULTS_DIR, RECORDED_DIR)
     folder = copied[0].parent
     print(f"recorded {folder.name} into {_shown(folder)}:")

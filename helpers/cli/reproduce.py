@@ -74,10 +74,12 @@ def export_html(notebook: Path) -> Path | None:
 
 
 def write_index(output_dir: Path, runs: list[NotebookRun], parameters: dict,
-                environment: dict | None = None, claims: "pd.DataFrame | None" = None) -> Path:
-    """Write ``index.html``: each notebook (HTML and .ipynb) and its status, the claims table
-    (``helpers.analysis.claims.claims_table`` of the run's device, passed in), the environment of the
-    run, the tables and every figure inline."""
+                environment: dict | None = None, claims: "pd.DataFrame | None" = None,
+                stability: list[str] | None = None) -> Path:
+    """Write ``index.html``: each notebook (HTML and .ipynb) and its status, the run's stability
+    (``stability``: helpers.analysis.reproducibility.run_report's sentences: the intervals, the check
+    standard, the comparison with a recorded run), the claims table (``helpers.analysis.claims.claims_table``
+    of the run's device, passed in), the environment of the run, the tables and every figure inline."""
     rows = []
     for run in runs:
         html_path = run.output.with_suffix(".html")
@@ -97,8 +99,10 @@ def write_index(output_dir: Path, runs: list[NotebookRun], parameters: dict,
         claims_html = "<p>No claims table for this run.</p>"
     else:
         columns = ["claim", "basis", "device", "paper", "this_run", "estimate", "ci_low", "ci_high", "interval",
-                   "threshold", "verdict", "reason"]
+                   "threshold", "verdict", "robust", "reason"]
         claims_html = claims[columns].to_html(index=False, escape=True, border=0, na_rep="", float_format="{:.3g}".format)
+    stability_html = ("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in stability) + "</ul>"
+                      if stability else "<p>No measured points in this run's store.</p>")
     env = environment or {}
     env_html = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in env.items())
     page = f"""<!doctype html>
@@ -108,6 +112,7 @@ def write_index(output_dir: Path, runs: list[NotebookRun], parameters: dict,
 <p>Device: <b>{html.escape(output_dir.name)}</b>. Parameters:</p><ul>{params}</ul>
 <h2>Environment</h2><ul>{env_html}</ul>
 <h2>Notebooks</h2><table>{''.join(rows)}</table>
+<h2>This run's stability: its intervals and the machine's speed</h2>{stability_html}
 <h2>The paper's claims on this device</h2>{claims_html}
 <h2>Tables</h2><ul>{table_html}</ul>
 <h2>Figures</h2>{figure_html}
@@ -115,6 +120,18 @@ def write_index(output_dir: Path, runs: list[NotebookRun], parameters: dict,
     index = output_dir / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
+
+
+def _stability(results_root: Path, device_tag: str, compare: bool) -> list[str]:
+    """run_report's sentences on the stored run of ``device_tag`` (its latest), against the recorded run of
+    the same machine type when ``compare``; none when the store holds no row of the device."""
+    from helpers.analysis.reproducibility import recorded_reference, run_report
+    from helpers.store.results import load_results
+
+    rows = load_results(results_root, [device_tag])
+    if rows.empty:
+        return []
+    return run_report(rows, *(recorded_reference(device_tag) if compare else (None, "")))
 
 
 def reproduce(profile: str = "full", models: str = "", device: str = "auto", threads: int = 0,
@@ -149,7 +166,8 @@ def reproduce(profile: str = "full", models: str = "", device: str = "auto", thr
                                threads=run.threads, results_root=run.results_root, settings=run.profile.engine,
                                power_window_s=run.profile.power_window)
         rows = load_results(run.results_root, [run.device_tag], fingerprint=store.fingerprint)
-        for line in run_report(rows, *recorded_reference(run.device_tag)):
+        stability = run_report(rows, *recorded_reference(run.device_tag))
+        for line in stability:
             print(f"  {line}", flush=True)
         if any(p.name == "09_hardware.ipynb" for p in chosen):
             from helpers.course.lessons import measure_for_lesson
@@ -170,8 +188,11 @@ def reproduce(profile: str = "full", models: str = "", device: str = "auto", thr
 
     from helpers.analysis.claims import claims_table
 
+    if not measure:  # the run replotted (this machine's stored one, or a recorded device's)
+        stability = _stability(run.results_root, run.device_tag, compare=not results_tag)
     claims = claims_table(run.results_root, run.device_tag)
-    index = write_index(run.output_dir, runs, parameters, environment_fingerprint(run.device, run.threads), claims)
+    index = write_index(run.output_dir, runs, parameters, environment_fingerprint(run.device, run.threads), claims,
+                        stability)
     print(f"index: {index.relative_to(REPO_ROOT) if index.is_relative_to(REPO_ROOT) else index}")
     failed = [r.name for r in runs if not r.ok]
     if failed:

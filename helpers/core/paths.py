@@ -16,6 +16,9 @@ RESULTS_DIR = DATA_DIR / "results"
 # Committed runs, read-only references replotted on any machine (``make reproduce TAG=...``) and compared
 # with this machine's own run of the same type; a run gets here only by ``make record`` (helpers.cli.record).
 RECORDED_DIR = DATA_DIR / "recorded"
+# Second, independent sweeps of recorded machines (``make record`` with ``--rerun``): a store root of its own
+# under the recorded runs (data/recorded/reruns/<tag>/), never listed as a device.
+RERUNS = "reruns"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 # Executed notebooks, figures and tables of a run (git-ignored). Override with
 # the REPORTS_DIR environment variable.

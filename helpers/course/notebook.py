@@ -98,9 +98,9 @@ def setup(profile: str = "full", models: str = "", batch_sizes: str = "", device
                results_root=root, output_dir=out, measure=bool(measure))
 
 
-def recorded_tags(root: Path | str = RECORDED_DIR) -> list[str]:
+def recorded_tags(root: Path | str | None = None) -> list[str]:
     """Device tags with a results file under ``root`` (default data/recorded, the committed runs), sorted."""
     from helpers.store.results import RESULTS_FILENAME
 
-    root = Path(root)
+    root = Path(RECORDED_DIR if root is None else root)
     return sorted(p.name for p in root.iterdir() if (p / RESULTS_FILENAME).is_file()) if root.is_dir() else []

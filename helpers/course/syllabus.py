@@ -93,11 +93,11 @@ LESSONS: tuple[Lesson, ...] = (
            recall=('Why is power reported net of idle?', 'Why is an energy counter better than sampled power?', "Why is 'no sensor' not 0 W?")),
     Lesson(7, "07_findings.ipynb", "Findings", "Fig 9, Sec 3.7, claims C1-C11",
            "turning a claim into a statistic and a verdict; why hardware changes some verdicts and not others",
-           ("Which part is inconclusive on the committed run, and what measurement would decide it?",
+           ("C8b is inconclusive on the recorded run `cpu-amd-epyc-f25m17-2c`: what does its interval say, and what measurement would decide it?",
             "Does efficientnet_b0 break Fig 9's linear bound?"),
            objectives=('turn a claim into parts, each with a statistic, a threshold and a 95 % interval', 'tell a verdict that holds from one that is inconclusive or not measurable, and why each arises', 'explain which verdicts hardware should change and which it should not'),
            prerequisites='Lessons 1 to 6',
-           summary=("A claim becomes testable once it is split into the statements it makes, each with one statistic, a threshold and an interval; a verdict is then holds, does not hold, inconclusive, not measurable here, or the paper's values, on a named device. The paper's own numbers rule every part they can as holding: the check that the statistics read the paper as the paper reads itself."),
+           summary=("A claim becomes testable once it is split into the statements it makes, each with one statistic, a threshold and an interval; a verdict is then holds, does not hold, inconclusive, not measurable here, or the paper's values, on a named device. Only a few parts can be checked on the paper's own numbers: those computed from its table, which could have contradicted its text; a figure the paper states, fed to a threshold built around it, checks nothing."),
            recall=("What makes a verdict inconclusive rather than 'does not hold'?", "Why are C1 and C11 'the paper's values' until accuracy is measured?", "Which claims are about a shape, and which about a TX1's absolute numbers?")),
     Lesson(8, "08_since_2016.ipynb", "Since 2016", "Figs 1, 2, 9, 10; claims C2, C8, C9, C11",
            "what the families after the paper changed (depthwise and grouped convolutions, compound scaling, "

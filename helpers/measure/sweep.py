@@ -312,7 +312,7 @@ def measure(models: Iterable[str] | str, batch_sizes: Iterable[int], metrics: It
     device = resolve_device(device)
     threads = resolve_threads(threads)
     specs = resolve_models(models)
-    settings = settings or get_profile("full").engine
+    settings = machine_targets(settings or get_profile("full").engine, make_device_tag(device))
     if power_window_s <= 0:
         raise ValueError(f"power_window_s must be positive, got {power_window_s}")
     precision = parse_precisions([precision])[0]
@@ -341,6 +341,55 @@ def measure(models: Iterable[str] | str, batch_sizes: Iterable[int], metrics: It
     return store
 
 
+#: The share of a quiet run's points that meet the ``imprecise`` target taken from it (:func:`machine_targets`).
+TARGET_SHARE = 0.8
+#: Fewest window-interval points a recorded run needs before its widths set this machine's targets.
+TARGET_MIN_POINTS = 20
+
+
+def _window_half_widths(rows, metric: str) -> list[float]:
+    """Relative half-widths of a recorded run's ok ``metric`` points whose interval is between windows."""
+    import json
+
+    ok = rows[(rows["metric"] == metric) & (rows["status"] == "ok")]
+    out = []
+    for r in ok.itertuples():
+        try:
+            details = json.loads(r.details) if isinstance(r.details, str) and r.details else {}
+        except ValueError:
+            details = {}
+        between = (len(details.get("window_medians_s") or []) >= 2 if metric == "latency_per_image"
+                   else len(details.get("readings_mb") or []) >= 2)
+        if between and r.value and math.isfinite(r.ci_low) and math.isfinite(r.ci_high):
+            out.append((r.ci_high - r.ci_low) / 2 / r.value)
+    return out
+
+
+def machine_targets(settings: EngineSettings, device_tag: str, root=None) -> EngineSettings:
+    """``settings`` with its ``imprecise`` targets taken from the recorded run of this machine type (the same
+    device tag under ``root``, default data/recorded): the half-width that :data:`TARGET_SHARE` of its points
+    met, time and peak memory each, where it has at least :data:`TARGET_MIN_POINTS` points with intervals
+    between windows. Otherwise (no recorded run of this machine, or one recorded before windows), and for a
+    target set to anything but the default, ``settings`` as they are."""
+    import numpy as np
+
+    from helpers.core.paths import RECORDED_DIR
+    from helpers.store.results import load_results
+
+    rows = load_results(root if root is not None else RECORDED_DIR, [device_tag])
+    if rows.empty:
+        return settings
+    changes = {}
+    defaults = EngineSettings()
+    for metric, name in (("latency_per_image", "imprecise_above"), ("memory_peak", "memory_imprecise_above")):
+        if getattr(settings, name) != getattr(defaults, name):
+            continue  # chosen on purpose: kept
+        widths = _window_half_widths(rows, metric)
+        if len(widths) >= TARGET_MIN_POINTS:
+            changes[name] = round(float(np.quantile(widths, TARGET_SHARE)), 3)
+    return dataclasses.replace(settings, **changes) if changes else settings
+
+
 @dataclasses.dataclass
 class MeasureSummary:
     """What a run's rows say about how their numbers were obtained."""
@@ -354,6 +403,8 @@ class MeasureSummary:
     memory_points: int = 0    # peak-memory points with a reading
     memory_precise: int = 0   # of those, within the memory target
     memory_median_rel_ci: float = math.nan
+    target: float = math.nan          # the imprecise target of the timing points (a share), where they record it
+    memory_target: float = math.nan
 
     def lines(self) -> list[str]:
         out = [f"{self.rows} rows ({', '.join(f'{v} {k}' for k, v in self.statuses.items()) or 'none'})"]
@@ -361,11 +412,12 @@ class MeasureSummary:
             out.append(f"{self.timing_points} timing points; 95 % interval (over windows) half-width: median "
                        f"{100 * self.median_rel_ci:.1f} % of the value; {self.precise_points} of "
                        f"{self.timing_points} ({100 * self.precise_points / self.timing_points:.0f} %) within "
-                       f"the target")
+                       f"the target" + (f" (+-{100 * self.target:.0f} %)" if math.isfinite(self.target) else ""))
         if self.memory_points:
             out.append(f"{self.memory_points} peak-memory points; half-width: median "
                        f"{100 * self.memory_median_rel_ci:.1f} %; {self.memory_precise} "
-                       f"({100 * self.memory_precise / self.memory_points:.0f} %) within the target")
+                       f"({100 * self.memory_precise / self.memory_points:.0f} %) within the target"
+                       + (f" (+-{100 * self.memory_target:.0f} %)" if math.isfinite(self.memory_target) else ""))
         for flag, points in self.flagged.items():
             if points:
                 shown = ", ".join(points[:6]) + (f" and {len(points) - 6} more" if len(points) > 6 else "")
@@ -389,9 +441,22 @@ def summarise(table) -> MeasureSummary:
     def precise(rows) -> int:
         return sum(1 for f in rows["flags"] if "imprecise" not in str(f).split(";")) if len(rows) else 0
 
+    def target(rows) -> float:
+        import json
+
+        values = set()
+        for d in (rows["details"] if len(rows) else []):
+            try:
+                v = json.loads(d).get("imprecise_above") if isinstance(d, str) and d else None
+            except ValueError:
+                v = None
+            if v is not None:
+                values.add(float(v))
+        return values.pop() if len(values) == 1 else math.nan
+
     return MeasureSummary(len(table), statuses, len(timing), flagged,
                           float(rel.median()) if len(rel) else math.nan, precise(timing), len(peak), precise(peak),
-                          float(peak_rel.median()) if len(peak_rel) else math.nan)
+                          float(peak_rel.median()) if len(peak_rel) else math.nan, target(timing), target(peak))
 
 
 def interval_width_table(results, device_tag: str | None = None):

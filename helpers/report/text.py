@@ -15,13 +15,15 @@ import pandas as pd
 
 from helpers.analysis.claims import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_MEASURABLE, PAPERS_VALUES
 
-__all__ = ["verdict_lines", "time_outliers", "speedup_summary", "memory_summary", "disagreements", "EXPLANATIONS", "claims_markdown"]
+__all__ = ["verdict_lines", "time_outliers", "speedup_summary", "memory_summary", "disagreements", "EXPLANATIONS", "explanation", "device_kind", "claims_markdown",
+           "verdict_summary"]
 
-#: Why a part may come out differently from the paper, keyed by (part, verdict):
-#: shown only when this run's verdict is that one.
-EXPLANATIONS: dict[tuple[str, str], str] = {
-    ("C3a", DOES_NOT_HOLD): "a CPU's cores are already busy at batch 1 for large convolutions, so a bigger batch "
-                            "only adds work; the TX1's GPU was starved at batch 1 for every network",
+#: Why a part may come out differently from the paper, keyed by (part, verdict): shown only when this run's
+#: verdict is that one. A text that holds for one kind of device only is a dict {device kind: text} (kinds:
+#: :func:`device_kind`), shown only on that kind.
+EXPLANATIONS: dict[tuple[str, str], str | dict[str, str]] = {
+    ("C3a", DOES_NOT_HOLD): {"cpu": "a CPU's cores are already busy at batch 1 for large convolutions, so a bigger "
+                                    "batch only adds work; the TX1's GPU was starved at batch 1 for every network"},
     ("C3b", HOLDS): "batching turns a fully connected layer's matrix-vector products into matrix-matrix products, "
                     "which reuse each weight for every image: the paper's explanation, on this device too",
     ("C3b", DOES_NOT_HOLD): "here the fully connected layers gain no more from batching than convolutions do",
@@ -36,6 +38,27 @@ EXPLANATIONS: dict[tuple[str, str], str] = {
     ("C7a", NOT_MEASURABLE): "without a power sensor a user can read there is no power figure, and no figure is never 0 W",
     ("C1", PAPERS_VALUES): "no measured top-1 is stored: `python -m helpers evaluate` measures one",
 }
+
+
+def device_kind(device_tag: str) -> str:
+    """``cpu``, ``jetson`` or ``gpu``: the kind of device a tag names (helpers.store.machine.device_tag), for
+    explanations that hold on one kind only; "" for a tag of none of them."""
+    tag = str(device_tag or "").lower()
+    if tag.startswith("cpu-"):
+        return "cpu"
+    if "jetson" in tag or "tegra" in tag or "tx1" in tag:
+        return "jetson"
+    if tag.startswith(("cuda-", "gpu-")):
+        return "gpu"
+    return ""
+
+
+def explanation(claim: str, verdict: str, device_tag: str) -> str | None:
+    """The explanation of ``verdict`` for ``claim`` on this kind of device, or None."""
+    text = EXPLANATIONS.get((claim, verdict))
+    if isinstance(text, dict):
+        return text.get(device_kind(device_tag))
+    return text
 
 
 def _part_rows(claims: pd.DataFrame, parts: Iterable[str]) -> pd.DataFrame:
@@ -58,7 +81,7 @@ def verdict_lines(claims: pd.DataFrame, parts: Iterable[str]) -> str:
     lines = []
     for r in rows.itertuples():
         basis = f" ({r.basis})" if r.basis else ""
-        explain = EXPLANATIONS.get((r.claim, r.verdict))
+        explain = explanation(r.claim, r.verdict, r.device_tag)
         shows = r.reason if r.verdict == NOT_MEASURABLE else r.this_run
         lines.append(f"- **{r.claim}**{basis} ({r.claim_text}): **{r.verdict}** on {r.device_tag or r.device}. "
                      f"{_sentence(shows)}" + (f" {_sentence(explain)}" if explain else ""))
@@ -114,11 +137,34 @@ def _interval_text(row) -> str:
 
 def claims_markdown(table: pd.DataFrame) -> str:
     """The claims table as Markdown: part, basis, device, the paper, this run, the statistic
-    with its 95 % interval, verdict and reason."""
-    lines = ["| claim | basis | device | the paper | this run | estimate [95 % interval] | verdict | reason |",
-             "|---|---|---|---|---|---|---|---|"]
+    with its 95 % interval, verdict, whether it survives its threshold moved by 25 % each way, and reason."""
+    lines = ["| claim | basis | device | the paper | this run | estimate [95 % interval] | verdict | "
+             "threshold +-25 % | reason |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for row in table.itertuples():
         cells = [row.claim, row.basis, row.device or row.device_tag, row.paper, row.this_run, _interval_text(row),
-                 f"**{row.verdict}**", row.reason]
+                 f"**{row.verdict}**", getattr(row, "robust", ""), row.reason]
         lines.append("| " + " | ".join(str(c).replace("|", "/").replace("\n", " ") for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def verdict_summary(claims: pd.DataFrame) -> str:
+    """One paragraph: how many of the table's rows came out each way, naming the parts (a part ruled on
+    several bases is named under each verdict it got, with those bases in brackets)."""
+    if claims.empty:
+        return "No claims were ruled."
+    parts = list(dict.fromkeys(claims["claim"]))
+    pieces = []
+    for verdict in (HOLDS, DOES_NOT_HOLD, INCONCLUSIVE, NOT_MEASURABLE, PAPERS_VALUES):
+        rows = claims[claims["verdict"] == verdict]
+        if rows.empty:
+            continue
+        names = []
+        for claim, group in rows.groupby("claim", sort=False):
+            every = claims[claims["claim"] == claim]
+            names.append(claim if len(group) == len(every) else
+                         f"{claim} [{'; '.join(b for b in group['basis'] if b)}]")
+        pieces.append(f"{verdict}, {len(rows)} row{'s' if len(rows) != 1 else ''}: {', '.join(names)}")
+    return (f"The {len(parts)} parts of the paper's claims are ruled in {len(claims)} rows (a part ruled on several "
+            f"bases, such as both counts or both batch ranges, has a row for each). " + ". ".join(
+                p[0].upper() + p[1:] for p in pieces) + ".")
