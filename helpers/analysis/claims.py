@@ -40,12 +40,11 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from helpers.analysis.claim_statistics import (ABOUT_FACTOR, C5_LINE_R2, C5_STATIC_SHARE, C6_FLAT_SLOPE,
-                                               C6_SLOPE_TOLERANCE, C8_PREDICTION_ERROR, C11_RATIO_TOLERANCE, MIN_R2,
-                                               MOST,
-                                               Finding, NotMeasurable, c1, c2, c3a, c3b, c3c, c3d, c4a, c5a, c5b, c6a,
-                                               c6b, c6c, c6d, c7a, c8a, c8b, c8c, c9a, c9b, c9c, c9d, c10a, c10b,
-                                               c11_ratio, c11a)
+from helpers.analysis.claim_memory import (C5_LINE_R2, C5_STATIC_SHARE, C6_FLAT_SLOPE, C6_SLOPE_TOLERANCE, c5a,
+                                           c5b, c6a, c6b, c6c, c6d)
+from helpers.analysis.claim_statistics import (ABOUT_FACTOR, C8_PREDICTION_ERROR, C11_RATIO_TOLERANCE, MIN_R2, MOST,
+                                               Finding, NotMeasurable, c1, c2, c3a, c3b, c3c, c3d, c4a, c7a, c8a, c8b,
+                                               c8c, c9a, c9b, c9c, c9d, c10a, c10b, c11_ratio, c11a)
 from helpers.analysis.evidence import Device, Evidence, paper_evidence, run_evidence
 from helpers.core.reference import PAPER_MODELS
 from helpers.core.stats import Estimate
