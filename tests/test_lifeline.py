@@ -52,10 +52,15 @@ def test_a_process_with_a_lifeline_ends_when_its_parent_is_killed(with_lifeline)
 
 def _engine_processes(root: psutil.Process, timeout_s: float = 120) -> list[psutil.Process]:
     """``root``'s descendants once a worker forked by the forkserver is running (the sweep has begun)."""
+    def forks_workers(k: psutil.Process) -> bool:
+        try:  # a point child can end between the listing and the reading
+            return "forkserver" in " ".join(k.cmdline()) and bool(k.children())
+        except psutil.NoSuchProcess:
+            return False
+
     deadline = time.time() + timeout_s
     while time.time() < deadline:
-        kids = root.children(recursive=True)
-        if any(k.children() for k in kids if "forkserver" in " ".join(k.cmdline())):
+        if any(forks_workers(k) for k in root.children(recursive=True)):
             return root.children(recursive=True)
         time.sleep(0.1)
     pytest.fail(f"no engine worker started within {timeout_s} s")
@@ -74,7 +79,13 @@ def _outlived(processes: list[psutil.Process], since: float) -> list[str]:
         if not alive:
             return []
         time.sleep(0.02)
-    return [f"{p.pid}: {' '.join(p.cmdline())[:80]}" for p in alive]
+    def shown(p: psutil.Process) -> str:
+        try:
+            return f"{p.pid}: {' '.join(p.cmdline())[:80]}"
+        except psutil.NoSuchProcess:
+            return f"{p.pid}: (ended while listed)"
+
+    return [shown(p) for p in alive]
 
 
 def test_a_killed_cli_sweep_leaves_no_engine_process(tmp_path):
