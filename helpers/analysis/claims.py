@@ -11,9 +11,9 @@ findings into verdicts from one vocabulary:
 * ``inconclusive``: the interval straddles the threshold;
 * ``not measurable here``: the evidence lacks what the part needs (with the reason);
 * ``paper's values``: the part rests only on the paper's own data: its top-1
-  (C1, C9a and C11 without measured accuracy) or its published counts (C2 on
-  ``gops_published`` and ``params_m_paper``): computing it would only repeat the
-  paper. On a model set beyond the paper's (``claims_table(models=...)``), other
+  (C1, C2c, C9a, C9d, C9e and C11 without measured accuracy) or its published
+  counts (C2 on ``gops_published`` and ``params_m_paper``): computing it would
+  only repeat the paper. On a model set beyond the paper's (``claims_table(models=...)``), other
   models carry torchvision's metadata top-1 (source ``library``): the part then
   rests only on reference top-1, and its reason says so.
 
@@ -42,6 +42,7 @@ import pandas as pd
 
 from helpers.analysis.claim_memory import (C5_LINE_R2, C5_STATIC_SHARE, C6_FLAT_SLOPE, C6_SLOPE_TOLERANCE, c5a,
                                            c5b, c6a, c6b, c6c, c6d)
+from helpers.analysis.claim_operations import c2c, c9e
 from helpers.analysis.claim_statistics import (ABOUT_FACTOR, C8_PREDICTION_ERROR, C11_RATIO_TOLERANCE, MIN_R2, MOST,
                                                Finding, NotMeasurable, c1, c2, c3a, c3b, c3c, c3d, c4a, c7a, c8a, c8b,
                                                c8c, c9a, c9b, c9c, c9d, c10a, c10b, c11_ratio, c11a)
@@ -150,6 +151,11 @@ PARTS: tuple[Part, ...] = (
          "VGG-16 138.36 M, VGG-19 143.67 M",
          "least expensive VGG / most expensive other model, in parameters",
          Threshold(">=", 1.2, why=_RATIO_WHY), c2(("params_m", "params_m_paper"), "parameters", "M")),
+    Part("C2c", "Fig 2", "Accuracy's rise with operations flattens for the latest networks (each extra "
+         "operation buys less accuracy)", "a steep line that flattens for the latest Inception and ResNet",
+         "frontier R2 about the tightest hyperbola top-1 = a - b / G-ops minus that about the tightest straight "
+         "line in G-ops (-1 if accuracy does not rise with operations)",
+         Threshold(">", 0.0, why="the flattening curve fits the frontier better than a straight line"), c2c),
     Part("C3a", "Figs 3, 7", "Per-image inference time falls with batch size",
          "per-image time falls with batch size",
          "share of models whose per-image time at the range's largest batch (up to 16; up to 64) is below that "
@@ -225,6 +231,11 @@ PARTS: tuple[Part, ...] = (
     Part("C9d", "Fig 9", "The upper bound is linear in throughput, not concave", "a linear upper bound",
          "frontier R2 about the tightest line in images/s minus that in log(images/s)",
          Threshold(">", 0.0, why="the linear bound fits the frontier better than a concave (logarithmic) one"), c9d),
+    Part("C9e", "Fig 9, Sec 4", "Accuracy is hyperbolic in operations: its upper bound rises as a - b / operations",
+         "accuracy hyperbolic in operations",
+         "R2 of the Pareto-optimal models about the tightest bound top-1 = a - b / G-ops on or above every model "
+         "(-1 if accuracy does not rise with operations)",
+         Threshold(">=", MIN_R2, why="the frontier follows the hyperbola"), c9e),
     Part("C10a", "Sec 3.7", "Energy per image is proportional to time (constant power at full load)",
          "derived from C7 and C9", "R2 of energy per image against per-image time (-R2 if the slope is not positive)",
          Threshold(">=", MIN_R2, why="energy is a time budget"), c10a),
@@ -255,7 +266,8 @@ STATED = "not a check: the paper's stated figure against a threshold built aroun
 IDENTITY = "not a check: 1 by identity on the paper's values"
 SYNTHETIC = "on synthetic data only (the paper gives a plot)"
 PAPER_CHECKS: dict[str, str] = {
-    "C1": PAPERS_DATA, "C2a": PAPERS_DATA, "C2b": PAPERS_DATA, "C11a": PAPERS_DATA,
+    "C1": PAPERS_DATA, "C2a": PAPERS_DATA, "C2b": PAPERS_DATA, "C2c": PAPERS_DATA, "C9e": PAPERS_DATA,
+    "C11a": PAPERS_DATA,
     "C3c": STATED, "C3d": STATED, "C6a": STATED, "C7a": STATED, "C9b": STATED, "C9c": STATED,
     "C11b": IDENTITY, "C11c": IDENTITY,
     **{pid: SYNTHETIC for pid in ("C3a", "C3b", "C4a", "C5a", "C5b", "C6b", "C6c", "C6d", "C8a", "C8b", "C8c",
