@@ -64,16 +64,15 @@ def _frontier_parts(ev: Evidence, which: Callable[[UpperBound, UpperBound], floa
                                 f"{FRONTIER_MIN_MODELS} says nothing about its shape")
         est, reference_only = _accuracy_estimate(ev, models, _statistic(gops, which))
         published = column == "gops_published"
+        library = _library_values(ev, models)
         rests = [what for what, yes in (("the paper's published operations", published),
                                         ("reference top-1 (the paper's" + (", and the library's metadata"
-                                                                          if _library_values(ev, models) else "")
-                                         + ")", reference_only)) if yes]
-        text = (describe(hyperbolic, linear)
-                + ("" if hyperbolic.slope < 0 else " (accuracy does not rise with operations: no trade-off)")
-                + f"; frontier: {_models(hyperbolic.frontier)}; n={len(models)}")
+                                                                          if library else "") + ")",
+                                         reference_only)) if yes]
+        # a frontier of >= FRONTIER_MIN_MODELS Pareto-optimal networks always falls in 1 / operations
+        text = f"{describe(hyperbolic, linear)}; frontier: {_models(hyperbolic.frontier)}; n={len(models)}"
         findings.append(Finding(est, text, basis, papers_values=published or reference_only,
-                                library_values=_library_values(ev, models),
-                                rests_on=" and ".join(rests)))
+                                library_values=library, rests_on=" and ".join(rests)))
     return findings
 
 
