@@ -259,6 +259,10 @@ def test_roofline_summary_states_the_table():
     frac = 100 * roof["fraction_of_peak"]
     assert f"reach {frac.min():.0f} to {frac.max():.0f} % of the peak over {len(roof)} points" in text
     assert "fp32 peak of 100 GFLOP/s [90, 110]" in text and "ridge point 10.0 op/B" in text
+    # the ridge's range: 90 / 11 to 110 / 9 op/B, the ends of the peak's and the bandwidth's intervals
+    low, high = roof.attrs["ridge_range"]
+    assert low == pytest.approx(90 / 11) and high == pytest.approx(110 / 9)
+    assert "ridge point 10.0 op/B, 8.2 to 12.2 from the ends of both intervals" in text
     assert "Memory-bound (left of the ridge): A at batch 1." in text
     assert "Left out as flagged: D@1 (contended)." in text
     assert roofline_summary(roof.iloc[:0]).startswith("No measured point")

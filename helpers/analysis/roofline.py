@@ -33,7 +33,7 @@ from helpers.store.characterisation import measured_peak
 
 __all__ = [
     "TRAFFIC_COLUMNS", "traffic_table", "hardware_roofs", "attainable", "roofline_table",
-    "fraction_of_peak_table", "latency_points", "cache_table", "cache_summary", "VERDICTS", "roofline_summary", "why_time_rises",
+    "fraction_of_peak_table", "ridge_range", "latency_points", "cache_table", "cache_summary", "VERDICTS", "roofline_summary", "why_time_rises",
 ]
 
 #: Columns of :func:`traffic_table` (``helpers.counting.ops.count_traffic``'s row).
@@ -133,7 +133,7 @@ def roofline_table(results: pd.DataFrame | None, traffic: pd.DataFrame, hardware
     (``percentile_interval``). A point without a latency interval has none.
 
     ``attrs``: ``peak`` and ``bandwidth`` (``helpers.core.stats.Estimate``), ``ridge``
-    (op/B), ``left_out`` (``model@batch (flags)``) and ``no_traffic`` (measured
+    (op/B) and ``ridge_range`` (:func:`ridge_range`, op/B), ``left_out`` (``model@batch (flags)``) and ``no_traffic`` (measured
     points without a traffic row). Rows follow ``traffic``'s order.
     """
     peak, bandwidth = hardware_roofs(hardware_frame)
@@ -175,7 +175,8 @@ def roofline_table(results: pd.DataFrame | None, traffic: pd.DataFrame, hardware
     roof_draws = np.minimum(peak_draws, bw_draws * intensity)
     frame["fraction_of_roof_ci_low"], frame["fraction_of_roof_ci_high"] = _ratio_interval(
         achieved_draws / roof_draws, defined)
-    frame.attrs.update({"peak": peak, "bandwidth": bandwidth, "ridge": ridge, "left_out": left_out,
+    frame.attrs.update({"peak": peak, "bandwidth": bandwidth, "ridge": ridge,
+                        "ridge_range": ridge_range(peak, bandwidth), "left_out": left_out,
                         "no_traffic": no_traffic})
     return frame
 
@@ -324,6 +325,14 @@ def cache_summary(cache_table: pd.DataFrame) -> str:
             f"smallest batch.")
 
 
+def ridge_range(peak, bandwidth) -> tuple[float, float]:
+    """The ridge point's range (op/B): the lowest peak over the highest bandwidth to the highest peak
+    over the lowest bandwidth, the ends of their 95 % intervals (``Estimate``s in GFLOP/s and GB/s).
+    An intensity inside it is bound by memory or by arithmetic as the two intervals allow: the
+    roofline cannot say which."""
+    return peak.ci_low / bandwidth.ci_high, peak.ci_high / bandwidth.ci_low
+
+
 def roofline_summary(roofline: pd.DataFrame) -> str:
     """What the roofline shows, in sentences computed from :func:`roofline_table`: the fraction of
     the fp32 peak reached (range and median), the networks nearest and furthest from it, and how
@@ -331,13 +340,15 @@ def roofline_summary(roofline: pd.DataFrame) -> str:
     if roofline is None or not len(roofline):
         return "No measured point has a traffic count: nothing is placed on the roofline."
     peak, bandwidth, ridge = roofline.attrs["peak"], roofline.attrs["bandwidth"], roofline.attrs["ridge"]
+    low, high = ridge_range(peak, bandwidth)
     frac = 100 * roofline["fraction_of_peak"].astype(float)
     per_model = roofline.assign(pct=frac).groupby("model", sort=False)["pct"].median().sort_values()
     memory = roofline[roofline["bound"] == "memory"]
     memory_text = (", ".join(f"{r.model} at batch {r.batch_size}" for r in memory.itertuples())
                    if len(memory) <= 6 else f"{len(memory)} points")
     text = (f"Against a measured fp32 peak of {peak.value:.0f} GFLOP/s [{peak.ci_low:.0f}, {peak.ci_high:.0f}] and "
-            f"{bandwidth.value:.1f} GB/s of triad bandwidth (ridge point {ridge:.1f} op/B), the {len(per_model)} "
+            f"{bandwidth.value:.1f} GB/s of triad bandwidth (ridge point {ridge:.1f} op/B, "
+            f"{low:.1f} to {high:.1f} from the ends of both intervals), the {len(per_model)} "
             f"networks reach {frac.min():.0f} to {frac.max():.0f} % of the peak over {len(roofline)} points "
             f"(median {frac.median():.0f} %). Nearest the peak (median over batch sizes): "
             f"{per_model.index[-1]} ({per_model.iloc[-1]:.0f} %); furthest: {per_model.index[0]} "

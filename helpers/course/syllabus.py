@@ -70,7 +70,8 @@ LESSONS: tuple[Lesson, ...] = (
            "operations as a predictor of time",
            ("Predict, then measure with threads=1: does AlexNet's batch speed-up grow or shrink?",
             "Is mobilenet_v3_large faster than ResNet-18 per image here, with 8x fewer GMACs?",
-            "Run `make bench`: how repeatable is a median against a 10-run mean?"),
+            "How repeatable is a median over windows? Compare the recorded run with its second sweep "
+            "(`data/recorded/reruns`), then run `make bench` (about 11 minutes) to set it beside a 10-run mean."),
            objectives=('time a network honestly: warm-up, threads, medians, intervals and flags', 'explain why batching helps fully connected layers more than convolutions', 'judge whether operations predict time on a given machine'),
            prerequisites='Lessons 2 and 3; what a batch is',
            summary=("Per-image time depends on the batch, the machine and the layers: batching turns a fully connected layer's matrix-vector products into matrix-matrix products, while convolutions may already keep a CPU busy at batch 1. A time is a median with an interval over many passes in fresh processes, and a point flagged contended or unstable is left out of a verdict."),
@@ -134,7 +135,7 @@ LESSONS: tuple[Lesson, ...] = (
             "Is AlexNet memory-bound at batch 1 on this machine? Give its arithmetic intensity and the ridge point "
             "from the lesson's tables.",
             "Predict, then measure: is ResNet-18's parallel efficiency with 2 threads at batch 1 above or below "
-            "ResNet-50's? (`python -m helpers threads --models ResNet-18`; compare with the lesson's table.)",
+            "ResNet-50's? (`python -m helpers threads --models ResNet-18 ResNet-50`; compare with the lesson's table.)",
             "bf16 halves every parameter's bytes. From the precision table, is peak memory at batch 16 half of "
             "fp32's for every network, and why not?"),
            objectives=("read a device's characterisation: caches, instruction-set features and measured peaks "
