@@ -28,7 +28,7 @@ _OFFERED: dict[str, tuple[str, ...]] = {
     "helpers.counting.ops": ("count_gops",),
     "helpers.counting.table": ("count_table",),
     "helpers.store.results": ("load_results", "not_measured"),
-    "helpers.measure.layers": ("layer_time_share",),
+    "helpers.measure.layers": ("layer_time_share", "layer_share_table", "layer_share_summary"),
     "helpers.measure.power": ("probe_statuses",),
     "helpers.measure.sweep": ("measure_points=measure", "interval_width_table", "summarise"),
     "helpers.analysis.claims": ("agreement", "claims_table", "compare_verdicts", "paper_check_summary"),
@@ -46,6 +46,7 @@ _OFFERED: dict[str, tuple[str, ...]] = {
         "dtype_summary"),
     "helpers.report.figures.hardware": ("cache_chart", "dtype_chart", "roofline_chart", "threads_chart"),
     "helpers.report.figures.modern": ("pareto_chart",),
+    "helpers.report.figures.power": ("power_trace_chart",),
     "helpers.report.figures.paper": ("blob_chart", "fig10_density", "fig1_top1", "fig6_static_memory",
         "fig7_ops_vs_time", "paper_power_mark", "paper_speedup_mark", "scatter_fit", "step_chart", "sweep_chart"),
     "helpers.report.labels": ("memory_label", "top1_label", "top1_provenance"),
@@ -53,7 +54,8 @@ _OFFERED: dict[str, tuple[str, ...]] = {
     "helpers.report.text": ("disagreements", "memory_summary", "speedup_summary", "time_outliers", "verdict_lines"),
     "helpers.course.lessons": ("overview", "run_roofline", "lesson_map", "measure_for_lesson"),
     "helpers.course.notebook": ("setup",),
-    "helpers.course.syllabus": ("solution", "exercises", "lesson_end", "lesson_table", "teacher_table"),
+    "helpers.course.power_demo": ("power_window_demo", "power_demo_summary"),
+    "helpers.course.syllabus": ("solution", "exercises", "lesson_end", "lesson_table", "teacher_table", "predict"),
 }
 #: name -> "module:attribute" (attribute defaults to the name).
 PUBLIC: dict[str, str] = {}

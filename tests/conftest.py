@@ -45,7 +45,7 @@ QUIET_LESSONS = ("00", "01", "02", "03", "07", "08")
 def smoke_parameters(tmp_path):
     """Notebook parameters of a smoke run: two small models, batches 1 and 2, a private results folder."""
     return {"profile": "smoke", "models": "", "device": "cpu", "threads": 0,
-            "results_dir": str(tmp_path / "results")}
+            "results_dir": str(tmp_path / "results"), "measure": True}
 
 
 def _selected_notebooks(session) -> set[str]:
@@ -77,7 +77,7 @@ def smoke_run(request, tmp_path_factory):
         # `make reproduce` runs them: what lesson 4's sweep stored, lessons 5, 6 and 9 find and do not measure again
         results = out / "results" if path.stem[:2] in QUIET_LESSONS else tmp_path_factory.getbasetemp() / "smoke-results"
         params = {"profile": "smoke", "models": "", "device": "cpu", "threads": 0,
-                  "results_dir": str(results), "output_dir": str(out)}
+                  "results_dir": str(results), "output_dir": str(out), "measure": True}
         return execute_notebook(path, out, params, progress=False), out, params
 
     def run(path):

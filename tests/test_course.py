@@ -55,7 +55,7 @@ def test_lesson_table_says_what_each_lesson_teaches():
 # Every number a solution states is recomputed here from the same calls a student would make
 # (counts, library metadata, the committed run, the claims table): a stale or wrong solution fails.
 
-COMMITTED = "cpu-amd-epyc-f25m17-2c"  # under data/recorded
+COMMITTED = course.COURSE_RUN  # under data/recorded: the run the solutions cite
 
 
 def _has(text: str, value: float, fmt: str) -> None:
@@ -357,3 +357,20 @@ def test_solutions_of_lesson_9_read_the_committed_roofline_and_studies():
     assert ratio.idxmin() in text and ratio.idxmax() in text and ratio.min() < 0.5 < ratio.max()
     errors = bf16[bf16["status"] == "error"]
     assert sorted(errors["model"]) == ["AlexNet", "GoogLeNet"] and errors["reason"].str.contains("avg_pool3d").all()
+
+
+def test_every_prediction_is_asked_above_the_cell_that_answers_it():
+    import json
+
+    for exercise_id, answer in course.PREDICT_BEFORE.items():
+        lesson = course.LESSONS[int(exercise_id.split(".")[0]) - 1]
+        cells = json.loads((course.NOTEBOOKS_DIR / lesson.notebook).read_text())["cells"]
+        code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+        asked = [i for i, src in enumerate(code) if f'predict("{exercise_id}")' in src]
+        shown = [i for i, src in enumerate(code) if src.startswith(answer)]
+        assert asked and shown, f"{lesson.notebook}: exercise {exercise_id} asked at {asked}, answered at {shown}"
+        assert asked[0] < shown[0], f"{lesson.notebook} answers exercise {exercise_id} above the question"
+    text = course.predict("2.4")
+    assert "Exercise 2.4" in text and course.LESSONS[1].exercises[3] in text
+    with pytest.raises(KeyError, match="valid ids: 1.1"):
+        course.predict("2.9")

@@ -44,6 +44,12 @@ def test_first_code_cell_is_tagged_parameters_with_literals_only(path):
         assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant), ast.dump(node)
 
 
+def _probes():
+    from helpers.measure.power.detect import probe_statuses
+
+    return probe_statuses("cpu")
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_with_the_smoke_profile(path, smoke_run):
     run, tmp_path, params = smoke_run(path)
@@ -58,6 +64,8 @@ def test_notebook_runs_with_the_smoke_profile(path, smoke_run):
     shown = json.dumps([o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])])
     for text in SMOKE_TEXT.get(path.stem, ()):
         assert text in shown, f"{path.name} does not show {text!r}"
+    if path.stem == "06_power" and not any(s.available for s in _probes()):  # no sensor: the synthetic window
+        assert "power_window_synthetic" in saved and "SYNTHETIC trace" in shown and "true net power" in shown
     index = write_index(tmp_path, [run], params)
     assert path.name in index.read_text()
 
@@ -108,10 +116,40 @@ def test_a_recorded_run_of_this_machine_does_not_stand_in_for_its_measurement(tm
     (recorded / tag / "results.csv").write_text("device_tag\n")
     monkeypatch.setattr(notebook, "RECORDED_DIR", recorded)
     assert notebook.recorded_tags() == [tag]
-    own = notebook.setup(profile="smoke", device="cpu", output_dir=str(tmp_path / "out"), results_dir="")
+    own = notebook.setup(profile="smoke", device="cpu", output_dir=str(tmp_path / "out"), results_dir="",
+                         measure=True)
     assert own.results_root == notebook.RESULTS_DIR and own.measure is True and own.device_tag == tag
+    assert own.notice == ""
     replot = notebook.setup(profile="smoke", device="cpu", output_dir=str(tmp_path / "out"), results_tag=tag)
     assert replot.results_root == recorded and replot.measure is False and replot.device_tag == tag
+
+
+def test_a_lesson_run_as_it_is_plots_a_recorded_run_under_a_notice(tmp_path, monkeypatch):
+    """Opened and run as it is (measure=False) on a machine with nothing stored, a lesson plots a recorded run:
+    this machine type's own, else the course's; the notice names it, its machine and the command that measures.
+    Once this machine has stored a run, or with measure=True, nothing stands in and there is no notice."""
+    from helpers.core.paths import RECORDED_DIR
+    from helpers.course import notebook
+    from helpers.course.syllabus import COURSE_RUN
+    from helpers.store.machine import device_tag
+
+    tag = device_tag("cpu")
+    mine = tmp_path / "results"
+    monkeypatch.setattr(notebook, "RESULTS_DIR", mine)
+    run = notebook.setup(device="cpu", output_dir=str(tmp_path / "out"))
+    expected = tag if tag in notebook.recorded_tags() else COURSE_RUN
+    assert run.results_root == RECORDED_DIR and run.device_tag == expected and run.measure is False
+    assert run.profile.name == "classroom"
+    assert f"nothing is stored for {tag}" in run.notice and f"recorded run {expected}" in run.notice
+    assert "make reproduce PROFILE=classroom" in run.notice and run.notice in run._repr_markdown_()
+    assert notebook.stand_in_tag("cpu-nowhere-1c") == COURSE_RUN
+    assert notebook.stand_in_tag("cpu-nowhere-1c", tmp_path / "empty") == ""
+    measured = notebook.setup(device="cpu", output_dir=str(tmp_path / "out"), measure=True)
+    assert measured.results_root == mine and measured.notice == "" and measured.device_tag == tag
+    (mine / tag).mkdir(parents=True)
+    (mine / tag / "results.csv").write_text("device_tag\n")
+    stored = notebook.setup(device="cpu", output_dir=str(tmp_path / "out"))
+    assert stored.results_root == mine and stored.notice == "" and stored.measure is False
 
 
 @pytest.fixture(scope="module")

@@ -147,7 +147,7 @@ def reproduce(profile: str = "full", models: str = "", device: str = "auto", thr
 
     run = setup(profile=profile, models=models, device=device, threads=threads,
                 output_dir=str(output_dir) if output_dir else "", results_dir=str(results_dir or ""),
-                results_tag=results_tag)
+                results_tag=results_tag, measure=measure)
     measure = measure and run.measure
     parameters = {"profile": profile, "models": models, "device": run.device, "threads": threads,
                   "results_dir": str(run.results_root), "output_dir": str(run.output_dir), "measure": False,

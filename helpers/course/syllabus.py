@@ -15,9 +15,13 @@ import pandas as pd
 
 from helpers.core.paths import DATA_DIR, NOTEBOOKS_DIR
 
-__all__ = ["Lesson", "LESSONS", "lesson_table", "exercises", "exercise_markdown", "lesson_end", "teacher_table", "solution", "SOLUTIONS_JSON"]
+__all__ = ["Lesson", "LESSONS", "lesson_table", "exercises", "exercise_markdown", "lesson_end", "teacher_table", "solution", "SOLUTIONS_JSON", "COURSE_RUN",
+           "predict", "PREDICT_BEFORE"]
 
 SOLUTIONS_JSON = DATA_DIR / "course" / "solutions.json"
+#: The recorded run (data/recorded/<tag>) the solutions cite: their numbers are this run's, and tests recompute
+#: them from it. A lesson on a machine with nothing stored plots it (helpers.course.notebook.stand_in_tag).
+COURSE_RUN = "cpu-amd-epyc-f25m17-2c"
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,8 @@ LESSONS: tuple[Lesson, ...] = (
            ("Which torchvision model has the most GMACs per parameter?",
             "Count vit_b_16: where do its matrix products come from, and what would 2016's counter miss?",
             "Predict how gmacs changes when the input grows from 224 to 448, then check.",
-            "Count efficientnet_b0 with `count_model`: why is its `gops_2016` about 39x its `gops`, and which of the "
-            "two belongs on Fig 2?"),
+            "Predict how many times efficientnet_b0's `gops_2016` (the 2016 rules) is its `gops` (groups honoured), "
+            "then count it with `count_model`: where does the gap come from, and which of the two belongs on Fig 2?"),
            objectives=("count multiply-accumulates and the paper's operations for any network, and convert between them", 'explain why grouped and depthwise convolutions break a 2016 counter', 'check a counter against an outside reference'),
            prerequisites='Lesson 1; what a convolution and a fully connected layer compute',
            summary=('An operation count is a convention: a multiply and an add are one MAC or two operations, and a counter either honours convolution groups or counts them dense. Stating the convention, and checking the counter against a second one, is what makes a count comparable.'),
@@ -177,6 +181,33 @@ def _lesson(number: int) -> Lesson:
         if l.number == number:
             return l
     raise KeyError(f"no lesson {number!r}; valid: {', '.join(str(l.number) for l in LESSONS)}")
+
+
+#: Exercises that ask for a prediction, each with the start of the first code cell of its lesson that shows the
+#: answer: the lesson asks the exercise (:func:`predict`) in a cell above that one (tests/test_course.py checks).
+PREDICT_BEFORE: dict[str, str] = {
+    "2.4": "modern = count_table(",
+    "5.2": "from helpers import static_vs_parameter_memory",
+    "6.1": "from helpers import probe_statuses",
+    "7.1": "from helpers import claims_table",
+    "8.1": "from helpers import density_ranking",
+    "8.2": "from helpers import era, lesson_models",
+    "8.3": "from helpers import frontiers, latency_at",
+    "9.1": "from helpers import message_figure, roofline_chart",
+    "9.3": "from helpers import threads_chart",
+}
+
+
+def predict(exercise_id: str) -> str:
+    """An exercise asked before the cell that answers it (Markdown): the student writes a prediction down
+    first; the lesson's "Try this" section lists it again, and ``solution(exercise_id)`` answers it."""
+    lesson, _, number = exercise_id.partition(".")
+    try:
+        text = _lesson(int(lesson)).exercises[int(number) - 1]
+    except (ValueError, IndexError):
+        raise KeyError(f"no exercise {exercise_id!r}; valid ids: {', '.join(exercises()['id'])}") from None
+    return (f"> **Your prediction? (Exercise {exercise_id})** {text}\n>\n"
+            f"> Write your answer down before you run the next cell: it shows what this run says.")
 
 
 def lesson_end(lesson: int) -> str:
