@@ -374,3 +374,27 @@ def test_every_prediction_is_asked_above_the_cell_that_answers_it():
     assert "Exercise 2.4" in text and course.LESSONS[1].exercises[3] in text
     with pytest.raises(KeyError, match="valid ids: 1.1"):
         course.predict("2.9")
+
+
+def test_meeting_plans_keep_the_lessons_in_order_and_balance_the_minutes():
+    for meetings in (1, 2, 3):
+        plan = course.meeting_plan(meetings)
+        assert list(plan["meeting"]) == list(range(1, meetings + 1))
+        assert plan["minutes"].sum() == sum(course.CLASS_MINUTES.values())
+        covered = [n for span in plan["lessons"] for n in range(int(span.split("-")[0]), int(span.split("-")[-1]) + 1)]
+        assert covered == [lesson.number for lesson in LESSONS]
+    two = course.meeting_plan(2)["minutes"]
+    assert two.max() - two.min() <= max(course.CLASS_MINUTES.values()), "a split no other split beats"
+    with pytest.raises(ValueError, match="from 1 to 9, got 0"):
+        course.meeting_plan(0)
+    assert (course.teacher_table()["class minutes"] == [course.CLASS_MINUTES[n] for n in range(1, 10)]).all()
+
+
+def test_the_course_doc_states_the_meeting_plans_the_code_gives():
+    from helpers.core.paths import REPO_ROOT
+
+    text = " ".join((REPO_ROOT / "docs" / "course.md").read_text(encoding="utf-8").split())
+    for meetings in (2, 3):
+        for row in course.meeting_plan(meetings).itertuples():
+            assert f"{row.lessons} ({row.minutes} min)" in text, (meetings, row)
+    assert ", ".join(str(course.CLASS_MINUTES[n]) for n in range(1, 9)) + " and 50" in text

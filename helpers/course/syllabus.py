@@ -8,15 +8,17 @@ removes that file from the students' copy (everything else keeps working).
 from __future__ import annotations
 
 import base64
+import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from helpers.core.paths import DATA_DIR, NOTEBOOKS_DIR
 
 __all__ = ["Lesson", "LESSONS", "lesson_table", "exercises", "exercise_markdown", "lesson_end", "teacher_table", "solution", "SOLUTIONS_JSON", "COURSE_RUN",
-           "predict", "PREDICT_BEFORE"]
+           "predict", "PREDICT_BEFORE",
+           "CLASS_MINUTES", "meeting_plan"]
 
 SOLUTIONS_JSON = DATA_DIR / "course" / "solutions.json"
 #: The recorded run (data/recorded/<tag>) the solutions cite: their numbers are this run's, and tests recompute
@@ -36,6 +38,7 @@ class Lesson:
     prerequisites: str = ""
     summary: str = ""                  # the lesson in one paragraph (no result of any run: those are the lesson's own)
     recall: tuple[str, ...] = ()       # questions a student answers from memory
+    minutes: int = 0                   # planned class time (reading, running, discussing, exercises), minutes
 
 
 LESSONS: tuple[Lesson, ...] = (
@@ -164,6 +167,37 @@ LESSONS: tuple[Lesson, ...] = (
 )
 
 
+#: Planned class minutes per lesson (a teacher's plan, not a measurement: reading, running the cells as they
+#: are, discussing the figures, two exercises); the computer's part is in docs/course.md, measured.
+CLASS_MINUTES = {1: 30, 2: 40, 3: 20, 4: 50, 5: 35, 6: 30, 7: 45, 8: 40, 9: 50}
+LESSONS = tuple(replace(lesson, minutes=CLASS_MINUTES[lesson.number]) for lesson in LESSONS)
+
+
+def meeting_plan(meetings: int) -> pd.DataFrame:
+    """The lessons, in order, split into ``meetings`` class meetings of about equal planned minutes
+    (:data:`CLASS_MINUTES`; contiguous, so each meeting builds on the last: the split whose longest meeting
+    is shortest, then the most even). One row per meeting: meeting,
+    lessons ("1-3"), titles, minutes."""
+    if not isinstance(meetings, int) or not 1 <= meetings <= len(LESSONS):
+        raise ValueError(f"meetings must be an integer from 1 to {len(LESSONS)}, got {meetings!r}")
+    minutes = [l.minutes for l in LESSONS]
+    best = None
+    for cuts in itertools.combinations(range(1, len(LESSONS)), meetings - 1):
+        edges = (0, *cuts, len(LESSONS))
+        loads = [sum(minutes[a:b]) for a, b in zip(edges, edges[1:])]
+        key = (max(loads), max(loads) - min(loads))  # the shortest longest meeting, then the most even
+        if best is None or key < best[0]:
+            best = (key, edges)
+    edges = best[1]
+    rows = []
+    for i, (a, b) in enumerate(zip(edges, edges[1:]), 1):
+        group = LESSONS[a:b]
+        span = f"{group[0].number}" if len(group) == 1 else f"{group[0].number}-{group[-1].number}"
+        rows.append({"meeting": i, "lessons": span, "titles": "; ".join(l.title for l in group),
+                     "minutes": sum(l.minutes for l in group)})
+    return pd.DataFrame(rows)
+
+
 def lesson_table() -> pd.DataFrame:
     """One row per lesson: number, notebook, title, the paper's figures, what a student learns."""
     return pd.DataFrame([{"lesson": l.number, "notebook": l.notebook, "title": l.title, "paper": l.paper,
@@ -221,7 +255,7 @@ def teacher_table() -> pd.DataFrame:
     """One row per lesson for a teacher: objectives, prerequisites, the paper's figures, exercises."""
     return pd.DataFrame([{"lesson": l.number, "title": l.title, "paper": l.paper,
                           "objectives": "; ".join(l.objectives), "prerequisites": l.prerequisites,
-                          "exercises": len(l.exercises)} for l in LESSONS])
+                          "exercises": len(l.exercises), "class minutes": l.minutes} for l in LESSONS])
 
 
 def exercise_markdown(lesson: int) -> str:
