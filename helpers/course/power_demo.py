@@ -82,7 +82,7 @@ def power_window_demo(idle_w: float = 1.30, active_w: float = 13.1, noise_w: flo
         return images_per_call
 
     idle = measure_window(probe, None, window_s, period_s, clock=clock, sleep=sleep, sampling="inline")
-    start, probe.busy = clock(), True  # the workload runs from the active window's first edge reading
+    probe.busy = True  # the workload runs from the active window's first edge reading
     active = measure_window(probe, workload, window_s, period_s, clock=clock, sleep=sleep, sampling="inline")
     trace = pd.DataFrame(probe.reads, columns=["time_s", "power_w", "window"])
     return PowerDemo(idle, active, net_of_idle(active, idle), trace, made_with=(idle_w, active_w, noise_w))
