@@ -51,7 +51,7 @@ _OFFERED: dict[str, tuple[str, ...]] = {
         "fig7_ops_vs_time", "paper_power_mark", "paper_speedup_mark", "scatter_fit", "step_chart", "sweep_chart"),
     "helpers.report.labels": ("memory_label", "top1_label", "top1_provenance"),
     "helpers.report.style": ("message_figure", "side_by_side"),
-    "helpers.report.text": ("disagreements", "memory_summary", "speedup_summary", "time_outliers", "verdict_lines"),
+    "helpers.report.text": ("disagreements", "memory_summary", "knee_summary", "speedup_summary", "time_outliers", "verdict_lines"),
     "helpers.course.lessons": ("overview", "run_roofline", "lesson_map", "measure_for_lesson"),
     "helpers.course.notebook": ("setup",),
     "helpers.course.power_demo": ("power_window_demo", "power_demo_summary"),

@@ -159,7 +159,7 @@ def test_memory_knee_found_at_8():
     peak = 300.0 + 5.0 * np.maximum(0, b - 8)
     knee = memory_knee(b, peak)
     assert knee.batch == 8
-    assert knee.static_mb == pytest.approx(300.0)
+    assert knee.flat_peak_mb == pytest.approx(300.0)
     assert knee.slope_mb_per_image == pytest.approx(5.0)
     assert knee.r2_flat == pytest.approx(1.0) and knee.r2_linear < 0.99
     assert knee.beats_line and knee.n == 7

@@ -3,6 +3,7 @@ blobs inside the axes, model names apart, and axis labels that say where numbers
 import itertools
 import json
 import math
+import re
 
 import matplotlib
 
@@ -12,6 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
+from matplotlib.legend import Legend  # noqa: E402
 
 from helpers.report.figures import hardware as hardware_figures  # noqa: E402
 from helpers.report import labels  # noqa: E402
@@ -19,7 +21,7 @@ from helpers.report.figures import paper as paper_figures  # noqa: E402
 from helpers.report import style  # noqa: E402
 from helpers.analysis.evidence import process_baseline_mb  # noqa: E402
 from helpers.analysis.fits import LinearFit, floor_slope_fit  # noqa: E402
-from helpers.core.reference import paper_models  # noqa: E402
+from helpers.core.reference import PAPER_MODELS, paper_models  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -63,6 +65,18 @@ def _blobs(ax, n):
         if isinstance(coll, PathCollection) and len(coll.get_offsets()) == n and np.max(coll.get_sizes()) > 4:
             return coll
     raise AssertionError("no blob collection")
+
+
+def _size_key(ax):
+    """The size key of a blob chart (found by its gid)."""
+    gid = getattr(paper_figures, "SIZE_KEY_GID", "size_key")
+    keys = [a for a in ax.get_children() if a.get_gid() == gid]
+    assert len(keys) == 1, "no size key (or more than one)"
+    return keys[0]
+
+
+def _key_texts(key):
+    return [t.get_text() for t in key.offsetbox.findobj(matplotlib.text.Text) if t.get_text()]
 
 
 def _sweep_table():
@@ -186,21 +200,67 @@ def test_blob_chart_limits_hold_every_blob_whole_vgg19_included(composed):
     assert centres[vgg, 0] == pytest.approx(ax.transData.transform((39.3, 70))[0], abs=1)
 
 
-def test_blob_chart_size_key_sits_below_the_data_with_ticks_in_the_data_area_only():
+@pytest.mark.parametrize("composed", [False, True], ids=["alone", "beside-the-paper"])
+def test_blob_chart_size_key_lies_outside_the_axes_clear_of_every_data_marker(composed):
+    """Figs 2 and 7: the key hangs below the x axis's label, never on the data's axes, so no
+    data blob (centre or rim) lies under it; its reference blobs have the data's areas."""
     table = _fig2_table()
-    ax = paper_figures.blob_chart(table, x="gops", y="top1_pct", size="params_m",
-                          size_title="blob area: parameters [M]").axes[0]
-    _renderer(ax.figure)
+    draw = lambda ax: paper_figures.blob_chart(table, x="gops", y="top1_pct", size="params_m", ax=ax,  # noqa: E731
+                                               size_title="blob area: parameters [M]")
+    fig = (style.side_by_side("paper_fig2_top1_vs_ops", draw, figsize=(15, 6.5)) if composed
+           else draw(plt.figure(figsize=(9, 6)).gca()))
+    ax = fig.axes[-1]
+    renderer = _renderer(fig)
+    box = _size_key(ax).get_window_extent(renderer)
+    area = ax.get_window_extent(renderer)
+    assert box.y1 <= area.y0, "the size key reaches into the data area"
+    assert box.y1 <= ax.xaxis.get_tightbbox(renderer).y0, "the size key covers the x axis's labels"
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.x1 and 0 <= box.y0, "the size key is cut off by the figure"
     blobs = _blobs(ax, len(table))
-    key = [c for c in ax.collections if isinstance(c, PathCollection) and len(c.get_offsets()) == 6][0]
-    np.testing.assert_allclose(key.get_sizes(), np.array([5, 35, 65, 95, 125, 155]) * 40.0)
-    to_px = ax.figure.dpi / 72
-    key_top = ax.transData.transform(key.get_offsets())[:, 1] + np.sqrt(key.get_sizes() / math.pi) * to_px
-    blob_bottom = ax.transData.transform(blobs.get_offsets())[:, 1] - np.sqrt(blobs.get_sizes() / math.pi) * to_px
-    assert key_top.max() < blob_bottom.min(), "a reference blob reaches into the data"
-    ticks_px = ax.transData.transform(np.column_stack([np.zeros(len(ax.get_yticks())), ax.get_yticks()]))[:, 1]
-    assert len(ticks_px) >= 3 and (ticks_px > key_top.max()).all(), "a y tick labels the key's strip"
-    assert "blob area: parameters [M]" in [t.get_text() for t in ax.texts]
+    centres = ax.transData.transform(blobs.get_offsets())
+    radii = np.sqrt(blobs.get_sizes()) / 2 * fig.dpi / 72
+    nearest_x = np.clip(centres[:, 0], box.x0, box.x1)
+    nearest_y = np.clip(centres[:, 1], box.y0, box.y1)
+    assert (np.hypot(centres[:, 0] - nearest_x, centres[:, 1] - nearest_y) > radii).all(), "a blob under the key"
+    circles = _size_key(ax).offsetbox.findobj(matplotlib.patches.Circle)
+    diameters = sorted(2 * c.get_radius() for c in circles)  # points, as a scatter marker's sqrt(area)
+    np.testing.assert_allclose(diameters, np.sqrt(np.array([5, 35, 65, 95, 125, 155]) * 40.0))
+    texts = _key_texts(_size_key(ax))
+    assert texts[0] == "blob area: parameters [M]" and texts[1:] == ["5M", "35M", "65M", "95M", "125M", "155M"]
+
+
+def test_fig7_size_key_lies_below_the_axes_clear_of_every_data_marker():
+    ref = paper_models()
+    frame = pd.DataFrame({"time_s": ref["gops_published"] / 150 + 0.002, "ops": ref["gops_published"],
+                          "params_m": ref["params_m_paper"]})
+    fit = LinearFit(slope=150.0, intercept=-0.3, r2=0.987, n=len(frame))
+    fig = paper_figures.fig7_ops_vs_time(frame, fit, batch_size=1)
+    ax = fig.axes[0]
+    renderer = _renderer(fig)
+    box = _size_key(ax).get_window_extent(renderer)
+    assert box.y1 <= ax.get_window_extent(renderer).y0
+    xy = ax.transData.transform(_blobs(ax, len(frame)).get_offsets())
+    inside = (xy[:, 0] >= box.x0) & (xy[:, 0] <= box.x1) & (xy[:, 1] >= box.y0) & (xy[:, 1] <= box.y1)
+    assert not inside.any()
+
+
+def test_blob_chart_gives_a_tiny_network_a_visible_blob_and_says_so_in_the_key():
+    """A mobile network of 0.06 G-ops would be a 1.5 points² blob, hidden under its white dot:
+    it is drawn at the least area, and the key says below which value that happens."""
+    frame = pd.DataFrame({"x": [10.0, 40.0, 80.0], "y": [60.0, 70.0, 75.0], "gops": [0.06, 4.1, 20.0]},
+                         index=["mobilenet_v3_small", "ResNet-50", "VGG-16"])
+    ax = paper_figures.blob_chart(frame, x="x", y="y", size="gops", area_per_unit=25, size_legend=(1, 5, 10),
+                                  size_unit=" G-ops", size_title="blob area: operations [G-ops]").axes[0]
+    sizes = _blobs(ax, 3).get_sizes()
+    assert sizes[0] >= 10 * 4, "the tiny network's blob is hidden under its dot"  # ten times the dot's area
+    assert sizes[0] == pytest.approx(paper_figures.MIN_BLOB_AREA)
+    np.testing.assert_allclose(sizes[1:], [4.1 * 25, 20.0 * 25])
+    title = _key_texts(_size_key(ax))[0]
+    floor = paper_figures.MIN_BLOB_AREA / 25
+    assert title == f"blob area: operations [G-ops]; below {floor:g} G-ops drawn at {floor:g} G-ops, to stay visible"
+    big = paper_figures.blob_chart(frame.assign(gops=[3.0, 4.1, 20.0]), x="x", y="y", size="gops", area_per_unit=25,
+                                   size_title="blob area: operations [G-ops]").axes[0]
+    assert _key_texts(_size_key(big))[0] == "blob area: operations [G-ops]"  # nothing raised: nothing said
 
 
 def test_blob_chart_draws_the_wilson_interval_of_measured_models_only():
@@ -243,8 +303,8 @@ def test_blob_chart_line_is_drawn_inside_the_data_area_with_its_label_above_the_
     ok = np.isfinite(ys)
     assert ok.any()
     np.testing.assert_allclose(ys[ok], 0.5 * xs[ok])
-    separator = [ln for ln in ax.lines if ln.get_color() == "0.6"][0].get_ydata()[0]
-    assert (ys[ok] >= separator).all(), "the line runs into the size key's strip"
+    bottom, top = ax.get_ylim()
+    assert (ys[ok] >= bottom).all() and (ys[ok] <= top).all(), "the line runs out of the data area"
     legend = ax.get_legend().get_window_extent(renderer)
     assert legend.y0 >= ax.get_window_extent(renderer).y1
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -262,7 +322,8 @@ def test_fig7_sizes_blobs_by_parameters_and_states_the_fit_and_units():
     fit = LinearFit(slope=150.0, intercept=-0.3, r2=0.987, n=len(frame))
     ax = paper_figures.fig7_ops_vs_time(frame, fit, batch_size=16).axes[0]
     blobs = _blobs(ax, len(frame))
-    np.testing.assert_allclose(blobs.get_sizes(), frame["params_m"].to_numpy() * 20)
+    np.testing.assert_allclose(blobs.get_sizes(),
+                               np.maximum(frame["params_m"].to_numpy() * 20, paper_figures.MIN_BLOB_AREA))
     np.testing.assert_allclose(blobs.get_offsets()[:, 0], frame["time_s"].to_numpy() * 1000)
     assert ax.get_xlabel() == "Per-image time at batch 16 [ms]"
     assert ax.get_ylabel() == "Operations per image [G-ops, groups honoured]"
@@ -272,7 +333,7 @@ def test_fig7_sizes_blobs_by_parameters_and_states_the_fit_and_units():
     xs, ys = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
     ok = np.isfinite(ys)
     np.testing.assert_allclose(ys[ok], 150.0 * xs[ok] / 1000 - 0.3)
-    assert "blob area: parameters [M]" in [t.get_text() for t in ax.texts]
+    assert _key_texts(_size_key(ax))[0] == "blob area: parameters [M]"
     assert _overlapping(_model_labels(ax, frame.index), _renderer(ax.figure)) == []
 
 
@@ -441,6 +502,29 @@ def _roofline_frame():
     return pd.DataFrame(rows)
 
 
+def _batch_key(ax):
+    """(text, handle) of every legend entry of ``ax`` that names a batch size."""
+    out = []
+    for legend in (a for a in ax.get_children() if isinstance(a, Legend)):
+        out += [(t.get_text(), h) for t, h in zip(legend.get_texts(), legend.legend_handles)
+                if t.get_text().startswith("batch ")]
+    return out
+
+
+def _roofline_sweep(batches=(1, 2, 4, 8, 16, 32, 64)):
+    """Two models over seven batch sizes, achieved G-ops/s within one decade (where matplotlib
+    would label minor log ticks 2x10^1, 6x10^1)."""
+    rows = []
+    for model, base in (("AlexNet", 4.0), ("ResNet-50", 18.0)):
+        for i, b in enumerate(batches):
+            achieved = 25.0 + 12.0 * i
+            rows.append({"model": model, "batch_size": b, "intensity": base * (1 + 0.4 * i), "achieved_gops": achieved,
+                         "achieved_ci_low": 0.93 * achieved, "achieved_ci_high": 1.07 * achieved,
+                         "latency_s": 1.0 / achieved, "latency_ci_low": 0.95 / achieved,
+                         "latency_ci_high": 1.05 / achieved})
+    return pd.DataFrame(rows)
+
+
 def test_roofline_chart_draws_the_roof_ridge_and_one_line_per_model():
     from helpers.core.stats import Estimate
 
@@ -464,7 +548,8 @@ def test_roofline_chart_draws_the_roof_ridge_and_one_line_per_model():
     assert any(np.allclose(line.get_xdata(), [ridge]) for line in ax.lines if line.get_marker() == "D")
     legend = ax.get_legend()
     labels = [t.get_text() for t in legend.get_texts()]
-    assert {"AlexNet", "ResNet-50", "batch 1", "batch 16"} <= set(labels)
+    assert {"AlexNet", "ResNet-50"} <= set(labels)
+    assert {"batch 1", "batch 4", "batch 16"} <= {text for text, _ in _batch_key(ax)}
     renderer = _renderer(fig)
     assert legend.get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1  # outside the axes
 
@@ -507,3 +592,136 @@ def test_importing_the_figures_leaves_matplotlib_style_alone():
             "print(all(plt.rcParams[k] == v for k, v in STYLE.items()))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "[]" and out[1] == "True"
+
+
+# ------------------------------------------------------------------ readable figures (the course issue)
+
+def test_lesson_map_titles_fit_their_boxes_and_no_two_texts_overlap():
+    """The course guide's map of the real 9 lessons: every title and figure list wrapped inside
+    its own box, and no two texts overlapping."""
+    from helpers.course.lessons import lesson_map
+    from helpers.course.syllabus import lesson_table
+
+    lessons = lesson_table()
+    assert len(lessons) == 9
+    fig = lesson_map(lessons)
+    ax = fig.axes[0]
+    renderer = _renderer(fig)
+    texts = [t for t in ax.texts if t.get_text()]
+    assert len(texts) == 2 * len(lessons)
+    assert _overlapping(texts, renderer) == []
+    boxes = sorted(ax.patches, key=lambda p: p.get_window_extent(renderer).x0)
+    for i, row in enumerate(lessons.itertuples()):
+        title, paper = texts[2 * i], texts[2 * i + 1]
+        assert " ".join(title.get_text().split()) == f"{row.lesson}. {row.title}"
+        assert " ".join(paper.get_text().split()) == " ".join(str(row.paper).split())
+        box = boxes[i].get_window_extent(renderer)
+        for text in (title, paper):
+            inner = text.get_window_extent(renderer)
+            assert box.x0 <= inner.x0 and inner.x1 <= box.x1 and box.y0 <= inner.y0 and inner.y1 <= box.y1, \
+                f"{text.get_text()!r} spills out of lesson {row.lesson}'s box"
+
+
+def test_pareto_chart_names_every_point_apart_the_frontier_in_bold():
+    """Lesson 8's frontiers: every network is named (not only the frontier's), no two names overlap."""
+    from helpers.analysis import modern
+    from helpers.report.figures.modern import pareto_chart
+
+    rng = np.random.default_rng(3)
+    names = list(PAPER_MODELS) + [f"net_{i:02d}" for i in range(16)]
+    cost = pd.Series(10 ** rng.uniform(-1, 1.6, len(names)), index=names)
+    accuracy = pd.Series(55 + 30 * rng.random(len(names)), index=names)
+    front = modern.frontier(accuracy, cost)
+    fig = pareto_chart(front, xlabel="G-ops")
+    ax = fig.axes[0]
+    labels = _model_labels(ax, names)
+    assert sorted(t.get_text() for t in labels) == sorted(names)
+    assert _overlapping(labels, _renderer(fig)) == []
+    bold = {t.get_text() for t in labels if t.get_fontweight() == "bold"}
+    assert bold == set(front.index[front["on_frontier"]]) and 0 < len(bold) < len(names)
+
+
+def test_fig10_marks_the_era_of_every_bar_with_a_legend():
+    """Fig 10 of lesson 8: the paper's 14 plain, the networks since 2016 hatched, names coloured by
+    era, and a legend naming both eras; a ranking of the paper's networks alone stays unmarked."""
+    from helpers.analysis.modern import ERA_PAPER, ERA_SINCE
+
+    density = pd.Series({"ENet": 11.7, "squeezenet1_1": 47.0, "VGG-19": 0.5, "mobilenet_v2": 20.5, "GoogLeNet": 10.0})
+    ax = paper_figures.fig10_density(density).axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["VGG-19", "GoogLeNet", "ENet", "mobilenet_v2", "squeezenet1_1"]
+    bars = list(ax.patches)[:len(ticks)]
+    hatched = {name: bool(bar.get_hatch()) for name, bar in zip(ticks, bars)}
+    assert hatched == {name: name not in PAPER_MODELS for name in ticks}
+    colours = {name: matplotlib.colors.to_hex(t.get_color()) for name, t in zip(ticks, ax.get_xticklabels())}
+    assert colours["ENet"] == colours["VGG-19"] != colours["mobilenet_v2"] == colours["squeezenet1_1"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert len(legend) == 2 and legend[0].startswith(ERA_PAPER) and legend[1].startswith(ERA_SINCE)
+    assert "3 networks" in legend[0] and "2 networks" in legend[1]
+    renderer = _renderer(ax.figure)
+    assert ax.get_legend().get_window_extent(renderer).y0 >= ax.get_window_extent(renderer).y1
+    paper_only = paper_figures.fig10_density(density[["ENet", "VGG-19"]]).axes[0]
+    assert paper_only.get_legend() is None and not any(b.get_hatch() for b in paper_only.patches)
+
+
+def test_roofline_ticks_are_plain_numbers():
+    """No "2x10^2" or "6x10^1": every labelled tick in view reads as a plain number at its place."""
+    from helpers.core.stats import Estimate
+
+    fig = hardware_figures.roofline_chart(_roofline_sweep(), Estimate(150.0, 140.0, 160.0, n=10),
+                                          Estimate(20.0, 19.0, 21.0, n=10))
+    ax = fig.axes[0]
+    _renderer(fig)
+    for axis in (ax.yaxis, ax.xaxis):
+        lo, hi = sorted(axis.get_view_interval())
+        shown = []
+        for minor in (False, True):
+            for loc, label in zip(axis.get_ticklocs(minor=minor), axis.get_ticklabels(minor=minor)):
+                if lo <= loc <= hi and label.get_visible() and label.get_text():
+                    shown.append((loc, label.get_text()))
+        for loc, text in shown:
+            assert re.fullmatch(r"\d+(\.\d+)?", text), f"{axis.axis_name} tick {text!r} is not a plain number"
+            assert float(text) == pytest.approx(loc, rel=1e-9)
+        assert len(shown) >= 3, f"{axis.axis_name}: fewer than 3 labelled ticks"
+
+
+def test_roofline_key_shows_every_batch_size_at_its_marker_size():
+    """Batch 1 and batch 64 told apart: one key entry per batch size, each the size of the data's
+    markers at that batch (growing strictly), in a key above the axes, clear of the data."""
+    from helpers.core.stats import Estimate
+
+    batches = (1, 2, 4, 8, 16, 32, 64)
+    fig = hardware_figures.roofline_chart(_roofline_sweep(batches), Estimate(150.0, 140.0, 160.0, n=10),
+                                          Estimate(20.0, 19.0, 21.0, n=10))
+    ax = fig.axes[0]
+    key = _batch_key(ax)
+    assert [text for text, _ in key] == [f"batch {b}" for b in batches]
+    sizes = np.array([h.get_markersize() for _, h in key]) ** 2
+    assert (np.diff(sizes) > 0).all() and sizes[-1] >= 4 * sizes[0]
+    markers = [c for c in ax.collections if isinstance(c, PathCollection) and len(c.get_offsets()) == len(batches)]
+    assert len(markers) == 2
+    for coll in markers:
+        np.testing.assert_allclose(coll.get_sizes(), sizes)  # the key's marker is the data's at that batch
+    renderer = _renderer(fig)
+    legend = [a for a in ax.get_children() if a.get_gid() == hardware_figures.BATCH_KEY_GID][0]
+    box, area = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert box.y0 >= area.y1 and box.y1 <= fig.bbox.y1, "the batch key is not above the axes, inside the figure"
+
+
+def test_cache_chart_draws_each_points_95_interval_relative_to_the_same_fastest_batch():
+    """The cache test's points carry their intervals (the roofline table's latency_ci_low/high),
+    divided by the model's fastest median like the point itself."""
+    frame = _roofline_frame()
+    ws = [50, 100, 400, 20, 80, 320]
+    traffic = pd.DataFrame({"model": frame["model"], "batch_size": frame["batch_size"],
+                            "largest_activation_op_bytes": ws})
+    ax = hardware_figures.cache_chart(frame, traffic, llc_bytes=100).axes[0]
+    expected = []
+    for model, rows in frame.assign(ws=ws).groupby("model"):
+        fastest = rows["latency_s"].min()
+        expected += [(w / 100, lo / fastest, hi / fastest)
+                     for w, lo, hi in zip(rows["ws"], rows["latency_ci_low"], rows["latency_ci_high"])]
+    drawn = _ci_segments(ax)
+    assert len(drawn) == len(frame)
+    np.testing.assert_allclose(np.array(drawn), np.array(sorted(expected)), rtol=1e-12)
+    assert "95 % interval" in ax.get_ylabel()

@@ -95,3 +95,20 @@ def test_report_loads_with_every_image_and_no_broken_link(report, browser):
         browser.get(page)
         shown = _images(browser)
         assert shown and all(ok for _, ok in shown), f"{page}: an image did not load"
+
+
+def test_knee_summary_counts_the_bends_and_says_what_the_flat_peak_is():
+    import pandas as pd
+
+    from helpers.report.text import knee_summary
+
+    knees = pd.DataFrame({"flat_peak_mb": [58.3, 600.0], "beats_line": [False, True]}, index=["ENet", "VGG-16"])
+    static = pd.Series({"ENet": 23.0, "VGG-16": 560.0})
+    text = knee_summary(knees, static)
+    assert "beats a single straight line for 1 of 2 networks (VGG-16)" in text
+    assert "for ENet it is 58.3 MB against a measured static memory of 23.0 MB" in text
+    knees["beats_line"] = False
+    static["ENet"] = 58.0
+    text = knee_summary(knees, static)
+    assert "for 0 of 2 networks;" in text and "for VGG-16 it is 600.0 MB" in text
+    assert knee_summary(knees.iloc[:0], static).startswith("No knee fitted")

@@ -151,8 +151,10 @@ def linear_fit(x: Any, y: Any) -> LinearFit:
 class Knee:
     """Flat-then-linear fit of peak memory against batch size (C5).
 
-    peak = static_mb for batch <= ``batch``; static_mb + slope_mb_per_image *
-    (b - batch) above it (continuous hinge; MB and MB per image).
+    peak = flat_peak_mb for batch <= ``batch``; flat_peak_mb + slope_mb_per_image *
+    (b - batch) above it (continuous hinge; MB and MB per image). ``flat_peak_mb`` is a
+    fitted peak (static memory plus the activations of the flat part's batches), not the
+    measured static memory.
     ``r2_flat``: R² of this flat-then-linear fit; ``r2_linear``: R² of a single
     straight line through all points. ``p_value``: F-test of the knee's extra
     parameter against the line (approximate: the breakpoint is chosen from the
@@ -162,7 +164,7 @@ class Knee:
     """
 
     batch: int
-    static_mb: float
+    flat_peak_mb: float
     slope_mb_per_image: float
     r2_flat: float
     r2_linear: float
@@ -219,7 +221,7 @@ def memory_knee(batch_sizes: Any, peak_mb: Any, alpha: float = KNEE_ALPHA) -> Kn
     else:
         p = math.nan
     beats = bool(b0 > b[0] and slope > 0 and np.isfinite(p) and p < alpha)
-    return Knee(batch=int(b0), static_mb=level, slope_mb_per_image=slope,
+    return Knee(batch=int(b0), flat_peak_mb=level, slope_mb_per_image=slope,
                 r2_flat=_r2(sse_knee, sst), r2_linear=_r2(sse_line, sst), n=n,
                 sse_knee=sse_knee, sse_line=sse_line, p_value=p, beats_line=beats)
 

@@ -48,20 +48,40 @@ def measure_for_lesson(profile, device: str, threads: int, results_root: Path | 
 
 
 def lesson_map(lessons: pd.DataFrame) -> Figure:
-    """The course as a path: one box per lesson (number, title, the paper's figures), in order."""
+    """The course as a path: one box per lesson (number, title, the paper's figures), in order.
+
+    Each text is wrapped (``textwrap``) until it fits its box when drawn: the title from the
+    box's top, the paper's figures from its bottom, so no two texts overlap."""
+    import textwrap
+
     n = len(lessons)
-    fig, ax = plt.subplots(figsize=(min(2.2 * n, 16), 2.4))
+    fig, ax = plt.subplots(figsize=(min(2.2 * n, 16), 2.2))
     ax.set_axis_off()
     ax.set_xlim(0, n)
     ax.set_ylim(0, 1)
+    width, bottom, height, pad = 0.84, 0.08, 0.84, 0.02
+    blocks = []
     for i, row in enumerate(lessons.itertuples()):
-        ax.add_patch(matplotlib.patches.FancyBboxPatch((i + 0.08, 0.2), 0.84, 0.6, boxstyle="round,pad=0.02",
-                                                       fc=plt.cm.Blues(0.25 + 0.6 * i / max(n - 1, 1)), ec="0.3"))
-        ax.text(i + 0.5, 0.62, f"{row.lesson}. {row.title}", ha="center", va="center", fontsize=8, wrap=True)
-        ax.text(i + 0.5, 0.35, row.paper, ha="center", va="center", fontsize=7, color="0.2")
-        if i < n - 1:
-            ax.annotate("", (i + 1.08, 0.5), (i + 0.92, 0.5), arrowprops={"arrowstyle": "->", "color": "0.3"})
+        ax.add_patch(matplotlib.patches.FancyBboxPatch((i + 0.08, bottom), width, height, boxstyle=f"round,pad={pad}",
+                                                       fc=plt.cm.Blues(0.15 + 0.45 * i / max(n - 1, 1)), ec="0.3"))
+        title = ax.text(i + 0.5, bottom + height - 0.03, f"{row.lesson}. {row.title}", ha="center", va="top",
+                        fontsize=8.5, fontweight="bold", linespacing=1.15)
+        paper = ax.text(i + 0.5, bottom + 0.03, str(row.paper), ha="center", va="bottom", fontsize=7.5,
+                        color="0.15", linespacing=1.15)
+        blocks += [title, paper]
     fig.tight_layout()
+    renderer = fig.canvas.get_renderer()
+    room = ax.transData.transform((width - 0.06, 0))[0] - ax.transData.transform((0, 0))[0]  # pixels
+    for text in blocks:  # wrap narrower until the text fits its box
+        words = " ".join(text.get_text().split())
+        chars = max(int(room / (0.5 * text.get_fontsize() * fig.dpi / 72)), 6)
+        text.set_text(textwrap.fill(words, chars))
+        while text.get_window_extent(renderer).width > room and chars > 6:
+            chars -= 1
+            text.set_text(textwrap.fill(words, chars))
+    for i in range(n - 1):
+        ax.annotate("", (i + 1.08, bottom + height / 2), (i + 0.92 + pad, bottom + height / 2),
+                    arrowprops={"arrowstyle": "->", "color": "0.3"})
     return fig
 
 

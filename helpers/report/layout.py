@@ -110,14 +110,17 @@ def _leaders(ax: Axes, texts: list[Text], xs, ys, min_px: float = 6.0) -> None:
             ax.plot([x, end[0]], [y, end[1]], color="0.45", lw=0.6, zorder=5, scalex=False, scaley=False)
 
 
-def place_labels(ax: Axes, xs, ys, names, fontsize: float = 8, avoid=None) -> list[Text]:
+def place_labels(ax: Axes, xs, ys, names, fontsize: float = 8, avoid=None, bold=()) -> list[Text]:
     """Label each point (``xs``, ``ys`` data units) with its name: placed by
     ``adjustText.adjust_text`` (away from the points and ``avoid`` artists), then
     pushed apart until no two labels overlap, and tied to their points by a thin
-    line where they moved away. Call after the axes' limits and layout are final."""
+    line where they moved away. Names in ``bold`` are set in bold. Call after the
+    axes' limits and layout are final."""
     xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
     halo = [matplotlib.patheffects.withStroke(linewidth=2.5, foreground="white")]
-    texts = [ax.text(x, y, str(name), fontsize=fontsize, zorder=6, path_effects=halo)
+    bold = {str(name) for name in bold}
+    texts = [ax.text(x, y, str(name), fontsize=fontsize, zorder=6, path_effects=halo,
+                     fontweight="bold" if str(name) in bold else "normal")
              for x, y, name in zip(xs, ys, names)]
     if not texts:
         return texts

@@ -15,7 +15,7 @@ import pandas as pd
 
 from helpers.analysis.claims import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_MEASURABLE, PAPERS_VALUES
 
-__all__ = ["verdict_lines", "time_outliers", "speedup_summary", "memory_summary", "disagreements", "EXPLANATIONS", "explanation", "device_kind", "claims_markdown",
+__all__ = ["verdict_lines", "time_outliers", "speedup_summary", "memory_summary", "knee_summary", "disagreements", "EXPLANATIONS", "explanation", "device_kind", "claims_markdown",
            "verdict_summary"]
 
 #: Why a part may come out differently from the paper, keyed by (part, verdict): shown only when this run's
@@ -116,6 +116,26 @@ def speedup_summary(claims: pd.DataFrame) -> str:
 def memory_summary(claims: pd.DataFrame) -> str:
     """Lesson 5's closing sentences: C5 and C6 on this run, with their explanations."""
     return verdict_lines(claims, ["C5", "C6"])
+
+
+def knee_summary(knees: pd.DataFrame, static_mb: pd.Series) -> str:
+    """What to notice in Lesson 5's knee table (``helpers.analysis.fits.Knee`` rows by model): how many
+    networks' peak memory bends (the knee beats a straight line), and what ``flat_peak_mb`` is, shown on
+    the network whose fitted flat peak lies furthest above its measured static memory (``static_mb``, MB)."""
+    if knees is None or not len(knees):
+        return "No knee fitted: each network needs peak memory at 4 batch sizes or more."
+    bends = knees.index[knees["beats_line"].astype(bool)].tolist()
+    text = (f"The knee beats a single straight line for {len(bends)} of {len(knees)} networks"
+            + (f" ({', '.join(bends)})" if bends else "") + "; for the others peak memory is a line in the batch "
+            "size, and the fitted 'knee' is only where the hinge fits best.")
+    both = knees["flat_peak_mb"].astype(float).to_frame().join(static_mb.rename("static_mb"), how="inner").dropna()
+    if len(both):
+        ratio = both["flat_peak_mb"] / both["static_mb"]
+        m = ratio.idxmax()
+        text += (f" `flat_peak_mb` is the fitted peak at and below the knee batch, static memory plus those batches' "
+                 f"activations, not static memory: for {m} it is {both.at[m, 'flat_peak_mb']:.1f} MB against a "
+                 f"measured static memory of {both.at[m, 'static_mb']:.1f} MB.")
+    return text
 
 
 def disagreements(claims: pd.DataFrame) -> str:

@@ -9,6 +9,7 @@ import matplotlib.lines
 import matplotlib.patches
 import matplotlib.patheffects
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -16,20 +17,61 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from helpers.report.layout import interval_bars
-from helpers.report.style import LEGEND_RIGHT, message_panel, model_colours
+from helpers.report.style import LEGEND_ABOVE, LEGEND_RIGHT, message_panel, model_colours
 from helpers.core.stats import Estimate
 from helpers.core.units import MIB
 
-__all__ = ["ROOF_GID", "roofline_chart", "cache_chart", "threads_chart", "dtype_chart"]
+__all__ = ["ROOF_GID", "BATCH_KEY_GID", "roofline_chart", "cache_chart", "threads_chart", "dtype_chart"]
 
 
 #: gid of the roof line (memory slope, then the flat compute peak) of ``roofline_chart``.
 ROOF_GID = "roof"
 
 
+#: gid of ``roofline_chart``'s batch-size key (a legend of every batch size's marker, above the axes).
+BATCH_KEY_GID = "batch_key"
+
+
 def _batch_area(batch) -> np.ndarray:
-    """Marker area (points^2) growing with the batch size: 12 at batch 1, +12 per doubling."""
-    return 12.0 * (1 + np.log2(np.asarray(batch, dtype=float)))
+    """Marker area (points^2) growing with the batch size: 10 at batch 1, its diameter (the square
+    root) 2 points wider per doubling (about 140 at batch 64), so neighbouring batches differ."""
+    return (math.sqrt(10.0) + 2.0 * np.log2(np.asarray(batch, dtype=float))) ** 2
+
+
+def _plain(value: float, _pos=None) -> str:
+    """A tick label a student reads: 0.5, 2, 50, 200, 1000 (never 2x10^2)."""
+    if value >= 1:
+        return f"{value:.0f}"
+    return f"{value:.2g}"
+
+
+class _PlainLogLocator(matplotlib.ticker.Locator):
+    """Log-axis ticks at 1, 2 and 5 times powers of ten (1, 2, 3, 4, 5, 6 and 8 times where the view
+    spans too little for four), so every tick can carry a plain number."""
+
+    def __call__(self):
+        lo, hi = self.axis.get_view_interval()
+        return self.tick_values(lo, hi)
+
+    def tick_values(self, vmin, vmax):
+        lo, hi = sorted((float(vmin), float(vmax)))
+        if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= 0:
+            return np.array([])
+        lo = max(lo, hi * 1e-12)
+        decades = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 2)
+        for subs in ((1, 2, 5), (1, 2, 3, 4, 5, 6, 8), (1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9)):
+            ticks = np.array([m * 10.0 ** k for k in decades for m in subs])
+            if ((ticks >= lo) & (ticks <= hi)).sum() >= 4:
+                break
+        return ticks
+
+
+def _plain_log_ticks(axis) -> None:
+    """Plain-number ticks on a log axis: labelled major ticks (:class:`_PlainLogLocator`), unlabelled minor ones."""
+    axis.set_major_locator(_PlainLogLocator())
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(_plain))
+    axis.set_minor_locator(matplotlib.ticker.LogLocator(subs="all"))
+    axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
 def roofline_chart(roofline: pd.DataFrame, peak: Estimate, bandwidth: Estimate, ax: Axes | None = None) -> Figure:
@@ -40,8 +82,9 @@ def roofline_chart(roofline: pd.DataFrame, peak: Estimate, bandwidth: Estimate, 
     (GFLOP/s) and ``bandwidth`` the triad bandwidth (GB/s), each a
     ``helpers.core.stats.Estimate`` (its 95 % interval shaded where it has one). The ridge
     point (peak / bandwidth) is marked. Each model's batch sizes are joined by a
-    line in its colour, the marker's area growing with the batch size; the
-    legend (models, roof, batch sizes) sits to the right of the axes.
+    line in its colour, the marker's area growing with the batch size: a key of
+    every batch size's marker sits above the axes, the legend (models, roof) to
+    their right. Ticks are plain numbers (1, 2, 5, 10, ...).
     """
     ax = ax or plt.figure(figsize=(10.5, 6)).gca()
     if roofline is None or not len(roofline):
@@ -88,11 +131,20 @@ def roofline_chart(roofline: pd.DataFrame, peak: Estimate, bandwidth: Estimate, 
     ax.set_xlim(lo, hi)
     ax.set_xlabel("Arithmetic intensity [op/B]: operations / bytes read and written (op by op)")
     ax.set_ylabel("Achieved [G-ops/s]: operations per image / time per image")
+    for axis in (ax.xaxis, ax.yaxis):
+        _plain_log_ticks(axis)
     batches = sorted({int(x) for x in data["batch_size"]})
     keys = [matplotlib.lines.Line2D([], [], ls="", marker="o", color="0.7", markeredgecolor="0.2",
-                                    markersize=math.sqrt(float(_batch_area(k))), label=f"batch {k}")
-            for k in (batches if len(batches) <= 3 else [batches[0], batches[len(batches) // 2], batches[-1]])]
-    ax.legend(handles=[*lines, *handles, *keys], fontsize=8, **LEGEND_RIGHT)
+                                    markeredgewidth=0.5, markersize=math.sqrt(float(_batch_area(k))),
+                                    label=f"batch {k}")
+            for k in batches]
+    batch_key = ax.legend(handles=keys, ncol=len(keys), fontsize=8, handletextpad=0.3, columnspacing=1.2,
+                          title="marker size: batch size (each model's line joins its batch sizes)",
+                          title_fontsize=8, **LEGEND_ABOVE)
+    ax.add_artist(batch_key)
+    batch_key.set_clip_on(False)  # add_artist clips it to the axes: the layout would then leave it no room
+    batch_key.set_gid(BATCH_KEY_GID)
+    ax.legend(handles=[*lines, *handles], fontsize=8, **LEGEND_RIGHT)
     ax.figure.tight_layout()
     return ax.figure
 
@@ -101,7 +153,9 @@ def cache_chart(points: pd.DataFrame, traffic: pd.DataFrame, llc_bytes: int, ax:
                 working_set: str = "largest_activation_op_bytes") -> Figure:
     """The cache explanation: per-image time relative to the model's fastest batch (y) against
     its working set over the last-level cache (x, log), one line per model across batch sizes,
-    and a vertical line at 1 where the working set leaves the cache.
+    and a vertical line at 1 where the working set leaves the cache. Each point carries its 95 %
+    interval (``ci_low``, ``ci_high`` of :func:`helpers.analysis.roofline.latency_points`, divided
+    by the same fastest median) as an error bar, so a turn-up inside the noise shows as one.
 
     ``points``: ``helpers.analysis.roofline.roofline_table`` or ``helpers.analysis.evidence.point_table``
     of ``latency_per_image`` (left-out points dropped); ``traffic``:
@@ -122,15 +176,19 @@ def cache_chart(points: pd.DataFrame, traffic: pd.DataFrame, llc_bytes: int, ax:
     colours = model_colours(models)
     for model in models:
         mine = data[data["model"] == model].sort_values("batch_size")
-        ax.plot(mine[working_set] / llc_bytes, mine["value"] / mine["value"].min(), "o-",
-                color=colours[model], ms=4, lw=1.4, label=model)
+        fastest = mine["value"].min()
+        x = mine[working_set] / llc_bytes
+        ax.plot(x, mine["value"] / fastest, "o-", color=colours[model], ms=4, lw=1.4, label=model)
+        interval_bars(ax, x, mine["ci_low"] / fastest, mine["ci_high"] / fastest, colours[model], lw=0.9,
+                      capsize=2)
     ax.axvline(1.0, ls="--", color="firebrick", lw=1.4,
                label=f"leaves the last-level cache ({llc_bytes / MIB:.3g} MiB)")
     ax.set_xscale("log")
+    _plain_log_ticks(ax.xaxis)
     ax.set_xlabel("Largest per-operator working set / last-level cache "
                   + ("(activations read and written by one op)" if working_set == "largest_activation_op_bytes"
                      else "(inputs + outputs + weights of one op)"))
-    ax.set_ylabel("Per-image time / the model's fastest batch")
+    ax.set_ylabel("Per-image time / the model's fastest batch\n(bars: each point's 95 % interval, same divisor)")
     ax.legend(fontsize=8, **LEGEND_RIGHT)
     ax.figure.tight_layout()
     return ax.figure

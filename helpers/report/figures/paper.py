@@ -11,9 +11,12 @@ from types import SimpleNamespace
 
 import matplotlib
 import matplotlib.lines
+import matplotlib.offsetbox
 import matplotlib.patches
 import matplotlib.patheffects
 import matplotlib.pyplot as plt
+import matplotlib.text
+import matplotlib.transforms
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -68,58 +71,103 @@ def fig1_top1(table: pd.DataFrame, columns: dict[str, str], ax: Axes | None = No
 
 
 def fig10_density(density: pd.Series, ax: Axes | None = None, top: int = 4,
-                  ylabel: str = "Top-1 accuracy density [%/M-Params]") -> Figure:
+                  ylabel: str = "Top-1 accuracy density [%/M-Params]", era: pd.Series | None = None) -> Figure:
     """Fig 10: top-1 accuracy density [% per million parameters] per model, ascending;
-    arrows on the ``top`` best. ``ylabel`` should say where the top-1 comes from."""
+    arrows on the ``top`` best. ``ylabel`` should say where the top-1 comes from.
+
+    ``era`` (by model; default ``helpers.analysis.modern.era``: the paper's 14 or since 2016):
+    where the models span more than one era, bars of the later ones are hatched and each era's
+    names are written in its own colour, with a legend above the axes."""
+    from helpers.analysis.modern import ERA_PAPER
+    from helpers.analysis.modern import era as era_of
+
     density = density.astype(float).dropna().sort_values()
     ax = ax or plt.figure(figsize=(11, 4.5)).gca()
+    eras = (era.reindex(density.index) if era is not None else era_of(density.index)).fillna("")
+    names = list(dict.fromkeys(eras))
+    marked = len(names) > 1
+    order = sorted(names, key=lambda e: (e != ERA_PAPER, names.index(e)))  # the paper's first
+    hatches = dict(zip(order, ["", "////", "xx", ".."] * len(order)))
+    inks = [("0.1", "black"), ("#1f4e9c", "blue"), ("#7a3b00", "brown"), ("#2e6b2e", "green")]
+    ink = {e: inks[i % len(inks)][0] for i, e in enumerate(order)}
+    ink_name = {e: inks[i % len(inks)][1] for i, e in enumerate(order)}
     colours = model_colours(density.index)
     bars = ax.bar(density.index, density.to_numpy(), color=[colours[m] for m in density.index],
                   edgecolor="0.2", linewidth=0.4)
+    if marked:
+        for bar, name in zip(bars, eras):
+            bar.set_hatch(hatches[name])
     for bar in list(bars)[-top:]:
         ax.annotate("\u2193", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     textcoords="offset points", xytext=(0, 4), ha="center", fontsize=12)
     ax.set_ylabel(ylabel)
     ax.tick_params(axis="x", rotation=35)
-    for tick in ax.get_xticklabels():
+    for tick, name in zip(ax.get_xticklabels(), eras):
         tick.set_ha("right")
+        if marked:
+            tick.set_color(ink[name])
+    if marked:
+        counts = eras.value_counts()
+        handles = [matplotlib.patches.Patch(facecolor="0.85", edgecolor="0.2", hatch=hatches[e],
+                                            label=f"{e}: {counts[e]} networks, "
+                                                  f"{'hatched' if hatches[e] else 'plain'} bars, {ink_name[e]} names")
+                   for e in order]
+        legend = ax.legend(handles=handles, ncol=len(order), fontsize=9, **LEGEND_ABOVE)
+        for text, name in zip(legend.get_texts(), order):
+            text.set_color(ink[name])
     ax.figure.tight_layout()
     return ax.figure
 
 
-def _size_key(ax: Axes, sizes, unit: str, area_per_unit: float, data_bottom: float, title: str) -> None:
-    """Grey reference blobs in the strip below ``data_bottom``, set apart by a line and a
-    blank band, in a row ending at the right edge; each value written inside its blob,
-    or beside it where it does not fit."""
-    lo, _ = ax.get_ylim()
-    ax.axhspan(lo, data_bottom, color="white", zorder=1.8)
-    ax.axhline(data_bottom, color="0.6", lw=0.8, zorder=1.9)
-    areas = np.asarray(sizes, dtype=float) * area_per_unit
-    texts = [f"{s:g}{unit}" for s in sizes]
-    radii = np.sqrt(areas / math.pi)  # points
-    inside = 2 * radii > 0.6 * 8 * np.array([len(t) for t in texts]) + 4
-    room = np.where(inside, 0.0, 0.6 * 8 * np.array([len(t) for t in texts]) + 3)  # a label beside its blob
-    right = np.cumsum((2 * radii + room + 8)[::-1])[::-1]  # points from each blob's left edge to the axes' right
-    to_px = ax.figure.dpi / 72
-    box = ax.get_window_extent()
-    centres_px = box.x1 - (right - radii) * to_px
-    y_ref = (lo + data_bottom) / 2
-    _, y_px = ax.transData.transform((0, y_ref))
-    xs = ax.transData.inverted().transform(np.column_stack([centres_px, np.full(len(sizes), y_px)]))[:, 0]
-    ax.scatter(xs, [y_ref] * len(xs), s=areas, c="0.88", edgecolors="0.6", linewidths=0.6, zorder=2)
-    for xi, text, radius, within in zip(xs, texts, radii, inside):
-        ax.annotate(text, (xi, y_ref), textcoords="offset points", xytext=(0 if within else radius + 3, 0),
-                    ha="center" if within else "left", va="center", fontsize=8, zorder=2.1)
-    ax.annotate(title, (ax.get_xlim()[0], data_bottom), textcoords="offset points", xytext=(6, -4), va="top",
-                fontsize=8, color="0.3")
+#: gid of the size key of the blob charts (an ``AnnotationBbox`` below the axes; tests find it by it).
+SIZE_KEY_GID = "size_key"
 
 
-def _data_ticks(ax: Axes, bottom: float) -> None:
-    """Keep the y ticks (and their grid lines) of the data area only, above the key's strip."""
-    lo, hi = ax.get_ylim()
-    ticks = [t for t in ax.yaxis.get_major_locator().tick_values(bottom, hi) if bottom <= t <= hi]
-    ax.set_yticks(ticks)
-    ax.set_ylim(lo, hi)
+#: Least blob area drawn (points²): a smaller blob (a mobile network's operations) would vanish under its dot.
+MIN_BLOB_AREA = 50.0
+
+
+def _below_the_x_axis(ax: Axes):
+    """The box (display units) from the axes' left to right edge and spanning the x axis's tick
+    labels and label: the size key hangs below it, so it never covers the data area."""
+    def box(renderer):
+        area = ax.get_window_extent(renderer)
+        axis = ax.xaxis.get_tightbbox(renderer) or area
+        return matplotlib.transforms.Bbox.from_extents(area.x0, min(axis.y0, area.y0), area.x1, area.y0)
+    return box
+
+
+def _size_key(ax: Axes, sizes, unit: str, area_per_unit: float, title: str, min_area: float = 0.0):
+    """Grey reference blobs of ``sizes`` in a row below the axes, outside the data area (under
+    the x axis's label, right-aligned with the axes), drawn as the data's are (area ``size`` x
+    ``area_per_unit``, at least ``min_area``), each value written inside its blob or beside it
+    where it does not fit; ``title`` above the row. Returns the key (an ``AnnotationBbox``)."""
+    box = matplotlib.offsetbox
+    fontsize = 8
+    items = []
+    for value in sizes:
+        text = f"{value:g}{unit}"
+        diameter = math.sqrt(max(float(value) * area_per_unit, min_area))  # a marker of area s: sqrt(s) points across
+        blob = box.DrawingArea(diameter, diameter)
+        blob.add_artist(matplotlib.patches.Circle((diameter / 2, diameter / 2), diameter / 2, fc="0.88", ec="0.6",
+                                                  lw=0.6))
+        if diameter > 0.62 * fontsize * len(text) + 6:  # the value inside its blob
+            blob.add_artist(matplotlib.text.Text(diameter / 2, diameter / 2, text, ha="center", va="center",
+                                                 fontsize=fontsize))
+            items.append(blob)
+        else:  # beside it
+            label = box.TextArea(text, textprops={"fontsize": fontsize})
+            items.append(box.HPacker(children=[blob, label], sep=3, align="center"))
+    heading = box.TextArea(title, textprops={"fontsize": fontsize, "color": "0.3"})
+    content = box.VPacker(children=[heading, box.HPacker(children=items, sep=12, align="center")], sep=4,
+                          align="right")
+    key = box.AnnotationBbox(content, (1.0, 0.0), xycoords=_below_the_x_axis(ax), xybox=(0, -6),
+                             boxcoords="offset points", box_alignment=(1.0, 1.0), frameon=False,
+                             annotation_clip=False, pad=0.0)
+    key.set_gid(SIZE_KEY_GID)
+    ax.add_artist(key)
+    key.set_clip_on(False)  # add_artist clips to the axes; the key lies outside them
+    return key
 
 
 def _line_legend(ax: Axes, label: str, shade_label: str = ""):
@@ -149,13 +197,14 @@ def blob_chart(table: pd.DataFrame, x: str, y: str, size: str, ax: Axes | None =
                size_legend: tuple[float, ...] = (5, 35, 65, 95, 125, 155), size_unit: str = "M",
                area_per_unit: float = 40.0, label: bool = True, ci: tuple[str, str] | None = None,
                size_title: str = "", line=None, line_label: str = "", shade_above: bool = False,
-               shade_label: str = "above the line") -> Figure:
+               shade_label: str = "above the line", min_area: float = MIN_BLOB_AREA) -> Figure:
     """Figs 2, 7, 8, 9: one blob per model at (x, y), blob area (points²) =
-    ``size`` x ``area_per_unit``.
+    ``size`` x ``area_per_unit``, and at least ``min_area`` so that a small network's blob
+    shows (the key's title then says below which value blobs are drawn at that floor).
 
     ``table`` is indexed by model. The axis limits hold every blob whole; a
-    strip below the data shows grey reference blobs of ``size_legend`` values
-    (``size_title`` names them). ``ci``: columns of a 95 % interval of ``y``
+    key below the axes (outside the data area) shows grey reference blobs of
+    ``size_legend`` values (``size_title`` names them). ``ci``: columns of a 95 % interval of ``y``
     (same units), drawn as dark error bars where finite. ``line``: any object
     with ``slope`` and ``intercept`` in the plotted units, drawn dashed with
     ``line_label`` in a legend above the axes (``shade_above`` shades what lies
@@ -164,9 +213,10 @@ def blob_chart(table: pd.DataFrame, x: str, y: str, size: str, ax: Axes | None =
     ax = ax or plt.figure(figsize=(9, 6)).gca()
     data = table[[x, y, size, *(ci or ())]].astype(float).dropna(subset=[x, y, size])
     colours = model_colours(data.index)
-    areas = data[size].to_numpy() * area_per_unit
-    ax.scatter(data[x], data[y], s=areas, c=[colours[m] for m in data.index], edgecolors="white",
-               linewidths=1.0, alpha=0.9, zorder=3)
+    areas = np.maximum(data[size].to_numpy() * area_per_unit, min_area)
+    small = areas < 2 * min_area  # a thin dark rim, not a white one, keeps a small (or pale) blob visible
+    ax.scatter(data[x], data[y], s=areas, c=[colours[m] for m in data.index],
+               edgecolors=np.where(small, "0.35", "white"), linewidths=np.where(small, 0.5, 1.0), alpha=0.9, zorder=3)
     dots = ax.scatter(data[x], data[y], s=4, c="white", zorder=4)
     if ci:
         interval_bars(ax, data[x], data[ci[0]], data[ci[1]], "0.1", lw=1.3, capsize=3)
@@ -174,14 +224,16 @@ def blob_chart(table: pd.DataFrame, x: str, y: str, size: str, ax: Axes | None =
     ax.set_ylabel(ylabel)
     drawn = line is not None and np.isfinite(line.slope) and np.isfinite(line.intercept)
     handle = _line_legend(ax, line_label, shade_label if shade_above else "") if drawn else None
-    key_pt = (2 * math.sqrt(max(size_legend) * area_per_unit / math.pi) + 10) if size_legend else 0.0
-    bottom = fit_limits(ax, data[x], data[y], np.sqrt(areas / math.pi), bottom_pt=key_pt) if len(data) \
-        else ax.get_ylim()[0]
     if size_legend:
-        _size_key(ax, size_legend, size_unit, area_per_unit, bottom, size_title or f"blob area: {size}")
-        _data_ticks(ax, bottom)
+        key_title = size_title or f"blob area: {size}"
+        floor = min_area / area_per_unit
+        if (data[size].to_numpy() * area_per_unit < min_area).any():
+            key_title += f"; below {floor:.2g}{size_unit} drawn at {floor:.2g}{size_unit}, to stay visible"
+        _size_key(ax, size_legend, size_unit, area_per_unit, key_title, min_area)
+    if len(data):
+        fit_limits(ax, data[x], data[y], np.sqrt(areas / math.pi))
     if drawn:
-        _draw_line(ax, handle, line, bottom, shade_above)
+        _draw_line(ax, handle, line, ax.get_ylim()[0], shade_above)
     if label:
         place_labels(ax, data[x], data[y], data.index, fontsize=9, avoid=dots)
     return ax.figure
