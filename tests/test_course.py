@@ -1,5 +1,6 @@
 import base64
 import json
+import re
 
 import pytest
 
@@ -398,3 +399,90 @@ def test_the_course_doc_states_the_meeting_plans_the_code_gives():
         for row in course.meeting_plan(meetings).itertuples():
             assert f"{row.lessons} ({row.minutes} min)" in text, (meetings, row)
     assert ", ".join(str(course.CLASS_MINUTES[n]) for n in range(1, 9)) + " and 50" in text
+
+
+#: A line the student completes: ``name = ...  # what to write``.
+TODO_LINE = re.compile(r"^(\w+) = \.\.\.\s+#", re.M)
+
+
+def _scratch(notebook: str, marker: str) -> str:
+    """The from-scratch code cell of ``notebook`` (the one importing ``marker``), as a student finds it."""
+    import json
+
+    cells = json.loads((course.NOTEBOOKS_DIR / notebook).read_text())["cells"]
+    (source,) = ["".join(c["source"]) for c in cells if c["cell_type"] == "code" and marker in "".join(c["source"])]
+    assert TODO_LINE.search(source), f"{notebook}: the from-scratch cell is left for the student to complete"
+    return source
+
+
+def _completed(source: str, exercise_id: str) -> str:
+    """The cell completed with the solution's code (its ```python block): each ``name = ...`` line replaced by
+    the solution's line that assigns ``name``, the solution's imports first."""
+    code = solution(exercise_id).split("```python\n", 1)[1].split("```", 1)[0].splitlines()
+    imports = [line for line in code if line.startswith(("import ", "from "))]
+    lines = []
+    for line in source.splitlines():
+        todo = TODO_LINE.match(line)
+        if todo:
+            name = todo.group(1)
+            (line,) = [c for c in code if f"{name} = " in c and not c.startswith(("import ", "from "))][:1]
+        lines.append(line)
+    return "\n".join(imports + lines)
+
+
+@needs_solutions
+def test_the_from_scratch_convolution_count_agrees_with_the_counter():
+    import contextlib
+    import io
+
+    from helpers.course.scratch import TODO, check_conv_count
+
+    source = _scratch("02_operations.ipynb", "check_conv_count")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(source, {})
+    assert out.getvalue().strip() == TODO  # as the student finds it: nothing revealed
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(_completed(source, "2.5"), {})
+    assert out.getvalue().startswith("Your count, 231,211,008 MACs, is the counter's")
+    import torch
+
+    depthwise = torch.nn.Conv2d(64, 64, kernel_size=3, padding=1, groups=64)
+    assert check_conv_count(depthwise, (1, 64, 56, 56), 1_806_336).startswith("Your count, 1,806,336 MACs, is")
+    assert "1,806,336 MACs" in solution("2.5") and "64 times" in solution("2.5")
+    assert "differs from the counter's" in check_conv_count(depthwise, (1, 64, 56, 56), 231_211_008)
+
+
+@needs_solutions
+def test_the_from_scratch_timing_reports_the_timers_own_median_and_spread():
+    import contextlib
+    import io
+    from types import SimpleNamespace
+
+    source = _scratch("04_inference_time.ipynb", "timing_report")
+    space = {"run": SimpleNamespace(threads=1)}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(_completed(source, "4.4"), space)
+    measurement, text = space["timer"], out.getvalue()
+    assert len(measurement.times) >= 1 and space["first"] > 0
+    assert f"Median {1e3 * measurement.median:.3f} ms per call over {len(measurement.times)} measurements" in text
+    assert f"IQR {1e3 * measurement.iqr:.3f} ms" in text and f"{space['first'] / measurement.median:.1f}x" in text
+
+
+@needs_solutions
+def test_the_from_scratch_resident_memory_grows_by_at_least_the_parameters_in_a_fresh_process():
+    import re
+    import subprocess
+    import sys
+
+    from helpers.core.paths import REPO_ROOT
+
+    source = _completed(_scratch("05_memory.ipynb", "resident_report"), "5.3")
+    done = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    grew, params, ratio = re.search(r"grew by ([\d.]+) MB .* take ([\d.]+) MB as float32 \(([\d.]+)x\)",
+                                    done.stdout).groups()
+    assert float(params) == pytest.approx(46.8, abs=0.1) and "46.8 MB" in solution("5.3")
+    assert float(ratio) >= 0.95, done.stdout  # at least the weights (the first build also pages library code in)

@@ -59,7 +59,9 @@ LESSONS: tuple[Lesson, ...] = (
             "Count vit_b_16: where do its matrix products come from, and what would 2016's counter miss?",
             "Predict how gmacs changes when the input grows from 224 to 448, then check.",
             "Predict how many times efficientnet_b0's `gops_2016` (the 2016 rules) is its `gops` (groups honoured), "
-            "then count it with `count_model`: where does the gap come from, and which of the two belongs on Fig 2?"),
+            "then count it with `count_model`: where does the gap come from, and which of the two belongs on Fig 2?",
+            "Complete the from-scratch cell: count the convolution's multiply-accumulates by hand. How does your "
+            "formula change for a depthwise convolution (groups = channels)?"),
            objectives=("count multiply-accumulates and the paper's operations for any network, and convert between them", 'explain why grouped and depthwise convolutions break a 2016 counter', 'check a counter against an outside reference'),
            prerequisites='Lesson 1; what a convolution and a fully connected layer compute',
            summary=('An operation count is a convention: a multiply and an add are one MAC or two operations, and a counter either honours convolution groups or counts them dense. Stating the convention, and checking the counter against a second one, is what makes a count comparable.'),
@@ -78,7 +80,9 @@ LESSONS: tuple[Lesson, ...] = (
            ("Predict, then measure with threads=1: does AlexNet's batch speed-up grow or shrink?",
             "Is mobilenet_v3_large faster than ResNet-18 per image here, with 8x fewer GMACs?",
             "How repeatable is a median over windows? Compare the recorded run with its second sweep "
-            "(`data/recorded/reruns`), then run `make bench` (about 11 minutes) to set it beside a 10-run mean."),
+            "(`data/recorded/reruns`), then run `make bench` (about 11 minutes) to set it beside a 10-run mean.",
+            "Complete the from-scratch cell: time one convolution with `Timer`. How much slower is the first call "
+            "than the median, and what does the IQR say that a re-run would not?"),
            objectives=('time a network honestly: warm-up, threads, medians, intervals and flags', 'explain why batching helps fully connected layers more than convolutions', 'judge whether operations predict time on a given machine'),
            prerequisites='Lessons 2 and 3; what a batch is',
            summary=("Per-image time depends on the batch, the machine and the layers: batching turns a fully connected layer's matrix-vector products into matrix-matrix products, while convolutions may already keep a CPU busy at batch 1. A time is a median with an interval over many passes in fresh processes, and a point flagged contended or unstable is left out of a verdict."),
@@ -86,7 +90,9 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(5, "05_memory.ipynb", "Memory against batch size", "Figs 5, 6",
            "static against activation memory; measuring peak memory in a fresh process; the knee",
            ("Which network has the largest activations per image?",
-            "On the committed run Fig 6's small networks sit on the line, not on a 200 MB floor: where did the paper's floor come from?"),
+            "On the committed run Fig 6's small networks sit on the line, not on a 200 MB floor: where did the paper's floor come from?",
+            "Complete the from-scratch cell: read this process's resident memory before and after building "
+            "ResNet-18. Why does it grow by more than its parameters?"),
            objectives=('separate static memory from activation memory and measure both', 'read a memory curve on log axes without seeing a knee that is a line'),
            prerequisites='Lesson 4',
            summary=("Peak memory is the loaded model plus activations that grow with the batch; measured above the process's baseline it is the model's own, while the absolute figure includes the framework's own floor."),
