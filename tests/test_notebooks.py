@@ -228,6 +228,16 @@ def test_lesson_09_replots_the_committed_run_and_says_why_not_without_its_peaks(
     assert run.ok, run.error
     fraction = (a / "tables" / "fraction_of_fp32_peak_pct.csv").read_text().splitlines()
     assert len(fraction) == 15  # 14 paper models + header
+    shown = json.dumps([o for c in nbformat.read(run.output, as_version=4).cells if c.cell_type == "code"
+                        for o in c.get("outputs", [])])
+    assert "AlexNet at batch 1 was timed 3 times in this run" in shown  # the sweep, the threads and precision studies
+    from helpers.analysis.roofline import why_time_rises
+    from helpers.course.lessons import run_roofline
+    from helpers.core.paths import RECORDED_DIR
+    from helpers.core.reference import PAPER_MODELS
+
+    lesson = run_roofline(RECORDED_DIR, tag, list(PAPER_MODELS))
+    assert json.dumps(why_time_rises(lesson.roofline, lesson.cache, lesson.device))[1:80] in shown  # its answer
     # the same run without its characterisation: no roofline, and the lesson says why instead of failing
     run, b, _ = replots["09b"]
     assert run.ok, run.error

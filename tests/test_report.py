@@ -112,3 +112,31 @@ def test_knee_summary_counts_the_bends_and_says_what_the_flat_peak_is():
     text = knee_summary(knees, static)
     assert "for 0 of 2 networks;" in text and "for VGG-16 it is 600.0 MB" in text
     assert knee_summary(knees.iloc[:0], static).startswith("No knee fitted")
+
+
+def test_twins_summary_says_whether_one_network_under_two_names_agrees_with_itself():
+    import pandas as pd
+
+    from helpers.report.text import twins_summary
+
+    points = pd.DataFrame({"model": ["ResNet-50", "resnet50"], "batch_size": [1, 1], "value": [0.0627, 0.0550],
+                           "ci_low": [0.0458, 0.0543], "ci_high": [0.0857, 0.0555]})
+    text = twins_summary(points, [("ResNet-50", "resnet50")])
+    assert "62.7 ms [45.8, 85.7] and 55.0 ms [54.3, 55.5]" in text and "Their intervals overlap" in text
+    points.loc[0, ["value", "ci_low", "ci_high"]] = [0.0800, 0.0700, 0.0900]
+    assert "do not overlap" in twins_summary(points, [("ResNet-50", "resnet50")])
+    assert twins_summary(points, []).startswith("No network is timed under two names")
+
+
+def test_verdict_changes_lists_the_parts_a_larger_model_set_turns():
+    import pandas as pd
+
+    from helpers.report.text import verdict_changes
+
+    before = pd.DataFrame({"claim": ["C2a", "C9a"], "basis": ["ours", "ours"], "verdict": ["holds", "holds"],
+                           "estimate": [1.26, 0.95]})
+    after = before.assign(verdict=["does not hold", "holds"], estimate=[0.881, 0.9])
+    text = verdict_changes(before, after, "the 14", "the 34")
+    assert text.startswith("1 of 2 parts change") and "holds on the 14 (1.26), **does not hold** on the 34 (0.881)" in text
+    assert "C9a" not in text
+    assert verdict_changes(before, before, "the 14", "the 34").startswith("No part")

@@ -283,3 +283,33 @@ def test_stored_caches_and_the_characterisation_of_a_run(tmp_path):
     assert missing is None and f"of run {fp}, not of this run (0123456789)" in why
     assert "no hardware characterisation" in characterisation.characterisation_for_run("cpu-x", fp, tmp_path)[1]
     assert "no measured run" in characterisation.characterisation_for_run("cpu-x", None, tmp_path)[1]
+
+
+def test_same_point_table_gathers_one_point_from_each_part_of_a_run_and_says_if_they_agree():
+    import pandas as pd
+
+    from helpers.analysis.studies import same_point_summary, same_point_table
+
+    def rows(value, low, high, **extra):
+        return pd.DataFrame([{"device_tag": "t", "fingerprint": "f", "model": "AlexNet", "batch_size": 1,
+                              "metric": "latency_per_image", "value": value, "ci_low": low, "ci_high": high, "n": 3,
+                              "status": "ok", "flags": "", "timestamp": "2026-01-01", **extra}])
+
+    sweep = rows(0.0278, 0.0242, 0.0319)
+    threads = pd.concat([rows(0.0364, 0.0353, 0.0376, threads=1), rows(0.0303, 0.0279, 0.0330, threads=2)])
+    precision = rows(0.0292, 0.0274, 0.0311, dtype="float32")
+    table = same_point_table(sweep, threads, precision, "AlexNet", 1, 2, "t")
+    assert list(table["value"]) == [0.0278, 0.0303, 0.0292]
+    text = same_point_summary(table, "AlexNet", 1)
+    assert "timed 3 times" in text and "30.3 ms [27.9, 33.0] in the threads study (2 threads)" in text
+    assert "One band holds all the intervals" in text
+    precision = rows(0.0400, 0.0380, 0.0420, dtype="float32")
+    text = same_point_summary(same_point_table(sweep, threads, precision, "AlexNet", 1, 2, "t"), "AlexNet", 1)
+    assert "No single value lies inside every interval" in text
+    assert "measured once" in same_point_summary(same_point_table(sweep, None, None, "AlexNet", 1, 2, "t"), "AlexNet", 1)
+
+
+def test_same_network_pairs_finds_one_builder_under_two_names():
+    from helpers.analysis.modern import same_network_pairs
+
+    assert same_network_pairs(["ResNet-50", "ENet", "resnet50", "googlenet", "GoogLeNet"]) == [("ResNet-50", "resnet50")]

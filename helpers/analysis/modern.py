@@ -18,7 +18,8 @@ from helpers.analysis.fits import accuracy_density, pareto_mask
 from helpers.core.reference import PAPER_MODELS
 
 __all__ = ["ERA_PAPER", "ERA_SINCE", "lesson_models", "reference_accuracy", "missing_note", "era",
-           "frontier", "frontiers", "latency_at", "density_ranking", "measuring_load", "profile_load"]
+           "frontier", "frontiers", "latency_at", "density_ranking", "measuring_load", "profile_load",
+           "same_network_pairs"]
 
 ERA_PAPER = "the paper's 14 (2016)"
 ERA_SINCE = "since 2016"
@@ -137,3 +138,20 @@ def profile_load(name: str) -> dict[str, float]:
 
     prof = get_profile(name)
     return measuring_load(count_table(list(prof.models), thop=False, progress=False), prof.batch_sizes)
+
+
+def same_network_pairs(models: Iterable[str]) -> list[tuple[str, str]]:
+    """Pairs of ``models`` that are one network under two names: the same builder (``ModelSpec.source``)
+    at the same input size (the paper's ``ResNet-50`` and torchvision's ``resnet50``), in the given order."""
+    from helpers.models.zoo import resolve_models
+
+    specs = resolve_models(list(models))
+    seen: dict[tuple[str, int], str] = {}
+    pairs = []
+    for spec in specs:
+        key = (spec.source, spec.input_size)
+        if key in seen:
+            pairs.append((seen[key], spec.name))
+        else:
+            seen[key] = spec.name
+    return pairs

@@ -15,7 +15,8 @@ import pandas as pd
 from helpers.analysis.evidence import is_left_out, point_table
 from helpers.analysis.fits import lognormal_draws, percentile_interval
 
-__all__ = ["study_results", "threads_table", "dtype_table", "threads_summary", "dtype_summary"]
+__all__ = ["study_results", "threads_table", "dtype_table", "threads_summary", "dtype_summary",
+           "same_point_table", "same_point_summary"]
 
 
 def study_results(study: str, root: Path | str | None = None, device_tag: str | None = None,
@@ -201,3 +202,45 @@ def dtype_summary(table: pd.DataFrame) -> str:
             out.append(f"{prec} not measured for {shown}: {reason}.")
     out.append("Accuracy is not re-measured in any other type: a faster type may be a less accurate network.")
     return " ".join(out)
+
+
+def same_point_table(sweep: pd.DataFrame, threads: pd.DataFrame, precision: pd.DataFrame, model: str,
+                     batch_size: int, n_threads: int, device_tag: str | None = None) -> pd.DataFrame:
+    """One point (``model`` at ``batch_size``, fp32, ``n_threads`` threads) as each part of a run measured it:
+    the batch sweep (``sweep``, results rows), the threads study and the precision study (their rows).
+    Columns: measured_by, value, ci_low, ci_high (s per image), n, flags; a study without the point is left out."""
+    sources = (("the batch sweep (Lesson 4)", sweep, None),
+               (f"the threads study ({n_threads} threads)", threads, ("threads", n_threads)),
+               ("the precision study (fp32)", precision, ("dtype", "float32")))
+    rows = []
+    for name, frame, setting in sources:
+        if frame is None or not len(frame):
+            continue
+        if setting is not None:
+            column, value = setting
+            if column not in frame.columns:
+                continue
+            frame = frame[frame[column].astype(str) == str(value)]
+        points = point_table(frame, "latency_per_image", device_tag)
+        hit = points[(points["model"] == model) & (points["batch_size"] == batch_size)]
+        if len(hit):
+            r = hit.iloc[-1]
+            rows.append({"measured_by": name, "value": r["value"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+                         "n": r["n"], "flags": r["flags"]})
+    return pd.DataFrame(rows, columns=["measured_by", "value", "ci_low", "ci_high", "n", "flags"])
+
+
+def same_point_summary(table: pd.DataFrame, model: str, batch_size: int) -> str:
+    """What to notice in :func:`same_point_table`: each measurement with its interval, and whether all the
+    intervals share a value (one band holds them all) or not."""
+    if len(table) < 2:
+        return f"{model} at batch {batch_size} was measured once in this run: nothing to compare."
+    parts = [f"{1e3 * r.value:.1f} ms [{1e3 * r.ci_low:.1f}, {1e3 * r.ci_high:.1f}] in {r.measured_by}"
+             for r in table.itertuples()]
+    shared = table["ci_low"].max() <= table["ci_high"].min()
+    return (f"{model} at batch {batch_size} was timed {len(table)} times in this run, each a separate measurement "
+            f"at another time: {'; '.join(parts)}. "
+            + ("One band holds all the intervals: the numbers differ by no more than re-measuring gives."
+               if shared else "No single value lies inside every interval: the machine moved between these "
+                              "measurements by more than each one's windows saw, so compare numbers from the "
+                              "same part of a run."))

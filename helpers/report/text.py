@@ -15,7 +15,7 @@ import pandas as pd
 
 from helpers.analysis.claims import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_MEASURABLE, PAPERS_VALUES
 
-__all__ = ["verdict_lines", "time_outliers", "speedup_summary", "memory_summary", "knee_summary", "disagreements", "EXPLANATIONS", "explanation", "device_kind", "claims_markdown",
+__all__ = ["verdict_lines", "time_outliers", "speedup_summary", "memory_summary", "knee_summary", "twins_summary", "verdict_changes", "disagreements", "EXPLANATIONS", "explanation", "device_kind", "claims_markdown",
            "verdict_summary"]
 
 #: Why a part may come out differently from the paper, keyed by (part, verdict): shown only when this run's
@@ -136,6 +136,45 @@ def knee_summary(knees: pd.DataFrame, static_mb: pd.Series) -> str:
                  f"activations, not static memory: for {m} it is {both.at[m, 'flat_peak_mb']:.1f} MB against a "
                  f"measured static memory of {both.at[m, 'static_mb']:.1f} MB.")
     return text
+
+
+def _ms(row) -> str:
+    return f"{1e3 * row.value:.1f} ms [{1e3 * row.ci_low:.1f}, {1e3 * row.ci_high:.1f}]"
+
+
+def twins_summary(points: pd.DataFrame, pairs: Iterable[tuple[str, str]], batch_size: int = 1) -> str:
+    """What to notice where one network is timed under two names (``pairs``, e.g.
+    ``helpers.analysis.modern.same_network_pairs``): both per-image times with their 95 % intervals
+    (``points``: ``helpers.analysis.evidence.point_table`` rows, s) and whether the intervals overlap."""
+    at = points[points["batch_size"] == batch_size].set_index("model") if len(points) else pd.DataFrame()
+    lines = []
+    for a, b in pairs:
+        if a not in at.index or b not in at.index:
+            continue
+        ra, rb = at.loc[a], at.loc[b]
+        overlap = ra.ci_low <= rb.ci_high and rb.ci_low <= ra.ci_high
+        lines.append(f"{a} and {b} are one network (the same code and input size) timed as two points at batch "
+                     f"{batch_size}: {_ms(ra)} and {_ms(rb)}. "
+                     + ("Their intervals overlap: the difference is within what re-measuring gives."
+                        if overlap else "Their intervals do not overlap: the machine moved between the two "
+                                        "measurements by more than each interval allows, a reminder that an "
+                                        "interval describes its own windows, not every later run."))
+    return " ".join(lines) or "No network is timed under two names here."
+
+
+def verdict_changes(before: pd.DataFrame, after: pd.DataFrame, before_name: str, after_name: str) -> str:
+    """What to notice between two claims tables of one device on two model sets: the parts whose verdict
+    changes, each with both estimates (Markdown); or a sentence saying none changes."""
+    key = ["claim", "basis"]
+    both = before[key + ["verdict", "estimate"]].merge(after[key + ["verdict", "estimate"]], on=key,
+                                                          suffixes=("_before", "_after"))
+    changed = both[both["verdict_before"] != both["verdict_after"]]
+    if changed.empty:
+        return f"No part of these claims changes its verdict between {before_name} and {after_name}."
+    lines = [f"- **{r.claim}** ({r.basis}): {r.verdict_before} on {before_name} ({r.estimate_before:.3g}), "
+             f"**{r.verdict_after}** on {after_name} ({r.estimate_after:.3g})" for r in changed.itertuples()]
+    return (f"{len(changed)} of {len(both)} parts change their verdict between {before_name} and {after_name}:\n"
+            + "\n".join(lines))
 
 
 def disagreements(claims: pd.DataFrame) -> str:
