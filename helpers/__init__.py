@@ -55,6 +55,7 @@ _OFFERED: dict[str, tuple[str, ...]] = {
     "helpers.course.lessons": ("overview", "run_roofline", "lesson_map", "measure_for_lesson"),
     "helpers.course.notebook": ("setup",),
     "helpers.course.power_demo": ("power_window_demo", "power_demo_summary"),
+    "helpers.course.scratch": ("check_conv_count", "scratch_layer", "timing_report", "resident_report"),
     "helpers.course.syllabus": ("solution", "exercises", "lesson_end", "lesson_table", "teacher_table", "predict", "meeting_plan"),
 }
 #: name -> "module:attribute" (attribute defaults to the name).

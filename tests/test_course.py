@@ -486,3 +486,13 @@ def test_the_from_scratch_resident_memory_grows_by_at_least_the_parameters_in_a_
                                     done.stdout).groups()
     assert float(params) == pytest.approx(46.8, abs=0.1) and "46.8 MB" in solution("5.3")
     assert float(ratio) >= 0.95, done.stdout  # at least the weights (the first build also pages library code in)
+
+
+#: The solutions that state a measured number: each names the run it comes from.
+FROM_THE_RECORDED_RUN = ("4.1", "4.2", "4.3", "5.1", "5.2", "7.1", "8.3", "9.1", "9.2", "9.3", "9.4")
+
+
+@needs_solutions
+@pytest.mark.parametrize("exercise_id", FROM_THE_RECORDED_RUN)
+def test_a_solution_with_a_measured_number_names_its_run(exercise_id):
+    assert COMMITTED in solution(exercise_id), f"solution {exercise_id} does not say which run its numbers are from"

@@ -90,7 +90,8 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(5, "05_memory.ipynb", "Memory against batch size", "Figs 5, 6",
            "static against activation memory; measuring peak memory in a fresh process; the knee",
            ("Which network has the largest activations per image?",
-            "On the committed run Fig 6's small networks sit on the line, not on a 200 MB floor: where did the paper's floor come from?",
+            "On the recorded run `cpu-amd-epyc-f25m17-2c` Fig 6's small networks sit on the line, not on a 200 MB floor: "
+            "where did the paper's floor come from?",
             "Complete the from-scratch cell: read this process's resident memory before and after building "
             "ResNet-18. Why does it grow by more than its parameters?"),
            objectives=('separate static memory from activation memory and measure both', 'read a memory curve on log axes without seeing a knee that is a line'),
