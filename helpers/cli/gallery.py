@@ -18,7 +18,7 @@ from helpers.analysis.claims import claims_table, paper_check_summary
 from helpers.report.text import claims_markdown, verdict_summary
 from helpers.core.paths import RECORDED_DIR, REPO_ROOT, REPORTS_DIR, RERUNS
 
-__all__ = ["GALLERY_DIR", "MAIN_FIGURES", "run_claims", "write_gallery", "readme_claims", "update_readme", "readme_run",
+__all__ = ["GALLERY_DIR", "MAIN_FIGURES", "run_claims", "write_gallery", "readme_claims", "update_readme", "readme_run", "rerun_tags",
            "claims_markdown", "readme_hardware"]
 
 GALLERY_DIR = REPO_ROOT / "docs" / "gallery"
@@ -87,25 +87,32 @@ def readme_hardware(tag: str, fingerprint: str, root: Path = RECORDED_DIR) -> st
             f"{README_HARDWARE_END}")
 
 
-def readme_reproducibility(tag: str, root: Path = RECORDED_DIR) -> str:
-    """The README's reproducibility section (markers included): the recorded run of ``tag`` against a second,
-    independent sweep of the same machine (``root/reruns/<tag>/``): how often each run's 95 % intervals
-    cover the other's values, the check standard of each, and the claims' verdicts on both (a flip is a
-    part that holds on one and does not hold on the other)."""
+def readme_reproducibility(tags: str | list[str], root: Path = RECORDED_DIR) -> str:
+    """The README's reproducibility section (markers included): each recorded run of ``tags`` (one tag, or
+    several: one part per device, in order) against a second, independent sweep of the same machine
+    (``root/reruns/<tag>/``): how often each run's 95 % intervals cover the other's values, the check
+    standard of each, and the claims' verdicts on both (a flip is a part that holds on one and does not
+    hold on the other)."""
+    tags = [tags] if isinstance(tags, str) else list(tags)
+    parts = [_reproducibility(tag, root, heading=len(tags) > 1) for tag in tags]
+    return f"{README_REPRO_START}\n" + "\n\n".join(parts) + f"\n{README_REPRO_END}"
+
+
+def _reproducibility(tag: str, root: Path, heading: bool) -> str:
     from helpers.analysis.claims import compare_verdicts
     from helpers.analysis.reproducibility import check_standard_summary, coverage
     from helpers.store.results import load_results
 
     first = load_results(root, [tag])
     second = load_results(root / RERUNS, [tag])
+    title = [f"#### `{tag}`", ""] if heading else []
     if first.empty or second.empty:
-        body = (f"No second sweep of `{tag}` is recorded (`data/recorded/{RERUNS}/{tag}/results.csv`): nothing to "
-                f"compare its intervals with.")
-        return f"{README_REPRO_START}\n{body}\n{README_REPRO_END}"
-    lines = [f"Two independent full sweeps of `{tag}`, the recorded run (fingerprint "
-             f"`{first['fingerprint'].iloc[-1]}`) and a second one measured after it "
-             f"(`data/recorded/{RERUNS}/{tag}/`): the share of points whose difference lies inside the combined "
-             f"95 % interval (calibrated intervals cover about 95 %).", ""]
+        return "\n".join(title + [f"No second sweep of `{tag}` is recorded (`data/recorded/{RERUNS}/{tag}/results.csv`): "
+                                   f"nothing to compare its intervals with."])
+    lines = title + [f"Two independent full sweeps of `{tag}`, the recorded run (fingerprint "
+                     f"`{first['fingerprint'].iloc[-1]}`) and a second one measured after it "
+                     f"(`data/recorded/{RERUNS}/{tag}/`): the share of points whose difference lies inside the "
+                     f"combined 95 % interval (calibrated intervals cover about 95 %).", ""]
     for metric in ("latency_per_image", "memory_peak", "memory_static"):
         lines.append(f"- {coverage(first, second, metric).text()}")
     for name, rows in (("the recorded sweep", first), ("the second sweep", second)):
@@ -120,7 +127,14 @@ def readme_reproducibility(tag: str, root: Path = RECORDED_DIR) -> str:
               "| claim | basis | recorded sweep | second sweep | flip |", "|---|---|---|---|---|"]
     for r in verdicts.itertuples(index=False):
         lines.append(f"| {r.claim} | {r.basis} | {r[2]} | {r[3]} | {'**yes**' if r.flip else ''} |")
-    return f"{README_REPRO_START}\n" + "\n".join(lines) + f"\n{README_REPRO_END}"
+    return "\n".join(lines)
+
+
+def rerun_tags(root: Path = RECORDED_DIR) -> list[str]:
+    """Recorded devices with a second sweep (``root/reruns/<tag>/``), sorted."""
+    from helpers.course.notebook import recorded_tags
+
+    return [tag for tag in recorded_tags(root / RERUNS) if tag in recorded_tags(root)]
 
 
 def readme_run(readme: Path = README) -> tuple[str, str]:
@@ -183,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             update_readme(readme_claims(claims, tag, fingerprint))
             update_readme(readme_hardware(tag, fingerprint), start_marker=README_HARDWARE_START,
                           end_marker=README_HARDWARE_END)
-            update_readme(readme_reproducibility(tag), start_marker=README_REPRO_START, end_marker=README_REPRO_END)
+            shown = [tag] + [t for t in rerun_tags() if t != tag]  # the README's run first, then every other
+            update_readme(readme_reproducibility(shown), start_marker=README_REPRO_START, end_marker=README_REPRO_END)
             print(f"README.md: claims, the hardware paragraph and the reproducibility of {tag} "
                   f"(fingerprint {fingerprint})")
     return 0
