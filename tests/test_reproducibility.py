@@ -46,6 +46,13 @@ def test_the_check_standard_summary_and_the_comparison_with_a_recorded_run():
     assert check_standard_summary(rows({("A", 1): (1.0, 0.9, 1.1)})).text().startswith("no check standard")
     report = run_report(this, ref, "`cpu-x`")
     assert any("timing points" in line for line in report) and report[-2].startswith("the machine ran")
+    # a store copied from the recorded run: its copies are named, and left out of the comparison
+    this, ref = this.assign(timestamp="t2"), ref.assign(timestamp="t1")
+    assert run_report(ref, ref, "`cpu-x`")[-1] == "these rows are the recorded run `cpu-x` itself: no comparison"
+    mixed = pd.concat([ref.assign(model="B"), this], ignore_index=True)
+    report = run_report(mixed, pd.concat([ref.assign(model="B"), ref], ignore_index=True), "`cpu-x`")
+    assert "1 of 2 rows are copies of the recorded run `cpu-x`" in " ".join(report)
+    assert any("0 of 1 points" in line for line in report), "the comparison covers only the row measured here"
 
 
 def test_normalised_values_divide_each_window_by_its_check_standard():

@@ -225,12 +225,26 @@ def run_report(rows: pd.DataFrame, reference: pd.DataFrame | None = None, refere
 
     lines = summarise(rows).lines() + [check_standard_summary(rows).text()]
     if reference is not None and not reference.empty:
-        if "timestamp" in rows and "timestamp" in reference and \
-                set(rows["timestamp"].dropna()) == set(reference["timestamp"].dropna()):
+        copied = _copied_rows(rows, reference)
+        if copied.all():
             lines.append(f"these rows are the recorded run {reference_name} itself: no comparison")
         else:
-            lines += compare_with_reference(rows, reference, reference_name)
+            if copied.any():
+                lines.append(f"{int(copied.sum())} of {len(rows)} rows are copies of the recorded run "
+                             f"{reference_name} (the same points with the same timestamps): the comparison uses "
+                             f"the other {int((~copied).sum())}")
+            lines += compare_with_reference(rows[~copied], reference, reference_name)
     return lines
+
+
+def _copied_rows(rows: pd.DataFrame, reference: pd.DataFrame) -> pd.Series:
+    """Which of ``rows`` are rows of ``reference`` itself (a store copied from a recorded run): the same point
+    and metric with the same timestamp. All False where either frame has no timestamps."""
+    if "timestamp" not in rows or "timestamp" not in reference:
+        return pd.Series(False, index=rows.index)
+    key = ["model", "batch_size", "metric", "timestamp"]
+    theirs = set(map(tuple, reference[key].astype(str).to_numpy()))
+    return pd.Series([tuple(k) in theirs for k in rows[key].astype(str).to_numpy()], index=rows.index)
 
 
 # --------------------------------------------------------------------------- pairing within a run
