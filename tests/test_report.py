@@ -140,3 +140,31 @@ def test_verdict_changes_lists_the_parts_a_larger_model_set_turns():
     assert text.startswith("1 of 2 parts change") and "holds on the 14 (1.26), **does not hold** on the 34 (0.881)" in text
     assert "C9a" not in text
     assert verdict_changes(before, before, "the 14", "the 34").startswith("No part")
+
+
+def test_the_notices_of_the_lessons_tables_change_with_the_data():
+    import pandas as pd
+
+    from helpers.report.text import density_notice, fraction_notice, latency_notice, memory_notice
+
+    latency = pd.DataFrame({1: {"A": 0.010, "B": 0.100}, 64: {"A": 0.005, "B": 0.120}})
+    text = latency_notice(latency)
+    assert "At batch 1, A is fastest (10.0 ms per image) and B slowest (100.0 ms), 10x apart." in text
+    assert "falls for 1 of 2 networks (A)" in text
+    latency.loc["A", 64] = 0.020
+    assert "falls for 0 of 2 networks and rises" in latency_notice(latency)
+
+    peak = pd.DataFrame({1: {"A": 100.0, "B": 10.0}, 64: {"A": 150.0, "B": 200.0}})
+    text = memory_notice(peak)
+    assert "At batch 64, B needs the most memory (200 MB" in text and "A the least (150 MB)" in text
+    assert "from 1.5x for A to 20.0x for B" in text
+
+    density = pd.Series({"ENet": 11.67, "VGG-19": 0.49, "squeezenet1_1": 47.09})
+    text = density_notice(density, era=pd.Series({"ENet": "2016", "VGG-19": "2016", "squeezenet1_1": "since"}), top=2)
+    assert text.startswith("squeezenet1_1 is densest (47.09 % per M parameters) and VGG-19 least dense (0.49), 96x")
+    assert "The 2 densest: 1 since, 1 2016." in text
+
+    fraction = pd.DataFrame({1: {"A": 30.0, "B": 80.0}, 16: {"A": 50.0, "B": 82.0}, 64: {"A": 40.0, "B": 70.0}})
+    text = fraction_notice(fraction)
+    assert "B gets nearest the fp32 peak (80 %) and A is furthest (30 %)" in text and "highest at batch 16 (66 %)" in text
+    assert all(f(pd.DataFrame()).startswith("No") for f in (latency_notice, memory_notice, fraction_notice))

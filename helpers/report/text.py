@@ -15,7 +15,8 @@ import pandas as pd
 
 from helpers.analysis.claims import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_MEASURABLE, PAPERS_VALUES
 
-__all__ = ["verdict_lines", "time_outliers", "speedup_summary", "memory_summary", "knee_summary", "twins_summary", "verdict_changes", "disagreements", "EXPLANATIONS", "explanation", "device_kind", "claims_markdown",
+__all__ = ["verdict_lines", "time_outliers", "speedup_summary", "memory_summary", "knee_summary", "twins_summary", "verdict_changes", "latency_notice", "memory_notice",
+           "density_notice", "fraction_notice", "disagreements", "EXPLANATIONS", "explanation", "device_kind", "claims_markdown",
            "verdict_summary"]
 
 #: Why a part may come out differently from the paper, keyed by (part, verdict): shown only when this run's
@@ -136,6 +137,73 @@ def knee_summary(knees: pd.DataFrame, static_mb: pd.Series) -> str:
                  f"activations, not static memory: for {m} it is {both.at[m, 'flat_peak_mb']:.1f} MB against a "
                  f"measured static memory of {both.at[m, 'static_mb']:.1f} MB.")
     return text
+
+
+def latency_notice(latency: pd.DataFrame) -> str:
+    """What to notice in a per-image time table (s; models x batch sizes): the fastest and slowest network at
+    the smallest batch, and for how many networks per-image time falls from the smallest to the largest batch."""
+    table = latency.dropna(how="all")
+    if table.empty:
+        return "No per-image times to read."
+    first, last = min(table.columns), max(table.columns)
+    at = table[first].dropna()
+    text = (f"At batch {first}, {at.idxmin()} is fastest ({1e3 * at.min():.1f} ms per image) and {at.idxmax()} "
+            f"slowest ({1e3 * at.max():.1f} ms), {at.max() / at.min():.0f}x apart.")
+    both = table[[first, last]].dropna()
+    if last != first and len(both):
+        falls = both.index[both[last] < both[first]].tolist()
+        text += (f" From batch {first} to {last}, per-image time falls for {len(falls)} of {len(both)} networks"
+                 + (f" ({', '.join(falls)})" if 0 < len(falls) <= 4 else "") + " and rises for the others: "
+                 "compare that with the paper's Fig 3, where it fell for every network.")
+    return text
+
+
+def memory_notice(peak: pd.DataFrame) -> str:
+    """What to notice in a peak-memory table (MB; models x batch sizes): the largest and smallest network at
+    the largest batch, and how many times its batch-1 peak the median network needs there."""
+    table = peak.dropna(how="all")
+    if table.empty:
+        return "No peak memory to read."
+    first, last = min(table.columns), max(table.columns)
+    at = table[last].dropna()
+    text = (f"At batch {last}, {at.idxmax()} needs the most memory ({at.max():.0f} MB above the process's baseline) "
+            f"and {at.idxmin()} the least ({at.min():.0f} MB).")
+    both = table[[first, last]].dropna()
+    if last != first and len(both):
+        growth = both[last] / both[first]
+        text += (f" From batch {first} to {last} the median network's peak grows {growth.median():.1f}x (from "
+                 f"{growth.min():.1f}x for {growth.idxmin()} to {growth.max():.1f}x for {growth.idxmax()}): the more "
+                 f"a network's peak is weights, the less the batch adds.")
+    return text
+
+
+def density_notice(density: pd.Series, era: pd.Series | None = None, top: int = 4) -> str:
+    """What to notice in an accuracy-density ranking (% top-1 per M parameters, by model): the densest and
+    the least dense network and their ratio, and, with ``era`` (by model), the era of the ``top`` densest."""
+    d = density.dropna().sort_values(ascending=False)
+    if d.empty:
+        return "No accuracy density to read."
+    text = (f"{d.index[0]} is densest ({d.iloc[0]:.2f} % per M parameters) and {d.index[-1]} least dense "
+            f"({d.iloc[-1]:.2f}), {d.iloc[0] / d.iloc[-1]:.0f}x apart.")
+    if era is not None:
+        eras = era.reindex(d.index[:top]).dropna()
+        counts = eras.value_counts()
+        text += " The " + str(len(eras)) + " densest: " + ", ".join(f"{n} {e}" for e, n in counts.items()) + "."
+    return text
+
+
+def fraction_notice(fraction: pd.DataFrame) -> str:
+    """What to notice in a fraction-of-peak table (%; models x batch sizes): the networks nearest and furthest
+    from the peak at the smallest batch, and the batch at which the median network is nearest it."""
+    table = fraction.dropna(how="all")
+    if table.empty:
+        return "No point on the roofline to read."
+    first = min(table.columns)
+    at = table[first].dropna()
+    median = table.median()
+    return (f"At batch {first}, {at.idxmax()} gets nearest the fp32 peak ({at.max():.0f} %) and {at.idxmin()} is "
+            f"furthest ({at.min():.0f} %). Over the networks, the median fraction is highest at batch "
+            f"{int(median.idxmax())} ({median.max():.0f} %): beyond it, a larger batch buys nothing on this device.")
 
 
 def _ms(row) -> str:
