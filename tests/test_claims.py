@@ -541,6 +541,21 @@ def _():  # CV 0.19 [0.10, 0.27] across the 14 models
     return evidence(power_rows(lambda m, b: FOOTPRINT[m]))
 
 
+@case("C7b", HOLDS)
+def _():  # 11.8 W +- 0.5 W whatever the operations: d log P / d log G-ops about 0
+    return evidence(power_rows())
+
+
+@case("C7b", DOES_NOT_HOLD)
+def _():  # power grows as the square root of operations: slope 0.5
+    return evidence(power_rows(lambda m, b: 5.0 * OPS[m] ** 0.5))
+
+
+@case("C7b", INCONCLUSIVE)
+def _():  # slope 0.1 with 20 % scatter per model: the interval straddles 0.1
+    return evidence(power_rows(lambda m, b: OPS[m] ** 0.1 * FOOTPRINT[m]))
+
+
 # ---- C8: operations linear in per-image time, steeper at batch 16
 
 def only_published(c: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -1087,7 +1102,7 @@ def test_claims_table_on_the_papers_numbers():
     assert by.loc["C2b", "estimate"] == pytest.approx(138.36 / 60.97)
     assert by.loc["C9e", "estimate"] == pytest.approx(1 - 189 / 389, abs=0.01)
     assert 0 < by.loc["C2c", "estimate"] < 0.05  # the hyperbola fits the frontier barely better than a line
-    assert claims_table(paper_data=True, parts=["C7"])["claim"].tolist() == ["C7a"]
+    assert claims_table(paper_data=True, parts=["C7"])["claim"].tolist() == ["C7a", "C7b"]
 
 
 # ================================================================== several devices and Markdown

@@ -24,8 +24,8 @@ from helpers.core.reference import paper_models, paper_number, paper_numbers
 from helpers.core.stats import Estimate, wilson_share
 
 __all__ = ["NotMeasurable", "Finding", "MOST", "MIN_R2", "SPEEDUP_BATCHES", "FIG_BATCHES", "C3A_RANGES",
-           "C8_PREDICTION_ERROR", "INFLUENTIAL", "ABOUT_FACTOR",
-           "c1", "c2", "c3a", "c3b", "c3c", "c3d", "c4a", "c7a", "c8a",
+           "C8_PREDICTION_ERROR", "INFLUENTIAL", "ABOUT_FACTOR", "C7B_ELASTICITY",
+           "c1", "c2", "c3a", "c3b", "c3c", "c3d", "c4a", "c7a", "c7b", "c8a",
            "c8b", "c8c", "c9a", "c9b", "c9c", "c9d", "c10a", "c10b", "c11_ratio", "c11a"]
 
 
@@ -432,6 +432,35 @@ def c7a(ev: Evidence) -> list[Finding]:
     text = (f"+{full.mean():.2f} W +- {full.std(ddof=1):.2f} W over idle across {len(full)} models at their "
             f"largest batch: CV {est.text('.3f')}")
     return [Finding(est, text)]
+
+
+#: C7b: power independent of operations when a tenfold range of operations changes it by under 26 %
+#: (the elasticity of net power in operations, d log P / d log G-ops, within +-0.1).
+C7B_ELASTICITY = 0.1
+
+
+def _log_slope(x: np.ndarray, y: np.ndarray) -> float:
+    return linear_fit(np.log(x), np.log(y)).slope
+
+
+def c7b(ev: Evidence) -> list[Finding]:
+    """Net power at each model's largest batch against its operations (Fig 8): the slope of log power on log
+    operations, bootstrapped over models. Fails where power scales with operations (a slope of 0.5: a tenfold
+    range of operations changes power 3.2x)."""
+    full = at_largest_batch(_power(ev)).dropna()
+    findings = []
+    for column, basis in _count_bases(ev, "gops", "gops_published"):
+        ops = ev.ops(column)
+        common = [m for m in full.index if m in ops.index and full[m] > 0 and ops[m] > 0]
+        if len(common) < 3:
+            raise NotMeasurable(f"needs positive net power and operations of >= 3 models; this run has {len(common)}")
+        x, y = ops[common].to_numpy(float), full[common].to_numpy(float)
+        est = bootstrap_models(_log_slope, x, y)
+        text = (f"net power at the largest batch against operations over {len(common)} models: d log P / d log "
+                f"G-ops {est.text('.3f')} (a tenfold range of operations changes power {10 ** est.value:.2f}x), "
+                f"from {y.min():.2f} to {y.max():.2f} W")
+        findings.append(Finding(est, text, basis))
+    return findings
 
 
 def _energy_time(ev: Evidence) -> tuple[pd.Series, pd.Series]:
