@@ -521,6 +521,21 @@ def _():  # 1.3 MB per MB and 150 MB of scatter: the slope's interval reaches pa
     return evidence(static_rows(lambda m, b: static_mb(m) + SCATTER.get(m, 0.0)))
 
 
+@case("C4b", HOLDS)
+def _():  # 4 W less at batch 1: about 0.66 of the larger batches' power
+    return evidence(power_rows())
+
+
+@case("C4b", DOES_NOT_HOLD)
+def _():  # the same power at every batch: 1.0
+    return evidence(power_rows(lambda m, b: 11.8))
+
+
+@case("C4b", INCONCLUSIVE)
+def _():  # 10 % less at batch 1, each point +-15 %: the interval straddles 0.9
+    return evidence(power_rows(lambda m, b: 11.8 * (0.9 if b == 1 else 1.0), spread=1.15))
+
+
 # ---- C7: one power footprint at full load
 
 @case("C7a", HOLDS)

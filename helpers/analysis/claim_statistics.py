@@ -24,8 +24,8 @@ from helpers.core.reference import paper_models, paper_number, paper_numbers
 from helpers.core.stats import Estimate, wilson_share
 
 __all__ = ["NotMeasurable", "Finding", "MOST", "MIN_R2", "SPEEDUP_BATCHES", "FIG_BATCHES", "C3A_RANGES",
-           "C8_PREDICTION_ERROR", "INFLUENTIAL", "ABOUT_FACTOR", "C7B_ELASTICITY",
-           "c1", "c2", "c3a", "c3b", "c3c", "c3d", "c4a", "c7a", "c7b", "c8a",
+           "C8_PREDICTION_ERROR", "INFLUENTIAL", "ABOUT_FACTOR", "C4B_LOWER", "C7B_ELASTICITY",
+           "c1", "c2", "c3a", "c3b", "c3c", "c3d", "c4a", "c4b", "c7a", "c7b", "c8a",
            "c8b", "c8c", "c9a", "c9b", "c9c", "c9d", "c10a", "c10b", "c11_ratio", "c11a"]
 
 
@@ -414,6 +414,34 @@ def c4a(ev: Evidence) -> list[Finding]:
     text = (f"net power varies by CV <= 0.2 across batch sizes (batch 1 excluded) for {len(flat)}/{len(cv)} "
             f"models; median CV {cv.median():.3f}, largest {cv.idxmax()} {cv.max():.3f}")
     return [Finding(est, text)]
+
+
+#: C4b: "less power" is at least 10 % below the network's power at its larger batches.
+C4B_LOWER = 0.9
+
+
+def c4b(ev: Evidence) -> list[Finding]:
+    """The paper's exception to flat power (Fig 4): AlexNet at batch 1 draws less net power than at its larger
+    batches. Statistic: its net power at batch 1 over the median of its net power at the batches above 1, with
+    a Monte Carlo interval from the points' own intervals. Fails where batch 1 draws as much as the rest."""
+    table = _power(ev)
+    low, high = ev.table("power_net", "ci_low"), ev.table("power_net", "ci_high")
+    if "AlexNet" not in table.index or 1 not in table.columns:
+        raise NotMeasurable("needs AlexNet's net power at batch 1")
+    row = table.loc["AlexNet"].dropna()
+    above = [b for b in row.index if b != 1]
+    if 1 not in row.index or len(above) < 2:
+        raise NotMeasurable(f"needs AlexNet's net power at batch 1 and >= 2 larger batches; it has {list(row.index)}")
+    batches = [1, *above]
+    draws = lognormal_draws([row[b] for b in batches], [low.at["AlexNet", b] for b in batches],
+                            [high.at["AlexNet", b] for b in batches])
+    ratios = draws[:, 0] / np.median(draws[:, 1:], axis=1)
+    lo, hi = percentile_interval(ratios)
+    value = float(row[1] / np.median(row[above].to_numpy(float)))
+    est = Estimate(value, lo, hi, "Monte Carlo over the points' intervals")
+    text = (f"AlexNet draws {row[1]:.2f} W net at batch 1 against a median {np.median(row[above]):.2f} W at batches "
+            f"{above[0]} to {above[-1]}: {est.text('.2f')} of it")
+    return [Finding(est, text, "AlexNet, batch 1")]
 
 
 def c7a(ev: Evidence) -> list[Finding]:

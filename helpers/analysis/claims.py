@@ -43,9 +43,9 @@ import pandas as pd
 from helpers.analysis.claim_memory import (C5_LINE_R2, C5_STATIC_SHARE, C6_FLAT_SLOPE, C6_SLOPE_TOLERANCE, c5a,
                                            c5b, c6a, c6b, c6c, c6d)
 from helpers.analysis.claim_operations import c2c, c9e
-from helpers.analysis.claim_statistics import (ABOUT_FACTOR, C7B_ELASTICITY, C8_PREDICTION_ERROR, C11_RATIO_TOLERANCE,
+from helpers.analysis.claim_statistics import (ABOUT_FACTOR, C4B_LOWER, C7B_ELASTICITY, C8_PREDICTION_ERROR, C11_RATIO_TOLERANCE,
                                                MIN_R2, MOST,
-                                               Finding, NotMeasurable, c1, c2, c3a, c3b, c3c, c3d, c4a, c7a, c7b, c8a, c8b,
+                                               Finding, NotMeasurable, c1, c2, c3a, c3b, c3c, c3d, c4a, c4b, c7a, c7b, c8a, c8b,
                                                c8c, c9a, c9b, c9c, c9d, c10a, c10b, c11_ratio, c11a)
 from helpers.analysis.evidence import Device, Evidence, paper_evidence, run_evidence
 from helpers.core.reference import PAPER_MODELS
@@ -179,6 +179,10 @@ PARTS: tuple[Part, ...] = (
          "share of models whose net power varies by a coefficient of variation <= 0.2 across batch sizes "
          "(batch 1 excluded)",
          Threshold(">=", MOST, why="'mostly': at least three quarters of the networks"), c4a),
+    Part("C4b", "Fig 4", "The exception to flat power: AlexNet at batch 1 draws less than at its larger batches",
+         "flat, except AlexNet at batch 1 and VGG at batch 2",
+         "AlexNet's net power at batch 1 over its median net power at the batches above 1",
+         Threshold("<=", C4B_LOWER, why=f"less: at least {1 - C4B_LOWER:.0%} below"), c4b),
     Part("C5a", "Fig 5", "Peak memory is static memory plus a linear growth with batch size",
          "flat, then linear (a knee on log axes)",
          f"share of models for which a line in batch size explains >= {C5_LINE_R2:g} of peak memory's variance",
@@ -276,7 +280,7 @@ PAPER_CHECKS: dict[str, str] = {
     "C11a": PAPERS_DATA,
     "C3c": STATED, "C3d": STATED, "C6a": STATED, "C7a": STATED, "C9b": STATED, "C9c": STATED,
     "C11b": IDENTITY, "C11c": IDENTITY,
-    **{pid: SYNTHETIC for pid in ("C3a", "C3b", "C4a", "C5a", "C7b", "C5b", "C6b", "C6c", "C6d", "C8a", "C8b", "C8c",
+    **{pid: SYNTHETIC for pid in ("C3a", "C3b", "C4a", "C4b", "C5a", "C7b", "C5b", "C6b", "C6c", "C6d", "C8a", "C8b", "C8c",
                                   "C9a", "C9d", "C10a", "C10b")},
 }
 
