@@ -70,6 +70,31 @@ def test_notebook_runs_with_the_smoke_profile(path, smoke_run):
     assert path.name in index.read_text()
 
 
+def test_reproduce_without_measuring_on_a_machine_with_nothing_stored_replots_the_stand_in(tmp_path, monkeypatch,
+                                                                                           capsys):
+    """`make reproduce` with --no-measure and an empty store: every lesson plots the stand-in recorded run (by
+    its tag), and the command says so first."""
+    from helpers.cli import reproduce as rep
+    from helpers.course import notebook
+
+    monkeypatch.setattr(notebook, "RESULTS_DIR", tmp_path / "empty")
+    seen = []
+
+    def fake(path, output_dir, parameters, progress=True):
+        seen.append(parameters)
+        return rep.NotebookRun(path.name, tmp_path / path.name, 0.0)
+
+    monkeypatch.setattr(rep, "execute_notebook", fake)
+    monkeypatch.setattr(rep, "notebook_paths", lambda: [NOTEBOOKS[0]])
+    monkeypatch.setattr(rep, "write_index", lambda *a, **k: tmp_path / "index.html")
+    rep.reproduce(profile="smoke", device="cpu", output_dir=tmp_path / "out", measure=False)
+    from helpers.store.machine import device_tag
+
+    stand_in = notebook.stand_in_tag(device_tag("cpu"))
+    assert seen and seen[0]["results_tag"] == stand_in and seen[0]["measure"] is False
+    assert "Not this machine" in capsys.readouterr().out
+
+
 def test_reproduce_names_a_failing_notebook_and_exits_nonzero(tmp_path, monkeypatch, capsys):
     from nbformat.v4 import new_code_cell, new_notebook
 

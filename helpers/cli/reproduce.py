@@ -149,9 +149,11 @@ def reproduce(profile: str = "full", models: str = "", device: str = "auto", thr
                 output_dir=str(output_dir) if output_dir else "", results_dir=str(results_dir or ""),
                 results_tag=results_tag, measure=measure)
     measure = measure and run.measure
+    if run.notice:  # nothing stored here and nothing to measure: a recorded run stands in, and every lesson says so
+        print(run.notice, flush=True)
     parameters = {"profile": profile, "models": models, "device": run.device, "threads": threads,
                   "results_dir": str(run.results_root), "output_dir": str(run.output_dir), "measure": False,
-                  "results_tag": results_tag}
+                  "results_tag": results_tag or (run.device_tag if run.notice else "")}
     chosen = [p for p in notebook_paths() if not notebooks or p.name in notebooks or p.stem in notebooks]
     if notebooks and len(chosen) != len(notebooks):
         raise ValueError(f"unknown notebook in {notebooks}; valid: {[p.name for p in notebook_paths()]}")
