@@ -53,7 +53,7 @@ _OFFERED: dict[str, tuple[str, ...]] = {
     "helpers.report.style": ("message_figure", "side_by_side"),
     "helpers.report.text": ("disagreements", "memory_summary", "knee_summary", "twins_summary", "verdict_changes", "latency_notice",
         "memory_notice", "density_notice", "fraction_notice", "speedup_summary", "time_outliers", "verdict_lines"),
-    "helpers.course.lessons": ("overview", "run_roofline", "lesson_map", "measure_for_lesson"),
+    "helpers.course.lessons": ("overview", "run_roofline", "lesson_map", "measure_for_lesson", "power_results"),
     "helpers.course.notebook": ("setup",),
     "helpers.course.power_demo": ("power_window_demo", "power_demo_summary"),
     "helpers.course.scratch": ("check_conv_count", "scratch_layer", "timing_report", "resident_report"),

@@ -66,3 +66,32 @@ def test_the_verdict_summary_counts_rows_and_names_parts_with_their_bases():
     assert "Holds, 2 rows: C3a [batch 1 to 16], C5a." in text and "Does not hold, 1 row: C3a [batch 1 to 64]." in text
     assert "Inconclusive, 1 row: C8b." in text  # its one row: no basis needed
     assert lessons.verdict_summary(_table()) == "No claims were ruled."
+
+
+def test_lesson_6_plots_the_recorded_runs_with_power_where_this_store_has_none(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from helpers.core import paths
+    from helpers.course.lessons import power_results
+    from helpers.store.results import make_row, RESULTS_FILENAME
+    from helpers.store.schema import RESULT_COLUMNS
+
+    def store(root, tag, metric):
+        (root / tag).mkdir(parents=True)
+        row = make_row(device_tag=tag, model="AlexNet", batch_size=1, metric=metric, value=5.0, unit="W", status="ok",
+                       n=3, timestamp="2026-01-01T00:00:00+00:00")
+        pd.DataFrame([row], columns=list(RESULT_COLUMNS)).to_csv(root / tag / RESULTS_FILENAME, index=False)
+
+    mine, recorded = tmp_path / "results", tmp_path / "recorded"
+    store(mine, "cpu-here-2c", "latency_per_image")
+    store(recorded, "cuda-h100-1g", "power_net")
+    monkeypatch.setattr(paths, "RECORDED_DIR", recorded)
+    rows, root, note = power_results(mine)
+    assert root == recorded and set(rows["device_tag"]) == {"cuda-h100-1g"} and "cuda-h100-1g" in note
+    store(mine, "cpu-sensor-2c", "power_net")
+    rows, root, note = power_results(mine)
+    assert root == mine and note.endswith("cpu-sensor-2c")
+    assert power_results(tmp_path / "nothing")[1] == recorded  # an empty store: the recorded runs with power
+    monkeypatch.setattr(paths, "RECORDED_DIR", tmp_path / "none recorded")
+    rows, root, note = power_results(tmp_path / "nothing")
+    assert root == tmp_path / "nothing" and note.startswith("no power measurement") and rows.empty

@@ -147,3 +147,25 @@ def run_roofline(root, device_tag: str, models: Iterable[str] | str, fingerprint
     else:
         result.why_not = "the last-level cache size of this device is unknown: no cache test"
     return result
+
+
+def power_results(results_root: Path | str | None) -> tuple[pd.DataFrame, Path | None, str]:
+    """Lesson 6's power: every run under ``results_root`` (None: data/results), and, where none of them has
+    net power (no sensor here), the recorded runs (data/recorded) when one of those has it, a GPU or Jetson
+    run for example. Returns (rows, the root they come from, a sentence saying which)."""
+    from helpers.analysis.evidence import devices_with
+    from helpers.core.paths import RECORDED_DIR, RESULTS_DIR
+    from helpers.store.results import load_results
+
+    root = Path(results_root) if results_root is not None else RESULTS_DIR
+    rows = load_results(root)
+    found = devices_with(rows, "power_net")
+    if found:
+        return rows, root, f"devices with power measurements under {root}: {', '.join(found)}"
+    if root.resolve() != Path(RECORDED_DIR).resolve():
+        recorded = load_results(RECORDED_DIR)
+        found = devices_with(recorded, "power_net")
+        if found:
+            return recorded, Path(RECORDED_DIR), (f"no power measurement under {root}; plotting the recorded runs "
+                                                  f"that have one (data/recorded): {', '.join(found)}")
+    return rows, root, f"no power measurement under {root} or in the recorded runs: none to plot"
