@@ -43,10 +43,11 @@ import pandas as pd
 from helpers.analysis.claim_memory import (C5_LINE_R2, C5_STATIC_SHARE, C6_FLAT_SLOPE, C6_SLOPE_TOLERANCE, c5a,
                                            c5b, c6a, c6b, c6c, c6d)
 from helpers.analysis.claim_operations import c2c, c9e
-from helpers.analysis.claim_statistics import (ABOUT_FACTOR, C4B_LOWER, C7B_ELASTICITY, C8_PREDICTION_ERROR, C11_RATIO_TOLERANCE,
+from helpers.analysis.claim_power import C4B_LOWER, C7B_ELASTICITY, c4a, c4b, c7a, c7b, c10a, c10b
+from helpers.analysis.claim_statistics import (ABOUT_FACTOR, C8_PREDICTION_ERROR, C11_RATIO_TOLERANCE,
                                                MIN_R2, MOST,
-                                               Finding, NotMeasurable, c1, c2, c3a, c3b, c3c, c3d, c4a, c4b, c7a, c7b, c8a, c8b,
-                                               c8c, c9a, c9b, c9c, c9d, c10a, c10b, c11_ratio, c11a)
+                                               Finding, NotMeasurable, c1, c2, c3a, c3b, c3c, c3d, c8a, c8b,
+                                               c8c, c9a, c9b, c9c, c9d, c11_ratio, c11a)
 from helpers.analysis.evidence import Device, Evidence, paper_evidence, run_evidence
 from helpers.core.reference import PAPER_MODELS
 from helpers.core.stats import Estimate

@@ -99,5 +99,5 @@ def power_demo_summary(demo: PowerDemo) -> str:
             f"{demo.idle.n_reads} idle and {demo.active.n_reads} active readings over {net.window_s:.1f} s windows, "
             f"the window code gives {net.net_power_w:.2f} W net{spread} and {1000 * net.energy_per_image_j:.1f} mJ "
             f"per image for {net.images} images: energy per image is (E_active - P_idle x T) / images. A real "
-            f"sensor's windows are computed the same way; this machine has none, so its Figs 4 and 8 stay "
-            f"empty rather than 0 W.")
+            f"sensor's windows are computed the same way; no run here has power measurements, so Figs 4 and 8 "
+            f"stay empty rather than 0 W.")

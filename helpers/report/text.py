@@ -127,8 +127,8 @@ def knee_summary(knees: pd.DataFrame, static_mb: pd.Series) -> str:
         return "No knee fitted: each network needs peak memory at 4 batch sizes or more."
     bends = knees.index[knees["beats_line"].astype(bool)].tolist()
     text = (f"The knee beats a single straight line for {len(bends)} of {len(knees)} networks"
-            + (f" ({', '.join(bends)})" if bends else "") + "; for the others peak memory is a line in the batch "
-            "size, and the fitted 'knee' is only where the hinge fits best.")
+            + (f" ({', '.join(bends)})" if bends else "") + "; for the others a single straight line in the batch "
+            "size fits as well, and the fitted 'knee' is only where the hinge fits best.")
     both = knees["flat_peak_mb"].astype(float).to_frame().join(static_mb.rename("static_mb"), how="inner").dropna()
     if len(both):
         ratio = both["flat_peak_mb"] / both["static_mb"]
@@ -139,17 +139,25 @@ def knee_summary(knees: pd.DataFrame, static_mb: pd.Series) -> str:
     return text
 
 
+def _ends(table: pd.DataFrame) -> tuple[pd.DataFrame, int, int, pd.DataFrame]:
+    """A models x batch sizes table without empty rows, its smallest and largest batch, and the rows measured
+    at both."""
+    table = table.dropna(how="all")
+    if table.empty:
+        return table, 0, 0, table
+    first, last = min(table.columns), max(table.columns)
+    return table, first, last, table[[first, last]].dropna()
+
+
 def latency_notice(latency: pd.DataFrame) -> str:
     """What to notice in a per-image time table (s; models x batch sizes): the fastest and slowest network at
     the smallest batch, and for how many networks per-image time falls from the smallest to the largest batch."""
-    table = latency.dropna(how="all")
+    table, first, last, both = _ends(latency)
     if table.empty:
         return "No per-image times to read."
-    first, last = min(table.columns), max(table.columns)
     at = table[first].dropna()
     text = (f"At batch {first}, {at.idxmin()} is fastest ({1e3 * at.min():.1f} ms per image) and {at.idxmax()} "
             f"slowest ({1e3 * at.max():.1f} ms), {at.max() / at.min():.0f}x apart.")
-    both = table[[first, last]].dropna()
     if last != first and len(both):
         falls = both.index[both[last] < both[first]].tolist()
         text += (f" From batch {first} to {last}, per-image time falls for {len(falls)} of {len(both)} networks"
@@ -161,14 +169,12 @@ def latency_notice(latency: pd.DataFrame) -> str:
 def memory_notice(peak: pd.DataFrame) -> str:
     """What to notice in a peak-memory table (MB; models x batch sizes): the largest and smallest network at
     the largest batch, and how many times its batch-1 peak the median network needs there."""
-    table = peak.dropna(how="all")
+    table, first, last, both = _ends(peak)
     if table.empty:
         return "No peak memory to read."
-    first, last = min(table.columns), max(table.columns)
     at = table[last].dropna()
     text = (f"At batch {last}, {at.idxmax()} needs the most memory ({at.max():.0f} MB above the process's baseline) "
             f"and {at.idxmin()} the least ({at.min():.0f} MB).")
-    both = table[[first, last]].dropna()
     if last != first and len(both):
         growth = both[last] / both[first]
         text += (f" From batch {first} to {last} the median network's peak grows {growth.median():.1f}x (from "
@@ -201,9 +207,12 @@ def fraction_notice(fraction: pd.DataFrame) -> str:
     first = min(table.columns)
     at = table[first].dropna()
     median = table.median()
+    best = int(median.idxmax())
+    after = ("the largest batch measured, so whether a larger one would gain more is not known"
+             if best == max(table.columns) else "beyond it, the larger batches measured here buy nothing")
     return (f"At batch {first}, {at.idxmax()} gets nearest the fp32 peak ({at.max():.0f} %) and {at.idxmin()} is "
             f"furthest ({at.min():.0f} %). Over the networks, the median fraction is highest at batch "
-            f"{int(median.idxmax())} ({median.max():.0f} %): beyond it, a larger batch buys nothing on this device.")
+            f"{best} ({median.max():.0f} %): {after}.")
 
 
 def _ms(row) -> str:
