@@ -149,3 +149,12 @@ def test_reproduce_interrupted_prints_one_line_and_the_command_that_resumes(monk
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("interrupted:")
     assert "python -m helpers reproduce --profile quick" in err[0] and "Traceback" not in err[0]
+
+
+def test_layers_measures_the_study_and_prints_each_types_share(tmp_path, capsys):
+    assert main(["layers", "--models", "ENet", "--batch-sizes", "1,2", "--windows", "2", "--threads", "1",
+                 "--device", "cpu", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "ENet on cpu-" in out and "share of the time per layer type" in out
+    assert "Conv2d" in out and "b=1: 0." in out and "b=2: 0." in out and " ms [" in out
+    assert main(["layers", "--models", "ENet", "--windows", "1", "--out", str(tmp_path)]) == 2

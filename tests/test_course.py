@@ -183,8 +183,9 @@ def test_solutions_of_lessons_4_and_8_state_the_recorded_run(committed):
     assert f"{cov.covered} of {cov.points} points ({100 * cov.share:.0f} %)" in text
     _has(text, 100 * cov.median_abs_diff, ".1f"); _has(text, 100 * cov.median_half_width, ".1f")
     engine = (REPO_ROOT / "docs" / "engine.md").read_text(encoding="utf-8")
-    assert all(f in engine for f in ("| 4/12, 3.8 % | 5/12, 4.9 % | 2/12, 2.9 % |",)), "4.3 quotes docs/engine.md"
-    assert "2.9 to 4.9 %" in text and "2 to 5 of 12" in text
+    assert "| 5/12, 7.9 %, 3.8 % | 1/12, 22.0 %, 4.1 % | 2/12, 7.0 %, 2.3 % |" in engine, "4.3 quotes docs/engine.md"
+    assert "| 12/12, 3.5 %, 20.5 % | 12/12, 4.1 %, 22.0 % | 12/12, 4.9 %, 22.6 % |" in engine
+    assert "2.3 to 4.1 %" in text and "1 to 5 of 12" in text and "12 of 12 in each of three runs" in text
 
     eff, r18 = _point(committed, "efficientnet_b0", 1), _point(committed, "ResNet-18", 1)
     text = solution("8.3")

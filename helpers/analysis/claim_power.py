@@ -9,13 +9,13 @@ import math
 import numpy as np
 import pandas as pd
 
-from helpers.analysis.claim_statistics import Finding, NotMeasurable, _count_bases, _measured
+from helpers.analysis.claim_statistics import Finding, NotMeasurable, _count_bases, _measured, _rising_r2
 from helpers.analysis.evidence import Evidence, at_largest_batch
 from helpers.analysis.fits import (bootstrap_models, energy_accuracy_bound, linear_fit, lognormal_draws,
                                    percentile_interval, r2_of)
 from helpers.core.stats import Estimate, wilson_share
 
-__all__ = ["C4B_LOWER", "C7B_ELASTICITY", "c4a", "c4b", "c7a", "c7b", "c10a", "c10b"]
+__all__ = ["C4B_LOWER", "C4B_EXCEPTIONS", "C7B_ELASTICITY", "c4a", "c4b", "c7a", "c7b", "c10a", "c10b", "c10c"]
 
 
 def _power(ev: Evidence, metric: str = "power_net") -> pd.DataFrame:
@@ -44,28 +44,37 @@ def c4a(ev: Evidence) -> list[Finding]:
 C4B_LOWER = 0.9
 
 
+#: C4b: the paper's exceptions to flat power (Sec 3.3, Fig 4): each network and the batch it draws less at.
+C4B_EXCEPTIONS: tuple[tuple[str, int], ...] = (("AlexNet", 1), ("VGG-16", 2), ("VGG-19", 2))
+
+
 def c4b(ev: Evidence) -> list[Finding]:
-    """The paper's exception to flat power (Fig 4): AlexNet at batch 1 draws less net power than at its larger
-    batches. Statistic: its net power at batch 1 over the median of its net power at the batches above 1, with
-    a Monte Carlo interval from the points' own intervals. Fails where batch 1 draws as much as the rest."""
+    """The paper's exceptions to flat power (Sec 3.3, Fig 4): AlexNet at batch 1 and VGG at batch 2 draw less
+    net power than at their larger batches. Statistic, per exception: the network's net power at that batch over
+    the median of its net power at the batches above it, with a Monte Carlo interval from the points' own
+    intervals. Fails where that batch draws as much as the larger ones."""
     table = _power(ev)
     low, high = ev.table("power_net", "ci_low"), ev.table("power_net", "ci_high")
-    if "AlexNet" not in table.index or 1 not in table.columns:
-        raise NotMeasurable("needs AlexNet's net power at batch 1")
-    row = table.loc["AlexNet"].dropna()
-    above = [b for b in row.index if b != 1]
-    if 1 not in row.index or len(above) < 2:
-        raise NotMeasurable(f"needs AlexNet's net power at batch 1 and >= 2 larger batches; it has {list(row.index)}")
-    batches = [1, *above]
-    draws = lognormal_draws([row[b] for b in batches], [low.at["AlexNet", b] for b in batches],
-                            [high.at["AlexNet", b] for b in batches])
-    ratios = draws[:, 0] / np.median(draws[:, 1:], axis=1)
-    lo, hi = percentile_interval(ratios)
-    value = float(row[1] / np.median(row[above].to_numpy(float)))
-    est = Estimate(value, lo, hi, "Monte Carlo over the points' intervals")
-    text = (f"AlexNet draws {row[1]:.2f} W net at batch 1 against a median {np.median(row[above]):.2f} W at batches "
-            f"{above[0]} to {above[-1]}: {est.text('.2f')} of it")
-    return [Finding(est, text, "AlexNet, batch 1")]
+    findings, lacking = [], []
+    for model, b in C4B_EXCEPTIONS:
+        row = table.loc[model].dropna() if model in table.index else pd.Series(dtype=float)
+        above = [c for c in row.index if c > b]
+        if b not in row.index or len(above) < 2:
+            lacking.append(f"{model} at batch {b} and >= 2 larger batches")
+            continue
+        batches = [b, *above]
+        draws = lognormal_draws([row[c] for c in batches], [low.at[model, c] for c in batches],
+                                [high.at[model, c] for c in batches])
+        ratios = draws[:, 0] / np.median(draws[:, 1:], axis=1)
+        lo, hi = percentile_interval(ratios)
+        value = float(row[b] / np.median(row[above].to_numpy(float)))
+        est = Estimate(value, lo, hi, "Monte Carlo over the points' intervals")
+        text = (f"{model} draws {row[b]:.2f} W net at batch {b} against a median {np.median(row[above]):.2f} W at "
+                f"batches {above[0]} to {above[-1]}: {est.text('.2f')} of it")
+        findings.append(Finding(est, text, f"{model}, batch {b}"))
+    if not findings:
+        raise NotMeasurable(f"needs the net power of {'; '.join(lacking)}")
+    return findings
 
 
 def c7a(ev: Evidence) -> list[Finding]:
@@ -151,3 +160,24 @@ def c10b(ev: Evidence) -> list[Finding]:
     text = ("budget steps: " + ", ".join(f"{r.budget_j:.3g} J -> {r.best_top1_pct:.2f} % ({r.best_model})"
                                          for r in steps.itertuples()))
     return [Finding(Estimate(float(len(steps)), method="exact count (no interval)"), text)]
+
+
+def c10c(ev: Evidence) -> list[Finding]:
+    """An energy budget bounds operations (Sec 3.7): R2 of a network's operations against its energy per image
+    (each at its largest batch with both), bootstrapped over models, -R2 where operations do not rise with
+    energy. Fails where the energy a network needs says little about its operations: power or speed per
+    operation that varies between networks (an R2 under 0.8, or a falling line)."""
+    e, _ = _energy_time(ev)
+    findings = []
+    for column, basis in _count_bases(ev, "gops", "gops_published"):
+        ops = ev.ops(column)
+        common = [m for m in e.index if m in ops.index]
+        if len(common) < 3:
+            raise NotMeasurable(f"needs energy per image and operations of >= 3 models; this run has {len(common)}")
+        x, y = e[common].to_numpy(float), ops[common].to_numpy(float)
+        est = bootstrap_models(_rising_r2, x, y)
+        fit = linear_fit(x, y)
+        text = (f"operations against energy per image over {len(common)} models: R2 {est.text('.3f')}, slope "
+                f"{fit.slope:.3g} G-ops per J (operations a joule buys)")
+        findings.append(Finding(est, text, basis))
+    return findings

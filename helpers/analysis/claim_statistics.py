@@ -25,7 +25,7 @@ from helpers.core.stats import Estimate, wilson_share
 
 __all__ = ["NotMeasurable", "Finding", "MOST", "MIN_R2", "SPEEDUP_BATCHES", "FIG_BATCHES", "C3A_RANGES",
            "C8_PREDICTION_ERROR", "INFLUENTIAL", "ABOUT_FACTOR",
-           "c1", "c2", "c3a", "c3b", "c3c", "c3d", "c8a",
+           "c1", "c2", "c3a", "c3b", "c3c", "c3d", "c3e", "FC_LAYERS", "CONV_LAYERS", "c8a",
            "c8b", "c8c", "c9a", "c9b", "c9c", "c9d", "c11_ratio", "c11a"]
 
 
@@ -390,6 +390,54 @@ def c3d(ev: Evidence) -> list[Finding]:
     text = (f"AlexNet's per-image time falls {est.text('.2f')}x from batch {b_from} to {b_to} (the paper: about "
             f"{paper_number('alexnet_speedup_1_to_64'):g}x on the TX1)" + _left_out_note(ev, "latency_per_image"))
     return [Finding(est, text, f"AlexNet, batch {b_from} to {b_to}")]
+
+
+#: The layer types of C3e's mechanism: the fully connected layers and the convolutions.
+FC_LAYERS = "Linear"
+CONV_LAYERS = "Conv2d"
+
+
+def c3e(ev: Evidence) -> list[Finding]:
+    """C3b's mechanism, from the layers study (helpers.measure.layers): AlexNet's fully connected layers'
+    per-image speed-up from batch 1 to its largest stored batch up to 64, over its convolutions'. Each round
+    of the study timed both batches back to back, so the ratio is formed round by round (paired: drift common
+    to the round cancels) and its interval is a t interval on the rounds' logs. It fails where the fully
+    connected layers gain no more from batching than the convolutions (a ratio at or below 1)."""
+    from helpers.core.stats import window_interval
+    from helpers.measure.layers import stored_layer_times
+
+    if ev.source == "paper":
+        raise NotMeasurable("the paper publishes no per-model table of layer times (only a plot of whole-network times, Fig 3, and its explanation in words)")
+    times = stored_layer_times(ev.results, "AlexNet", ev.tag)
+    if times.empty:
+        raise NotMeasurable("no layers study of AlexNet is stored (`python -m helpers layers` times its layers; "
+                            "`make reproduce` runs it)")
+    batches = sorted(set(times["batch_size"]))
+    usable = [b for b in batches if 1 < b <= SPEEDUP_BATCHES[1]]
+    if 1 not in batches or not usable:
+        raise NotMeasurable(f"the layers study of AlexNet needs batch 1 and a larger batch up to "
+                            f"{SPEEDUP_BATCHES[1]}; it holds {', '.join(map(str, batches))}")
+    b_to = max(usable)
+    rounds = {(r.layer_type, int(r.batch_size)): list(r.rounds) for r in times.itertuples()}
+    need = [(kind, b) for kind in (FC_LAYERS, CONV_LAYERS) for b in (1, b_to)]
+    missing = [f"{k} at batch {b}" for k, b in need if not rounds.get((k, b))]
+    if missing:
+        raise NotMeasurable(f"the layers study of AlexNet lacks {', '.join(missing)}")
+    k = min(len(rounds[key]) for key in need)
+    ratios = [(rounds[(FC_LAYERS, 1)][i] / rounds[(FC_LAYERS, b_to)][i])
+              / (rounds[(CONV_LAYERS, 1)][i] / rounds[(CONV_LAYERS, b_to)][i]) for i in range(k)]
+    value, low, high, how = window_interval(ratios)
+    est = Estimate(value, low, high, f"paired by round: {how}", n=k)
+    share = {b: float(times[(times["batch_size"] == b) & (times["layer_type"] == FC_LAYERS)]["value"].iloc[0]
+                      / times[times["batch_size"] == b]["value"].sum()) for b in (1, b_to)}
+    fc_gain = float(np.exp(np.mean(np.log([rounds[(FC_LAYERS, 1)][i] / rounds[(FC_LAYERS, b_to)][i]
+                                            for i in range(k)]))))
+    conv_gain = float(np.exp(np.mean(np.log([rounds[(CONV_LAYERS, 1)][i] / rounds[(CONV_LAYERS, b_to)][i]
+                                              for i in range(k)]))))
+    text = (f"AlexNet's fully connected layers speed up {fc_gain:.2f}x per image from batch 1 to {b_to}, its "
+            f"convolutions {conv_gain:.2f}x: ratio {est.text('.2f')}; the fully connected share of its time "
+            f"{share[1]:.2f} at batch 1, {share[b_to]:.2f} at batch {b_to} (layers study, {k} rounds)")
+    return [Finding(est, text, f"AlexNet's layers, batch 1 to {b_to}")]
 
 
 # ================================================================== C8: operations and time

@@ -21,6 +21,9 @@ and the protocol of Bianco et al. (2018) interleaved (ours, Bianco, ours, Bianco
 (d) **Memory coverage**: peak and static memory, the same test.
 (e) **Ours against a bare Timer**: ``Timer.blocked_autorange(min_run_time=1)``'s
     median on the same points.
+(f) **The hardware peaks**: two characterisations back to back (helpers.measure.hardware.characterise, the
+    peaks in fresh windows), the coverage of each other (helpers.analysis.reproducibility.peak_coverage), and of
+    the recorded characterisation of this machine type where one is committed.
 
 Goals (README): (a) at most 15 minutes on a 2-core CPU; (b) and (d) coverage
 of at least 90 % in each of three consecutive runs; (e) within 5 %.
@@ -40,7 +43,7 @@ from pathlib import Path
 from helpers.core.lists import split_list
 
 __all__ = ["agreement", "bianco_sweep", "bianco_rows", "bare_timer_sweep", "engine_sweep", "full_profile", "memory_agreement",
-           "main"]
+           "peaks_rerun", "main"]
 
 MEMORY_MODELS = ("AlexNet", "GoogLeNet", "ResNet-50", "VGG-16")
 MEMORY_BATCHES = (1, 8, 64)
@@ -171,6 +174,28 @@ def memory_agreement(root: Path, models=MEMORY_MODELS, batches=MEMORY_BATCHES, t
     return out
 
 
+def peaks_rerun(threads: int, windows: int | None = None) -> list[str]:
+    """(f): two characterisations of this CPU back to back, how their peaks cover each other, and how each
+    covers the recorded characterisation of this machine type (data/recorded/<tag>/hardware.csv) if any."""
+    from helpers.analysis.reproducibility import peak_coverage
+    from helpers.core.paths import RECORDED_DIR
+    from helpers.measure import hardware
+    from helpers.measure.profiles import PEAK_WINDOWS
+    from helpers.store.characterisation import load_characterisation
+    from helpers.store.machine import device_tag
+
+    windows = windows or PEAK_WINDOWS
+    runs = [hardware.characterise("cpu", threads, windows=windows) for _ in range(2)]
+    lines = [f"(f) hardware peaks, two characterisations back to back ({windows} windows each): "
+             f"{peak_coverage(*runs).text()}"]
+    recorded = load_characterisation(device_tag("cpu"), RECORDED_DIR)
+    if recorded is not None:
+        for i, run in enumerate(runs, 1):
+            lines.append(f"    characterisation {i} against the recorded one of {device_tag('cpu')}: "
+                         f"{peak_coverage(run, recorded).text()}")
+    return lines
+
+
 def _ints(text: str) -> list[int]:
     values = [int(v) for v in split_list(text)]
     if not values or any(v < 1 for v in values):
@@ -194,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-sizes", type=_ints, default=list(POINT_BATCHES), help="batches of (b)-(d)")
     parser.add_argument("--repeat", type=int, default=3, help="consecutive runs of (b)-(d) (default 3)")
     parser.add_argument("--skip-bare", action="store_true", help="leave out (e), ours against a bare Timer")
+    parser.add_argument("--skip-peaks", action="store_true", help="leave out (f), the hardware peaks' re-run")
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default: every core)")
     parser.add_argument("--memory-only", action="store_true",
                         help="only the memory check against a fresh process, on the run stored under --out")
@@ -255,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
             ratios = {k: a_ours[k] / bare[k] for k in bare if k in a_ours}
             print(f"(e) ours / bare Timer, per point: median {statistics.median(ratios.values()):.3f}, range "
                   f"{min(ratios.values()):.3f} to {max(ratios.values()):.3f} (goal: within 5 %)")
+    if not args.skip_peaks:
+        for line in peaks_rerun(threads):
+            print(line, flush=True)
     print(f"bench wall time {(time.perf_counter() - start) / 60:.1f} min; load average at the end "
           f"{os.getloadavg()[0]:.2f}")
     return 0

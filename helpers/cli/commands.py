@@ -240,6 +240,45 @@ def _cmd_study(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_layers(args: argparse.Namespace) -> int:
+    """Time each layer type of the models (the layers study, into the batch store) and print the shares."""
+    from helpers.measure.layers import measure_layers, stored_layer_shares, stored_layer_times
+    from helpers.measure.profiles import get_profile, parse_batch_sizes
+    from helpers.store.machine import device_tag, resolve_device
+    from helpers.store.results import load_results
+
+    profile = get_profile(args.profile)
+    models = args.models or list(profile.layer_models)
+    sizes = parse_batch_sizes(args.batch_sizes) if args.batch_sizes else profile.layer_batch_sizes()
+    device = resolve_device(args.device)
+    try:
+        measure_layers(models, sizes, device=device, threads=args.threads or None, windows=args.windows or
+                       profile.layer_windows, results_root=args.out, force=args.force)
+    except KeyboardInterrupt:
+        _interrupted(args)
+        return 130
+    tag = device_tag(device)
+    rows = load_results(args.out, [tag])
+    from helpers.models.zoo import resolve_models
+
+    for spec in resolve_models(models):
+        times = stored_layer_times(rows, spec.name, tag)
+        shares = stored_layer_shares(rows, spec.name, tag)
+        if times.empty:
+            print(f"{spec.name}: no layer times stored for this run")
+            continue
+        print(f"{spec.name} on {tag}: share of the time per layer type (ms per image, 95 % interval between rounds)")
+        for kind in shares.index:
+            cells = []
+            for b in shares.columns:
+                r = times[(times["layer_type"] == kind) & (times["batch_size"] == b)]
+                cells.append(f"b={b}: {shares.at[kind, b]:.2f}" + (
+                    f" ({r['value'].iloc[0]:.3g} ms [{r['ci_low'].iloc[0]:.3g}, {r['ci_high'].iloc[0]:.3g}])"
+                    if len(r) else ""))
+            print(f"  {kind:<18} " + "   ".join(cells))
+    return 0
+
+
 def _interrupted(args: argparse.Namespace) -> None:
     """One line on Ctrl-C: what is kept and how to resume."""
     resume = "python -m helpers " + " ".join(sys.argv[1:]) if sys.argv[1:] else "the same command"
@@ -458,6 +497,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--profile", default="full", help="the engine's settings and default models (see helpers/measure/profiles.py)")
         p.add_argument("--csv", action="store_true", help="print the table as CSV")
         p.set_defaults(func=_cmd_study)
+
+    p = sub.add_parser("layers", help="time each layer type of a model at batch 1 and a large batch, in rounds "
+                                      "(claim part C3e; resumable; stored beside the sweep in data/results/<device-tag>/)")
+    p.add_argument("--models", nargs="+", metavar="MODEL_OR_PRESET", help="default: the profile's (AlexNet)")
+    p.add_argument("--batch-sizes", default="", help="comma-separated (default: 1 and the profile's largest up to 64)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: every core)")
+    p.add_argument("--windows", type=int, default=0, help="rounds (default: the profile's, 5)")
+    p.add_argument("--out", type=Path, default=None, help="results folder (default: data/results)")
+    p.add_argument("--profile", default="full", help="default models and batches (see helpers/measure/profiles.py)")
+    p.add_argument("--force", action="store_true", help="measure again what is stored")
+    p.set_defaults(func=_cmd_layers)
 
     p = sub.add_parser("claims", help="rule every part of the paper's claims with a 95 %% interval, per device "
                                       "(default: your own runs in data/results; --results data/recorded: the "

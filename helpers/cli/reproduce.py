@@ -167,6 +167,14 @@ def reproduce(profile: str = "full", models: str = "", device: str = "auto", thr
         store = measure_points(run.models, run.batch_sizes, ["time", "memory", "power"], device=run.device,
                                threads=run.threads, results_root=run.results_root, settings=run.profile.engine,
                                power_window_s=run.profile.power_window)
+        from helpers.measure.layers import measure_layers
+        from helpers.measure.profiles import layer_batches
+
+        print(f"the layers study: {', '.join(run.profile.layer_models)}, layer type by layer type, at batch "
+              f"{' and '.join(map(str, layer_batches(run.batch_sizes)))} ({run.profile.layer_windows} rounds)",
+              flush=True)
+        measure_layers(list(run.profile.layer_models), layer_batches(run.batch_sizes), device=run.device,
+                       threads=run.threads, windows=run.profile.layer_windows, results_root=run.results_root)
         rows = load_results(run.results_root, [run.device_tag], fingerprint=store.fingerprint)
         stability = run_report(rows, *recorded_reference(run.device_tag))
         for line in stability:

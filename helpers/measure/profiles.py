@@ -100,6 +100,20 @@ class Profile:
     study_batch_sizes: tuple[int, ...] = (1, 16)
     peak_run_time_s: float = 1.0
     peak_windows: int = PEAK_WINDOWS
+    # the layers study (helpers.measure.layers; claim part C3e): models timed layer type by layer type at the
+    # profile's batch 1 and its largest batch up to 64, in this many rounds
+    layer_models: tuple[str, ...] = ("AlexNet",)
+    layer_windows: int = 5
+
+    def layer_batch_sizes(self) -> list[int]:
+        """The layers study's batches for this profile's sweep (:func:`layer_batches`)."""
+        return layer_batches(self.batch_sizes)
+
+
+def layer_batches(batch_sizes) -> list[int]:
+    """Batch 1 and the largest of ``batch_sizes`` up to 64 (C3's range), or batch 1 alone."""
+    above = [int(b) for b in batch_sizes if 1 < int(b) <= 64]
+    return [1] + ([max(above)] if above else [])
 
 
 PROFILES: dict[str, Profile] = {
@@ -108,7 +122,7 @@ PROFILES: dict[str, Profile] = {
                      "CI: two small models, batches 1 and 2, seconds; the studies one each (ENet's threads, "
                      "ResNet-18 in every numeric type: torchvision quantises it)", threads_models=("ENet",),
                      precision_models=("ResNet-18",), study_batch_sizes=(1, 2), peak_run_time_s=0.05,
-                     peak_windows=2),
+                     peak_windows=2, layer_windows=2),
     "classroom": Profile("classroom", ("AlexNet", "VGG-16", "ResNet-50", "ENet", "GoogLeNet"), (1, 4, 16),
                          EngineSettings(), 5.0,
                          "a class's worth: a fully connected net (AlexNet), a VGG, a ResNet, an efficient net "
