@@ -1257,3 +1257,19 @@ def test_a_batch_whose_points_are_all_left_out_stays_a_column_of_gaps():
     rows.loc[rows["batch_size"] == 16, "flags"] = "contended"
     table = evidence(rows).table("latency_per_image")
     assert list(table.columns) == [1, 16] and table[16].isna().all() and table[1].notna().all()
+
+
+def test_c3a_names_each_network_once_and_its_interval_carries_each_networks_uncertainty():
+    # every network falls 5 % at its median; AlexNet's and VGG-16's points are known to +-30 % only
+    noisy = {"AlexNet", "VGG-16"}
+    rows = latency_rows(lambda m, b: OPS[m] / 100 / (1.05 if b > 1 else 1.0),
+                        spread=lambda m, b: 1.3 if m in noisy else 1.01)
+    row = ruled(evidence(rows), "C3a").set_index("basis").loc["batch 1 to 64"]
+    assert "falls from batch 1 to 64 for 14/14 models at their medians" in row.this_run
+    assert "beyond its speed-up's 95 % interval for 12 (" in row.this_run
+    assert "within it for 2 (AlexNet, VGG-16)" in row.this_run and "rises beyond the interval for 0" in row.this_run
+    surely = row.this_run.split("beyond its speed-up's 95 % interval for 12 (")[1].split(")")[0]
+    assert not {"AlexNet", "VGG-16"} & set(surely.split(", "))
+    # the two uncertain networks widen the share's interval below Wilson's 14/14 [0.785, 1]
+    assert row.estimate == 1.0 and row.ci_low < wilson_share(14, 14).ci_low and row.ci_high == 1.0
+    assert "percentiles" in row.interval

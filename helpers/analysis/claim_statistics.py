@@ -314,15 +314,35 @@ def c3a(ev: Evidence) -> list[Finding]:
         draws, paired = _speedup_draws(t, lo, hi, both, b_from, b_to, windows)
         low, high = np.quantile(draws, [0.025, 0.975], axis=0)
         falls = sp[sp > 1].index.tolist()
-        unsure = [m for m, l, h in zip(both, low, high) if l <= 1 <= h]
-        est = wilson_share(len(falls), len(both))
-        text = (f"per-image time falls from batch {b_from} to {b_to} for {len(falls)}/{len(both)} models "
-                f"({_models(falls)}); median speed-up {sp.median():.2f}x"
-                + (f"; {len(unsure)} speed-up interval(s) straddle 1 ({_models(unsure)})" if unsure else "")
+        surely = [m for m, lw in zip(both, low) if lw > 1]
+        within = [m for m in falls if m not in surely]
+        rises = [m for m, h in zip(both, high) if h < 1]
+        est = _share_of_draws(draws > 1, len(falls))
+        text = (f"per-image time falls from batch {b_from} to {b_to} for {len(falls)}/{len(both)} models at their "
+                f"medians: beyond its speed-up's 95 % interval for {len(surely)} ({_models(surely) or 'none'})"
+                + (f", within it for {len(within)} ({_models(within)})" if within else "")
+                + f"; it rises beyond the interval for {len(rises)}" + (f" ({_models(rises)})" if rises else "")
+                + f"; median speed-up {sp.median():.2f}x"
                 + (_pairing_note(paired, len(both)) if paired else "")
                 + _left_out_note(ev, "latency_per_image"))
         findings.append(Finding(est, text, f"batch {b_from} to {b_to}", paper=paper))
     return findings
+
+
+def _share_of_draws(hits: np.ndarray, observed: int) -> Estimate:
+    """A share of networks (``observed`` of ``hits.shape[1]`` at their medians) whose interval carries both
+    the sampling of networks and each one's measurement: the Wilson interval's lower end at the 2.5th
+    percentile of the count over the Monte Carlo draws (``hits``: draws x networks, True where the draw
+    meets the property), its upper end at the 97.5th."""
+    from helpers.core.stats import wilson_share
+
+    n = hits.shape[1]
+    counts = hits.sum(axis=1)
+    k_lo, k_hi = int(np.floor(np.quantile(counts, 0.025))), int(np.ceil(np.quantile(counts, 0.975)))
+    point = wilson_share(observed, n)
+    return Estimate(point.value, wilson_share(k_lo, n).ci_low, wilson_share(k_hi, n).ci_high,
+                    f"Wilson over {n} models, at the 2.5th and 97.5th percentiles ({k_lo} and {k_hi}) of the "
+                    f"count over Monte Carlo draws of each model's speed-up", n=n)
 
 
 def c3b(ev: Evidence) -> list[Finding]:

@@ -38,7 +38,8 @@ EXPLANATIONS: dict[tuple[str, str], str | dict[str, str]] = {
     ("C6a", DOES_NOT_HOLD): "the paper's 200 MB floor was the framework's (Torch7, the CUDA context and cuDNN on "
                             "the TX1), not the model's: net of this framework's baseline, small networks need less",
     ("C6b", HOLDS): "static memory follows the parameters: the weights are most of what a loaded model holds",
-    ("C8b", INCONCLUSIVE): "the two slopes are too close for this many networks to tell apart",
+    ("C8b", INCONCLUSIVE): "the two slopes are too close to tell apart on this run: the interval of their "
+                           "difference holds 0",
     ("C8b", DOES_NOT_HOLD): "on this device batching does not make the arithmetic faster per operation",
     ("C4a", NOT_MEASURABLE): "without a power sensor a user can read there is no power figure, and no figure is never 0 W",
     ("C7a", NOT_MEASURABLE): "without a power sensor a user can read there is no power figure, and no figure is never 0 W",
