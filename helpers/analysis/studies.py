@@ -15,19 +15,19 @@ import pandas as pd
 from helpers.analysis.evidence import is_left_out, point_table
 from helpers.analysis.fits import lognormal_draws, percentile_interval
 
-__all__ = ["study_results", "threads_table", "dtype_table", "threads_summary", "dtype_summary",
-           "same_point_table", "same_point_summary"]
+__all__ = ["study_results", "threads_table", "dtype_table", "runtimes_table", "fastest_runtimes", "threads_summary",
+           "dtype_summary", "same_point_table", "same_point_summary"]
 
 
 def study_results(study: str, root: Path | str | None = None, device_tag: str | None = None,
                   models=None) -> pd.DataFrame:
-    """The latest run of every setting of ``study`` ("threads" or "precision") for ``device_tag``;
+    """The latest run of every setting of ``study`` ("threads", "precision" or "runtimes") for ``device_tag``;
     only ``models`` (names or presets) where given."""
     from helpers.store.results import load_results
     from helpers.models.zoo import resolve_models
 
-    if study not in ("threads", "precision"):
-        raise ValueError(f"unknown study {study!r}: valid studies are threads, precision")
+    if study not in ("threads", "precision", "runtimes"):
+        raise ValueError(f"unknown study {study!r}: valid studies are threads, precision, runtimes")
     rows = load_results(root, [device_tag] if device_tag else None, study=study)
     if models is not None:
         rows = rows[rows["model"].isin({spec.name for spec in resolve_models(models)})].reset_index(drop=True)
@@ -147,6 +147,78 @@ def dtype_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.Data
     table = table.sort_values(["model", "batch_size", "precision"], key=lambda s: s.map(order)
                               if s.name == "precision" else s, ignore_index=True)
     return table[columns]
+
+
+def runtimes_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.DataFrame:
+    """Per model, batch size and runtime (the runtimes study, helpers.measure.runtimes): status (ok, or the
+    runtime's reason), per-image time (s) with its interval, speed-up over eager with its interval (log-normal
+    draws of both points' intervals), the conversion time (s) and the output's agreement with eager's (the
+    largest difference over eager's largest output). Points flagged contended or unstable are "left out"."""
+    import json
+
+    from helpers.measure.runtimes import RUNTIMES
+
+    columns = ["model", "batch_size", "runtime", "status", "reason", "time_s", "time_ci_low", "time_ci_high", "n",
+               "speedup", "speedup_ci_low", "speedup_ci_high", "conversion_s", "agreement", "flags"]
+    if results.empty or "runtime" not in results.columns:
+        return pd.DataFrame(columns=columns)
+    rows = results if device_tag is None else results[results["device_tag"] == device_tag]
+    latency = rows[rows["metric"] == "latency_per_image"].drop_duplicates(["model", "batch_size", "runtime"],
+                                                                          keep="last")
+    if latency.empty:
+        return pd.DataFrame(columns=columns)
+    table = latency[["model", "batch_size", "runtime", "status", "reason", "value", "ci_low", "ci_high", "n",
+                     "flags"]].copy()
+    table["batch_size"] = table["batch_size"].astype(int)
+    table["flags"] = table["flags"].fillna("").astype(str)
+    table["agreement"] = [json.loads(d).get("agreement_max", np.nan) if isinstance(d, str) and d else np.nan
+                          for d in latency["details"]]
+    table.loc[table["runtime"] == "eager", "agreement"] = 0.0  # eager is the reference
+    conv = rows[(rows["metric"] == "conversion_time") & (rows["status"] == "ok")]
+    conv = conv.drop_duplicates(["model", "batch_size", "runtime"], keep="last")[
+        ["model", "batch_size", "runtime", "value"]].rename(columns={"value": "conversion_s"})
+    conv["batch_size"] = conv["batch_size"].astype(int)
+    table = table.merge(conv, on=["model", "batch_size", "runtime"], how="left")
+    left = table["flags"].map(is_left_out) & (table["status"] == "ok")
+    table.loc[left, ["value", "ci_low", "ci_high"]] = np.nan
+    table.loc[left, "status"] = "left out"
+    table.loc[left, "reason"] = "flagged " + table.loc[left, "flags"]
+    base = table.loc[(table["runtime"] == "eager") & (table["status"] == "ok"),
+                     ["model", "batch_size", "value", "ci_low", "ci_high"]]
+    table = table.merge(base.rename(columns={"value": "eager_value", "ci_low": "eager_ci_low",
+                                             "ci_high": "eager_ci_high"}), on=["model", "batch_size"], how="left")
+    est = np.full(len(table), np.nan)
+    lo, hi = est.copy(), est.copy()
+    both = (np.isfinite(table["value"].to_numpy(float)) & np.isfinite(table["eager_value"].to_numpy(float))
+            & (table["runtime"] != "eager").to_numpy())
+    if both.any():
+        sub = table[both]
+        eager = sub[["eager_value", "eager_ci_low", "eager_ci_high"]].set_axis(["value", "ci_low", "ci_high"], axis=1)
+        est[both], lo[both], hi[both] = _ratio(sub, eager)
+    est = np.where((table["runtime"] == "eager") & table["value"].notna(), 1.0, est)
+    table = table.assign(time_s=table["value"], time_ci_low=table["ci_low"], time_ci_high=table["ci_high"],
+                         speedup=est, speedup_ci_low=lo, speedup_ci_high=hi)
+    table["reason"] = table["reason"].fillna("").astype(str).where(table["status"] != "ok", "")
+    order = {r: i for i, r in enumerate(RUNTIMES)}
+    table = table.sort_values(["model", "batch_size", "runtime"], key=lambda c: c.map(order)
+                              if c.name == "runtime" else c, ignore_index=True)
+    return table[columns]
+
+
+def fastest_runtimes(table: pd.DataFrame) -> pd.DataFrame:
+    """Per model and batch of :func:`runtimes_table`: the fastest runtime, its speed-up over eager, and whether
+    its interval lies apart from every other runtime's (``clear``: else the lead is within the noise)."""
+    columns = ["model", "batch_size", "fastest", "speedup", "speedup_ci_low", "speedup_ci_high", "clear"]
+    ok = table[(table["status"] == "ok") & table["time_s"].notna()] if len(table) else table
+    out = []
+    for (model, batch), rows in ok.groupby(["model", "batch_size"]) if len(ok) else []:
+        best = rows.loc[rows["time_s"].idxmin()]
+        others = rows[rows["runtime"] != best["runtime"]]
+        clear = bool(len(others)) and bool((others["time_ci_low"] > best["time_ci_high"]).all())
+        out.append({"model": model, "batch_size": int(batch), "fastest": best["runtime"], "speedup": best["speedup"],
+                    "speedup_ci_low": best["speedup_ci_low"], "speedup_ci_high": best["speedup_ci_high"],
+                    "clear": clear})
+    return pd.DataFrame(out, columns=columns)
 
 
 # --------------------------------------------------------------------------- sentences for the lesson

@@ -198,20 +198,24 @@ def _cmd_measure(args: argparse.Namespace) -> int:
 
 def _cmd_study(args: argparse.Namespace) -> int:
     from helpers.core.lists import split_list
-    from helpers.analysis.studies import dtype_table, study_results, threads_table
+    from helpers.analysis.studies import dtype_table, runtimes_table, study_results, threads_table
     from helpers.measure.profiles import get_profile, parse_batch_sizes
-    from helpers.measure.studies import measure_precisions, measure_threads, parse_thread_counts
+    from helpers.measure.studies import measure_precisions, measure_runtimes, measure_threads, parse_thread_counts
     from helpers.store.machine import device_tag, resolve_device
 
     profile = get_profile(args.profile)
     study = args.command
-    models = args.models or list(profile.threads_models if study == "threads" else profile.precision_models)
+    models = args.models or list({"threads": profile.threads_models, "precision": profile.precision_models,
+                                  "runtimes": profile.runtime_models}[study])
     sizes = parse_batch_sizes(args.batch_sizes) if args.batch_sizes else list(profile.study_batch_sizes)
     device = resolve_device(args.device)
     try:
         if study == "threads":
             counts = parse_thread_counts(args.threads) if args.threads else None
             measure_threads(models, sizes, counts, device=device, results_root=args.out, settings=profile.engine)
+        elif study == "runtimes":
+            measure_runtimes(models, sizes, split_list(args.runtimes), device=device, threads=args.cpu_threads or None,
+                             results_root=args.out, settings=profile.engine)
         else:
             measure_precisions(models, sizes, split_list(args.precisions), device=device,
                                threads=args.cpu_threads or None, results_root=args.out, settings=profile.engine)
@@ -221,9 +225,21 @@ def _cmd_study(args: argparse.Namespace) -> int:
     tag = device_tag(device)
     rows = study_results(study, args.out, tag, models)
     rows = rows[rows["batch_size"].isin(sizes)]
-    table = threads_table(rows, tag) if study == "threads" else dtype_table(rows, tag)
+    table = {"threads": threads_table, "precision": dtype_table, "runtimes": runtimes_table}[study](rows, tag)
     if args.csv:
         table.to_csv(sys.stdout, index=False, float_format="%.6g")
+        return 0
+    if study == "runtimes":
+        print(f"runtimes study on {tag} (fp32; times in ms per image, 95 % intervals; speed-up over eager):")
+        for r in table.itertuples():
+            if r.status != "ok":
+                print(f"  {r.model:<14} b={r.batch_size:<3} {r.runtime:<12} {r.status}: {r.reason}")
+                continue
+            ci = f" [{r.speedup_ci_low:.2f}, {r.speedup_ci_high:.2f}]" if r.speedup_ci_low == r.speedup_ci_low else ""
+            conv = f"  conversion {r.conversion_s:.2f} s" if r.conversion_s == r.conversion_s else ""
+            print(f"  {r.model:<14} b={r.batch_size:<3} {r.runtime:<12} {1000 * r.time_s:8.2f} ms "
+                  f"[{1000 * r.time_ci_low:.2f}, {1000 * r.time_ci_high:.2f}]  speed-up {r.speedup:.2f}x{ci}{conv}"
+                  f"  output within {r.agreement:.1e} of eager's")
         return 0
     print(f"{study} study on {tag} ({'accuracy not re-measured; ' if study == 'precision' else ''}"
           f"times in ms per image, 95 % intervals):")
@@ -481,7 +497,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_hardware)
 
     for study, text in (("threads", "time and memory against CPU threads: speed-up and parallel efficiency"),
-                        ("precision", "time and memory in fp32, bf16, fp16 and int8 where the device runs them")):
+                        ("precision", "time and memory in fp32, bf16, fp16 and int8 where the device runs them"),
+                        ("runtimes", "time through PyTorch eager, ONNX Runtime and OpenVINO (fp32): speed-up, "
+                                     "conversion time, output agreement")):
         p = sub.add_parser(study, help=f"{text} (resumable; stored in data/results/<device-tag>/{study}.csv)")
         p.add_argument("--models", nargs="+", metavar="MODEL_OR_PRESET",
                        help="default: the profile's models for this study")
@@ -490,6 +508,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="cpu" if study == "threads" else "auto, cpu, cuda or cuda:N (default: auto)")
         if study == "threads":
             p.add_argument("--threads", default="", help="comma-separated counts (default: 1, 2, 4, ... and every core)")
+        elif study == "runtimes":
+            p.add_argument("--runtimes", default="eager,onnxruntime,openvino", help="comma-separated: eager, "
+                                                                                   "onnxruntime, openvino")
+            p.add_argument("--threads", dest="cpu_threads", type=int, default=0, help="CPU threads (default: every core)")
         else:
             p.add_argument("--precisions", default="fp32,bf16,fp16,int8", help="comma-separated: fp32, bf16, fp16, int8")
             p.add_argument("--threads", dest="cpu_threads", type=int, default=0, help="CPU threads (default: every core)")

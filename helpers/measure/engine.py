@@ -272,15 +272,16 @@ def load_journal(path: Path) -> list[dict]:
 def run_sweep(points: list[tuple[str, int]], *, device: str, threads: int, settings: EngineSettings,
               journal: Path, on_point_done: Callable[[PointState], None],
               progress: bool = True,
-              desc: str = "measuring", protocol: str = "engine", precision: str = "fp32") -> list[PointState]:
+              desc: str = "measuring", protocol: str = "engine", precision: str = "fp32",
+              runtime: str = "eager") -> list[PointState]:
     """Measure ``points`` ((model, batch) pairs) in rounds; call ``on_point_done`` as each one is final.
 
     ``journal`` keeps every visit of this fingerprint so an interrupted sweep
     resumes without repeating them. ``protocol`` other than "engine" times
     each visit as a comparison protocol does ("bianco": 10 dry and 10 timed
     passes; "bare": one ``blocked_autorange`` median), for the benchmark.
-    ``precision`` (helpers.measure.dtypes) is the numeric type of the model and input.
-    Returns every point's state.
+    ``precision`` (helpers.measure.dtypes) is the numeric type of the model and input; ``runtime``
+    (helpers.measure.runtimes) what runs it. Returns every point's state.
     """
     if protocol not in ("engine", "bianco", "bare"):
         raise ValueError(f"protocol {protocol!r}: valid protocols are engine, bianco, bare")
@@ -331,7 +332,7 @@ def run_sweep(points: list[tuple[str, int]], *, device: str, threads: int, setti
                     bar.total += len(visits)
                     bar.refresh()
                 _run_worker(model, visits, device, threads, settings, states, record, bar, round_index,
-                            protocol, precision, checks)
+                            protocol, precision, checks, runtime)
             for key, state in states.items():
                 if key not in done and state.next_visit(settings, round_index + 1) is None:
                     done.add(key)
@@ -344,12 +345,13 @@ def run_sweep(points: list[tuple[str, int]], *, device: str, threads: int, setti
 
 
 def _run_worker(model, visits, device, threads, settings, states, record, bar, round_index,
-                protocol: str = "engine", precision: str = "fp32", checks: list[float] | None = None) -> None:
+                protocol: str = "engine", precision: str = "fp32", checks: list[float] | None = None,
+                runtime: str = "eager") -> None:
     checks = [] if checks is None else checks
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
     task = {"model": model, "device": device, "threads": threads, "visits": visits,
-            "settings": vars(settings), "protocol": protocol, "precision": precision}
+            "settings": vars(settings), "protocol": protocol, "precision": precision, "runtime": runtime}
     proc = ctx.Process(target=_worker, args=(task, child), daemon=True)
     proc.start()
     child.close()

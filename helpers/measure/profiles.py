@@ -104,6 +104,8 @@ class Profile:
     # profile's batch 1 and its largest batch up to 64, in this many rounds
     layer_models: tuple[str, ...] = ("AlexNet",)
     layer_windows: int = 5
+    # the runtimes study (helpers.measure.runtimes): networks timed through every runtime at study_batch_sizes
+    runtime_models: tuple[str, ...] = ("AlexNet", "GoogLeNet", "ResNet-18", "ENet")
 
     def layer_batch_sizes(self) -> list[int]:
         """The layers study's batches for this profile's sweep (:func:`layer_batches`)."""

@@ -1,4 +1,4 @@
-"""Two studies of why the hardware behaves as it does: threads and numeric precision.
+"""Studies of why the hardware behaves as it does: threads, numeric precision and the runtime.
 
 Each is measured by the same engine as the batch sweep (helpers.measure.engine) into
 its own store beside the device's results (``threads.csv``,
@@ -10,6 +10,8 @@ its own store beside the device's results (``threads.csv``,
 * **precision**: fp32 against bf16 and fp16 where the device computes them
   natively, and int8 where torch offers it (helpers.measure.dtypes): per-image time,
   speed-up over fp32 and peak memory. Accuracy is not re-measured.
+* **runtimes**: PyTorch eager against ONNX Runtime and OpenVINO (helpers.measure.runtimes, ``runtimes.csv``):
+  per-image time, speed-up over eager, conversion time and the output's agreement with eager's.
 
 Their tables and sentences are helpers.analysis.studies. Units: seconds per image, MB (10**6 bytes).
 """
@@ -22,7 +24,7 @@ from typing import Iterable
 from helpers.core.lists import split_list
 from helpers.core.procfs import usable_cores
 
-__all__ = ["thread_counts", "parse_thread_counts", "measure_threads", "measure_precisions"]
+__all__ = ["thread_counts", "parse_thread_counts", "measure_threads", "measure_precisions", "measure_runtimes"]
 
 
 def thread_counts(cores: int | None = None) -> list[int]:
@@ -78,3 +80,19 @@ def measure_precisions(models, batch_sizes, precisions: Iterable[str] = ("fp32",
             for p in parse_precisions(list(precisions))]
 
 
+
+
+def measure_runtimes(models, batch_sizes, runtimes: Iterable[str] = ("eager", "onnxruntime", "openvino"),
+                     device: str = "cpu", threads: int | None = None, results_root: Path | None = None,
+                     settings=None, progress: bool = True) -> list[str]:
+    """Time ``models`` at ``batch_sizes`` through each runtime (helpers.measure.runtimes) into the runtimes
+    store, eager included as the reference; a runtime not installed, or one that cannot take a model, stored
+    as "unavailable" with its reason, an output that differs from eager's as "error"; returns the
+    fingerprints (one per runtime: the runtime and its version are part of it)."""
+    from helpers.measure.runtimes import parse_runtimes
+    from helpers.measure.sweep import measure
+
+    return [measure(models, batch_sizes, ["time", "memory"], device=device, threads=threads,
+                    results_root=results_root, settings=settings, progress=progress, runtime=r,
+                    study="runtimes").fingerprint
+            for r in parse_runtimes(list(runtimes))]

@@ -59,10 +59,14 @@ def parse_metrics(text: str | Iterable[str]) -> list[str]:
 class _Recorder:
     """Appends rows for one device with this run's fingerprint, and answers 'already stored?'."""
 
-    def __init__(self, store: ResultsStore, device: str, threads: int, force: bool, dtype: str = "float32"):
+    def __init__(self, store: ResultsStore, device: str, threads: int, force: bool, dtype: str = "float32",
+                 runtime: str = "eager"):
+        from helpers.measure.runtimes import runtime_label
+
         self.store, self.force = store, force
         self.tag = store.device_tag
-        self.env = environment_fingerprint(device, threads, dtype)
+        self.runtime = runtime
+        self.env = environment_fingerprint(device, threads, dtype, runtime=runtime_label(runtime))
         self.env.pop("timestamp", None)
         self.fingerprint = self.env["fingerprint"]
         self.journal = journal_path(store.path.parent, self.fingerprint, store.path.stem)
@@ -73,6 +77,11 @@ class _Recorder:
                                       for m in metrics)
 
     def add(self, model: str, batch_size: int, metric: str, **fields) -> None:
+        if self.runtime != "eager":  # the runtimes study: each row names its runtime (a column when read)
+            from helpers.measure.runtimes import runtime_label
+
+            fields["details"] = {**(fields.get("details") or {}), "runtime": self.runtime,
+                                 "runtime_version": runtime_label(self.runtime)}
         self.store.append(result_row(device_tag=self.tag, model=model, batch_size=batch_size, metric=metric,
                                      **{**self.env, **fields}))
         self.written += 1
@@ -122,10 +131,37 @@ def _latency_row(rec: "_Recorder", state, settings: EngineSettings, common: dict
         "first_pass_counted": bool(firsts),
         "first_pass_over_median": (sum(firsts) / len(firsts)) / s["median"] if firsts else None,
     }
+    agreements = [v["agreement"] for v in ok_visits if v.get("agreement") is not None]
+    if agreements:  # another runtime's output against eager's (helpers.measure.runtimes)
+        from helpers.measure.runtimes import AGREEMENT_TOLERANCE
+
+        details.update(agreement_max=max(agreements), agreement_tolerance=AGREEMENT_TOLERANCE)
     rec.add(model, b, "latency_per_image", value=s["median"] / b, median=s["median"] / b,
             iqr=_iqr(s["samples"]) / b, ci_low=s["low"] / b if math.isfinite(s["low"]) else None,
             ci_high=s["high"] / b if math.isfinite(s["high"]) else None, n=s["n"], status="ok",
             flags=";".join(s["flags"]), method=ENGINE_METHOD, details=details, **common)
+
+
+#: How the runtimes study reads a runtime's memory: it does not (see the rows' reason).
+RUNTIME_MEMORY_REASON = ("not separable: the runtime converts the network in the measuring process, so its peak "
+                         "resident memory holds the exporter's allocations and eager's model as well as the runtime's")
+
+
+def _conversion_row(rec: "_Recorder", state, common: dict) -> None:
+    """The runtime's conversion time (s) over the point's visits: a t interval between windows."""
+    from helpers.core.stats import window_interval
+
+    seconds = [v["conversion_s"] for v in state.visits if v.get("conversion_s")]
+    if not seconds:
+        failed = state.failed or {"status": "error", "reason": "no conversion was timed"}
+        rec.add(state.model, state.batch, "conversion_time",
+                **_not_ok(failed.get("status", "error"), failed.get("reason", "")), **common)
+        return
+    centre, low, high, how = window_interval(seconds)
+    rec.add(state.model, state.batch, "conversion_time", value=centre, median=centre,
+            ci_low=low if math.isfinite(low) else None, ci_high=high if math.isfinite(high) else None,
+            n=len(seconds), status="ok", method=f"the runtime's conversion in each window's point child; {how}",
+            details={"seconds": [_round6(x) for x in seconds]}, **common)
 
 
 def _iqr(samples: list[float]) -> float:
@@ -184,24 +220,29 @@ def _memory_rows(rec: "_Recorder", state, common: dict, device: str, settings: E
 
 
 def _engine(rec: "_Recorder", specs, sizes, metrics, device: str, threads: int, settings: EngineSettings,
-            progress: bool, precision: str = "fp32") -> None:
+            progress: bool, precision: str = "fp32", runtime: str = "eager") -> None:
     from helpers.measure.dtypes import dtype_name, support
     from helpers.measure.engine import run_sweep
+    from helpers.measure.runtimes import unavailable_reason
 
+    other = runtime != "eager"
     want_time, want_memory = "time" in metrics, "memory" in metrics
     names = [m for k in ("time", "memory") if k in metrics for m in METRIC_NAMES[k]]
+    if other and want_time:
+        names.append("conversion_time")
     common = dict(unit="s", device=device, threads=threads, dtype=dtype_name(precision))
+    runtime_reason = unavailable_reason(runtime, device) if other else None
     points = []
     for spec in specs:
         reason = support(precision, device, spec.name) if precision != "fp32" else None
         for b in sizes:
             if rec.done(spec.name, b, names):
                 continue
-            if reason:  # said, never measured through an emulated fallback
+            if reason or runtime_reason:  # said, never measured through an emulated fallback or eager
+                why = f"{precision}: {reason}" if reason else runtime_reason
                 for metric in names:
-                    rec.add(spec.name, b, metric, method="not measured",
-                            **_not_ok("unavailable", f"{precision}: {reason}"),
-                            **{**common, "unit": "s" if metric == "latency_per_image" else "MB"})
+                    rec.add(spec.name, b, metric, method="not measured", **_not_ok("unavailable", why),
+                            **{**common, "unit": "MB" if metric.startswith("memory") else "s"})
                 continue
             points.append((spec.name, b))
     journal = rec.journal
@@ -212,12 +253,20 @@ def _engine(rec: "_Recorder", specs, sizes, metrics, device: str, threads: int, 
     def finished(state) -> None:
         if want_time and not rec.done(state.model, state.batch, METRIC_NAMES["time"]):
             _latency_row(rec, state, settings, common)
+        if want_time and other and not rec.done(state.model, state.batch, ["conversion_time"]):
+            _conversion_row(rec, state, common)
         if want_memory and not rec.done(state.model, state.batch, METRIC_NAMES["memory"]):
-            _memory_rows(rec, state, {**common, "unit": "MB"}, device, settings)
+            if other:
+                for metric in METRIC_NAMES["memory"]:
+                    rec.add(state.model, state.batch, metric, method="not measured",
+                            **_not_ok("unavailable", RUNTIME_MEMORY_REASON), **{**common, "unit": "MB"})
+            else:
+                _memory_rows(rec, state, {**common, "unit": "MB"}, device, settings)
 
     run_sweep(points, device=device, threads=threads, settings=settings, journal=journal,
-               on_point_done=finished, progress=progress, precision=precision,
-               desc=f"measuring on {rec.tag}" + (f" ({precision})" if precision != "fp32" else ""))
+               on_point_done=finished, progress=progress, precision=precision, runtime=runtime,
+               desc=f"measuring on {rec.tag}" + (f" ({precision})" if precision != "fp32" else "")
+               + (f" ({runtime})" if other else ""))
     journal.unlink(missing_ok=True)
 
 
@@ -284,7 +333,8 @@ def _open_power(device: str, window_s: float):
 def measure(models: Iterable[str] | str, batch_sizes: Iterable[int], metrics: Iterable[str] = ("time", "memory"),
             device: str = "auto", threads: int | None = None, results_root: Path | None = None,
             force: bool = False, settings: EngineSettings | None = None, power_window_s: float = 10.0,
-            progress: bool = True, precision: str = "fp32", study: str = "batch") -> ResultsStore:
+            progress: bool = True, precision: str = "fp32", study: str = "batch",
+            runtime: str = "eager") -> ResultsStore:
     """Measure every (model, batch size, metric) not yet stored for this fingerprint; return the device's store.
 
     ``results_root`` defaults to data/results; the store is
@@ -295,7 +345,10 @@ def measure(models: Iterable[str] | str, batch_sizes: Iterable[int], metrics: It
     on the same store at the same time is refused (StoreBusy). ``precision``
     (helpers.measure.dtypes: fp32, bf16, fp16, int8) is the numeric type of model
     and input; a model or device without native support gets "unavailable"
-    rows saying why. ``study`` picks the store (helpers.store.results.STUDY_FILES). A ``results_root``
+    rows saying why. ``runtime`` (helpers.measure.runtimes: eager, onnxruntime, openvino) is what runs the
+    network, in fp32 only; a runtime that is not installed or cannot take a model gets "unavailable" rows
+    with its reason, and another runtime's memory is not read (its rows say why).
+    ``study`` picks the store (helpers.store.results.STUDY_FILES). A ``results_root``
     in data/recorded (helpers.core.paths.RECORDED_DIR) is refused: a recorded run is read-only.
     """
     from tqdm.auto import tqdm
@@ -318,13 +371,19 @@ def measure(models: Iterable[str] | str, batch_sizes: Iterable[int], metrics: It
     precision = parse_precisions([precision])[0]
     if precision != "fp32" and "power" in metrics:
         raise ValueError(f"power is measured in fp32 only, not {precision}: leave power out of the metrics")
+    from helpers.measure.runtimes import parse_runtimes
+
+    runtime = parse_runtimes([runtime])[0]
+    if runtime != "eager" and (precision != "fp32" or "power" in metrics):
+        raise ValueError(f"runtime {runtime!r} is measured in fp32, time and memory only (got precision "
+                         f"{precision!r}, metrics {metrics})")
     store = ResultsStore.for_device(make_device_tag(device), root=results_root, study=study)
     with store.exclusive():
-        rec = _Recorder(store, device, threads, force, dtype_name(precision))
+        rec = _Recorder(store, device, threads, force, dtype_name(precision), runtime)
         if force:
             rec.journal.unlink(missing_ok=True)
         if "time" in metrics or "memory" in metrics:
-            _engine(rec, specs, sizes, metrics, device, threads, settings, progress, precision)
+            _engine(rec, specs, sizes, metrics, device, threads, settings, progress, precision, runtime)
         if "power" in metrics:
             torch.set_num_threads(threads)
             total = len(specs) * len(sizes)

@@ -146,6 +146,36 @@ def _visit(model, spec, device: str, threads: int, batch: int, budget_s: float, 
     return out
 
 
+def _runtime_visit(model, spec, device: str, threads: int, visit: dict, settings: EngineSettings, protocol: str,
+                   runtime: str) -> dict:
+    """A visit through another runtime (helpers.measure.runtimes), in the point child: convert the model (timed,
+    outside the passes), time the runtime's passes as :func:`_visit` times eager ones, then check its output
+    against eager's. A runtime that cannot take the model is ``unavailable`` with its message; outputs beyond
+    the tolerance make the visit an ``error`` saying by how much they differ. No memory: the conversion's
+    allocations in this process are the exporter's as much as the runtime's."""
+    import torch
+
+    from helpers.measure.runtimes import AGREEMENT_TOLERANCE, agreement, convert
+    from helpers.models import zoo
+
+    torch.set_num_threads(threads)
+    x = zoo.example_input(spec, visit["batch"], device=device)
+    try:
+        converted = convert(model, x, runtime, threads)
+    except Exception as exc:  # noqa: BLE001 - the runtime's own refusal is the row's reason
+        return {"status": "unavailable", "reason": f"{runtime} cannot take {spec.name}: {type(exc).__name__}: "
+                                                   f"{' '.join(str(exc).split())[:300]}"}
+    out = _visit(converted.run, spec, device, threads, visit["batch"], visit["budget_s"], visit["min_samples"],
+                 visit["min_samples_slow"], settings, None, protocol, visit.get("expected_pass_s"))
+    diff = agreement(model, converted, x)
+    out.update(conversion_s=converted.seconds, agreement=diff)
+    if not diff <= AGREEMENT_TOLERANCE:
+        return {"status": "error", "conversion_s": converted.seconds, "agreement": diff,
+                "reason": f"{runtime}'s output differs from eager's by {diff:.3g} of eager's largest output "
+                          f"(tolerance {AGREEMENT_TOLERANCE:g}): not the same function"}
+    return out
+
+
 def _is_oom(exc: BaseException) -> bool:
     from helpers.measure.timing import is_out_of_memory
 
@@ -219,6 +249,7 @@ def _worker(task: dict, conn) -> None:
         spec = zoo.get_spec(task["model"])
         device, threads = task["device"], task["threads"]
         precision = task.get("precision", "fp32")
+        runtime = task.get("runtime", "eager")
         cuda = device.startswith("cuda")
         memory = None
         gc.collect()
@@ -269,6 +300,9 @@ def _worker(task: dict, conn) -> None:
             want_memory = memory if visit["memory"] else None
 
             def run(visit=visit, want_memory=want_memory) -> dict:
+                if runtime != "eager":
+                    return _runtime_visit(model, spec, device, threads, visit, settings,
+                                          task.get("protocol", "engine"), runtime)
                 return _visit(model, spec, device, threads, visit["batch"], visit["budget_s"],
                               visit["min_samples"], visit["min_samples_slow"], settings, want_memory,
                               task.get("protocol", "engine"), visit.get("expected_pass_s"), precision)

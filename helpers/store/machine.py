@@ -190,18 +190,23 @@ class Fingerprint:
     threads: int
     dtype: str
     torch_version: str
+    runtime: str = ""    # the runtime and its version ("onnxruntime 1.31.1"); "" for PyTorch eager
 
     @property
     def id(self) -> str:
-        text = json.dumps(asdict(self), sort_keys=True)
+        fields = asdict(self)
+        if not fields["runtime"]:
+            del fields["runtime"]  # eager: the id every run had before runtimes were an axis
+        text = json.dumps(fields, sort_keys=True)
         return hashlib.sha1(text.encode()).hexdigest()[:10]
 
     def as_dict(self) -> dict:
         return {**asdict(self), "id": self.id}
 
 
-def fingerprint(device: str, threads: int, dtype: str = "float32") -> Fingerprint:
-    """This machine's fingerprint for measuring on ``device`` with ``threads`` CPU threads."""
+def fingerprint(device: str, threads: int, dtype: str = "float32", runtime: str = "") -> Fingerprint:
+    """This machine's fingerprint for measuring on ``device`` with ``threads`` CPU threads (through ``runtime``,
+    helpers.measure.runtimes.runtime_label, "" for eager)."""
     check_device(device)
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads={threads!r}: expected a positive integer")
@@ -212,4 +217,4 @@ def fingerprint(device: str, threads: int, dtype: str = "float32") -> Fingerprin
     else:
         hardware = f"{gpu_name(device)} ({gpu_driver()}); host {cpu_name()}"
     return Fingerprint(device=device, hardware=" ".join(hardware.split()), logical_cores=usable_cores(),
-                       threads=threads, dtype=dtype, torch_version=torch.__version__)
+                       threads=threads, dtype=dtype, torch_version=torch.__version__, runtime=runtime)

@@ -66,12 +66,13 @@ from helpers.store.schema import (DONE_STATUSES, FLAGS, KEY, RESULT_COLUMNS, RES
                                   ResultRow)
 
 RESULTS_FILENAME = "results.csv"  # a device's batch-size sweep
-#: The stores of a device folder: the batch-size sweep (the paper's figures) and the two studies of
-#: why the hardware behaves as it does, each holding several settings (thread counts, precisions).
-STUDY_FILES = {"batch": RESULTS_FILENAME, "threads": "threads.csv", "precision": "precision.csv"}
+#: The stores of a device folder: the batch-size sweep (the paper's figures) and the studies of
+#: why the hardware behaves as it does, each holding several settings (thread counts, precisions, runtimes).
+STUDY_FILES = {"batch": RESULTS_FILENAME, "threads": "threads.csv", "precision": "precision.csv",
+               "runtimes": "runtimes.csv"}
 #: What tells a study's runs apart besides the machine: a threads or precision study keeps the latest
 #: run of every setting, the batch sweep only the device's latest run.
-STUDY_SETTINGS = {"batch": (), "threads": ("threads",), "precision": ("dtype",)}
+STUDY_SETTINGS = {"batch": (), "threads": ("threads",), "precision": ("dtype",), "runtimes": ("runtime",)}
 
 
 def study_file(study: str) -> str:
@@ -672,6 +673,14 @@ def latest_run(df: pd.DataFrame, per: Iterable[str] = ()) -> pd.DataFrame:
     return kept.reset_index(drop=True)
 
 
+def _details_field(details: Any, name: str, default: str) -> str:
+    try:
+        value = json.loads(details).get(name) if isinstance(details, str) and details else None
+    except (json.JSONDecodeError, AttributeError):
+        value = None
+    return str(value) if value else default
+
+
 def load_results(root: Path | str | None = None,
                  device_tags: Iterable[str] | None = None, fingerprint: str | None = "latest",
                  study: str = "batch") -> pd.DataFrame:
@@ -698,6 +707,8 @@ def load_results(root: Path | str | None = None,
     if not frames:
         return _frame([])
     df = pd.concat(frames, ignore_index=True).astype(_DTYPES)
+    if study == "runtimes":  # the runtime each row names in its details (helpers.measure.runtimes)
+        df["runtime"] = [_details_field(d, "runtime", "eager") for d in df["details"]]
     if fingerprint == "latest":
         return latest_run(df, STUDY_SETTINGS[study])
     if fingerprint is not None:
@@ -710,14 +721,14 @@ def load_results(root: Path | str | None = None,
 from helpers.store.machine import cpu_name, device_tag, fingerprint as machine_fingerprint, gpu_name  # noqa: E402
 
 
-def environment_fingerprint(device: str, threads: int, dtype: str = "float32") -> dict[str, Any]:
+def environment_fingerprint(device: str, threads: int, dtype: str = "float32", runtime: str = "") -> dict[str, Any]:
     """The row fields that say where a number came from, named like the ``RESULT_COLUMNS`` they fill.
 
     Returns fingerprint (the id), torch_version, host_cpu, host_gpu ("" unless
     ``device`` is CUDA), hardware, logical_cores, threads, device, dtype and
     timestamp (ISO-8601 UTC, whole seconds).
     """
-    fp = machine_fingerprint(device, _as_int("threads", threads, minimum=1, allow_missing=False), dtype)
+    fp = machine_fingerprint(device, _as_int("threads", threads, minimum=1, allow_missing=False), dtype, runtime)
     return {
         "fingerprint": fp.id,
         "torch_version": fp.torch_version,

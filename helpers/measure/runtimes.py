@@ -1,0 +1,149 @@
+"""The runtime a network is deployed through: PyTorch eager, ONNX Runtime or OpenVINO (the runtimes study).
+
+A point of the runtimes study is (model, batch, runtime). Every runtime is timed by the same engine
+(helpers.measure.engine: windows in fresh processes, the check standard, the contention guard), in the
+point child, with the runtime's own thread setting made equal to the engine's:
+
+* ``eager``: the model as built (the batch sweep's runtime);
+* ``onnxruntime``: exported with ``torch.onnx.export`` (the TorchScript exporter, a dynamic batch axis),
+  run by an ``InferenceSession`` on the CPU execution provider, ``intra_op_num_threads`` = threads,
+  ``inter_op_num_threads`` = 1, every graph optimisation on;
+* ``openvino``: ``openvino.convert_model`` from the PyTorch model, compiled for ``CPU`` with
+  ``INFERENCE_PRECISION_HINT`` = ``f32`` (its default on a CPU with AVX-512 BF16 is bf16: a faster
+  fp32 would be a precision change, not a runtime's speed) and ``INFERENCE_NUM_THREADS`` = threads.
+
+Conversion happens in the point child, outside the timed passes (a runtime's thread pool started
+before a fork would not survive it); its time is a metric of its own (``conversion_time``, seconds),
+a user's real cost at start-up. After the timed passes the child compares the runtime's output on the
+point's fixed input with eager's: the largest absolute difference over the largest absolute eager
+output must be at most :data:`AGREEMENT_TOLERANCE`, or the visit is an error that says by how much
+they differ. A runtime that is not installed, or that cannot take a model, gives ``unavailable`` rows
+with its own message, never a silent fallback to eager. Units: seconds.
+"""
+from __future__ import annotations
+
+import importlib
+import io
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+__all__ = ["RUNTIMES", "AGREEMENT_TOLERANCE", "parse_runtimes", "runtime_version", "runtime_label",
+           "unavailable_reason", "Converted", "convert", "agreement"]
+
+RUNTIMES: tuple[str, ...] = ("eager", "onnxruntime", "openvino")
+#: The largest |runtime - eager| output difference allowed, as a share of eager's largest |output|.
+AGREEMENT_TOLERANCE = 1e-3
+_MODULES = {"onnxruntime": "onnxruntime", "openvino": "openvino"}
+_DEVICES = {"eager": None, "onnxruntime": ("cpu",), "openvino": ("cpu",)}
+
+
+def parse_runtimes(items) -> list[str]:
+    """``"eager,openvino"`` or a list -> the runtimes, in order; an unknown one -> ValueError naming the valid."""
+    from helpers.core.lists import split_list
+
+    names = [str(n).strip() for n in (split_list(items) if isinstance(items, str) else items) if str(n).strip()]
+    bad = [n for n in names if n not in RUNTIMES]
+    if bad or not names:
+        raise ValueError(f"runtime {bad[0] if bad else items!r}: valid runtimes are {', '.join(RUNTIMES)}")
+    return list(dict.fromkeys(names))
+
+
+def runtime_version(runtime: str) -> str | None:
+    """The installed version of ``runtime``'s package (torch's for eager), or None where it is not installed."""
+    parse_runtimes([runtime])
+    module = "torch" if runtime == "eager" else _MODULES[runtime]
+    try:
+        return importlib.import_module(module).__version__
+    except ImportError:
+        return None
+
+
+def runtime_label(runtime: str) -> str:
+    """``"onnxruntime 1.31.1"``: the runtime and its version, as a fingerprint and a row record it;
+    "" for eager (the batch sweep's runtime, whose fingerprint does not name it)."""
+    if runtime == "eager":
+        return ""
+    return f"{runtime} {runtime_version(runtime) or 'not installed'}"
+
+
+def unavailable_reason(runtime: str, device: str) -> str | None:
+    """Why ``runtime`` cannot run on ``device`` here (not installed, or not this device), or None."""
+    parse_runtimes([runtime])
+    devices = _DEVICES[runtime]
+    if devices is not None and device.split(":")[0] not in devices:
+        return f"{runtime} is measured on the CPU only in this study, not on {device!r}"
+    if runtime_version(runtime) is None:
+        return f"{runtime} is not installed (pip install -e . installs the pinned version)"
+    return None
+
+
+@dataclass
+class Converted:
+    """A runtime's compiled network: ``run(x)`` takes the engine's torch input and returns the output
+    (a NumPy array); ``seconds`` the conversion took."""
+
+    run: Callable[[Any], Any]
+    seconds: float
+    runtime: str
+
+
+def convert(model, x, runtime: str, threads: int) -> Converted:
+    """``model`` (eval mode, fp32, CPU) compiled by ``runtime`` with ``threads`` threads, its input shaped like
+    ``x`` with a dynamic batch axis. Raises what the runtime raises where it cannot take the model."""
+    import torch
+
+    start = time.perf_counter()
+    if runtime == "eager":
+        def run(inp):
+            return model(inp)
+    elif runtime == "onnxruntime":
+        import warnings
+
+        import onnxruntime as ort
+
+        buffer = io.BytesIO()
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice, once per point
+            torch.onnx.export(model, (x,), buffer, input_names=["input"], output_names=["output"], dynamo=False,
+                              dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session = ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+
+        def run(inp):
+            return session.run(None, {"input": inp.numpy()})[0]
+    elif runtime == "openvino":
+        import openvino as ov
+
+        import warnings
+
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")  # torch.jit.trace's deprecation notices, which the converter uses
+            graph = ov.convert_model(model, example_input=x)
+        compiled = ov.Core().compile_model(graph, "CPU", {"INFERENCE_PRECISION_HINT": "f32",
+                                                          "INFERENCE_NUM_THREADS": threads})
+        request = compiled.create_infer_request()
+
+        def run(inp):
+            return request.infer([inp.numpy()])[compiled.output(0)]
+    else:
+        parse_runtimes([runtime])
+        raise AssertionError(runtime)
+    return Converted(run, time.perf_counter() - start, runtime)
+
+
+def agreement(model, converted: Converted, x) -> float:
+    """The largest |runtime - eager| difference of the outputs on ``x``, over eager's largest |output|."""
+    import numpy as np
+    import torch
+
+    with torch.inference_mode():
+        ref = model(x)
+    ref = (ref[0] if isinstance(ref, (tuple, list)) else ref).float().numpy()
+    out = np.asarray(converted.run(x), dtype=np.float32)
+    if out.shape != ref.shape:
+        return float("inf")
+    scale = float(np.abs(ref).max()) or 1.0
+    return float(np.abs(out - ref).max() / scale)
