@@ -1,7 +1,7 @@
 """``make record``: copy this machine's run from its own store (data/results, git-ignored) into the recorded
 runs (data/recorded), the read-only references every reader replots (``make reproduce TAG=...``).
 
-What is copied: the device folder's stores (``results.csv``, ``threads.csv``, ``precision.csv`` and their
+What is copied: the device folder's stores (``results.csv``, ``threads.csv``, ``precision.csv``, ``runtimes.csv`` and their
 successors ``results-2.csv``, ...) and its characterisation (``hardware.csv``); never a lock file or a
 measurement's journal (``.partial-*.jsonl``). Nothing is added to git: ``git add data/recorded/<tag>`` is the
 deliberate next step.
