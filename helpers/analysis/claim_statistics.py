@@ -334,8 +334,6 @@ def _share_of_draws(hits: np.ndarray, observed: int) -> Estimate:
     the sampling of networks and each one's measurement: the Wilson interval's lower end at the 2.5th
     percentile of the count over the Monte Carlo draws (``hits``: draws x networks, True where the draw
     meets the property), its upper end at the 97.5th."""
-    from helpers.core.stats import wilson_share
-
     n = hits.shape[1]
     counts = hits.sum(axis=1)
     k_lo, k_hi = int(np.floor(np.quantile(counts, 0.025))), int(np.ceil(np.quantile(counts, 0.975)))
@@ -450,10 +448,8 @@ def c3e(ev: Evidence) -> list[Finding]:
     est = Estimate(value, low, high, f"paired by round: {how}", n=k)
     share = {b: float(times[(times["batch_size"] == b) & (times["layer_type"] == FC_LAYERS)]["value"].iloc[0]
                       / times[times["batch_size"] == b]["value"].sum()) for b in (1, b_to)}
-    fc_gain = float(np.exp(np.mean(np.log([rounds[(FC_LAYERS, 1)][i] / rounds[(FC_LAYERS, b_to)][i]
-                                            for i in range(k)]))))
-    conv_gain = float(np.exp(np.mean(np.log([rounds[(CONV_LAYERS, 1)][i] / rounds[(CONV_LAYERS, b_to)][i]
-                                              for i in range(k)]))))
+    fc_gain, conv_gain = (window_interval([rounds[(kind, 1)][i] / rounds[(kind, b_to)][i] for i in range(k)])[0]
+                          for kind in (FC_LAYERS, CONV_LAYERS))
     text = (f"AlexNet's fully connected layers speed up {fc_gain:.2f}x per image from batch 1 to {b_to}, its "
             f"convolutions {conv_gain:.2f}x: ratio {est.text('.2f')}; the fully connected share of its time "
             f"{share[1]:.2f} at batch 1, {share[b_to]:.2f} at batch {b_to} (layers study, {k} rounds)")

@@ -209,9 +209,11 @@ def fastest_runtimes(table: pd.DataFrame) -> pd.DataFrame:
     """Per model and batch of :func:`runtimes_table`: the fastest runtime, its speed-up over eager, and whether
     its interval lies apart from every other runtime's (``clear``: else the lead is within the noise)."""
     columns = ["model", "batch_size", "fastest", "speedup", "speedup_ci_low", "speedup_ci_high", "clear"]
-    ok = table[(table["status"] == "ok") & table["time_s"].notna()] if len(table) else table
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    ok = table[(table["status"] == "ok") & table["time_s"].notna()]
     out = []
-    for (model, batch), rows in ok.groupby(["model", "batch_size"]) if len(ok) else []:
+    for (model, batch), rows in ok.groupby(["model", "batch_size"]):
         best = rows.loc[rows["time_s"].idxmin()]
         others = rows[rows["runtime"] != best["runtime"]]
         clear = bool(len(others)) and bool((others["time_ci_low"] > best["time_ci_high"]).all())

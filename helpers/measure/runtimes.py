@@ -22,7 +22,6 @@ with its own message, never a silent fallback to eager. Units: seconds.
 """
 from __future__ import annotations
 
-import importlib
 import io
 import time
 from dataclasses import dataclass
@@ -50,12 +49,14 @@ def parse_runtimes(items) -> list[str]:
 
 
 def runtime_version(runtime: str) -> str | None:
-    """The installed version of ``runtime``'s package (torch's for eager), or None where it is not installed."""
+    """The installed version of ``runtime``'s package (torch's for eager), or None where it is not installed.
+    Read from the package's metadata: the runtime itself is imported only where a network is converted."""
+    from importlib.metadata import PackageNotFoundError, version
+
     parse_runtimes([runtime])
-    module = "torch" if runtime == "eager" else _MODULES[runtime]
     try:
-        return importlib.import_module(module).__version__
-    except ImportError:
+        return version("torch" if runtime == "eager" else _MODULES[runtime])
+    except PackageNotFoundError:
         return None
 
 

@@ -65,8 +65,8 @@ class _Recorder:
 
         self.store, self.force = store, force
         self.tag = store.device_tag
-        self.runtime = runtime
-        self.env = environment_fingerprint(device, threads, dtype, runtime=runtime_label(runtime))
+        self.runtime, self.runtime_label = runtime, runtime_label(runtime)
+        self.env = environment_fingerprint(device, threads, dtype, runtime=self.runtime_label)
         self.env.pop("timestamp", None)
         self.fingerprint = self.env["fingerprint"]
         self.journal = journal_path(store.path.parent, self.fingerprint, store.path.stem)
@@ -78,10 +78,8 @@ class _Recorder:
 
     def add(self, model: str, batch_size: int, metric: str, **fields) -> None:
         if self.runtime != "eager":  # the runtimes study: each row names its runtime (a column when read)
-            from helpers.measure.runtimes import runtime_label
-
             fields["details"] = {**(fields.get("details") or {}), "runtime": self.runtime,
-                                 "runtime_version": runtime_label(self.runtime)}
+                                 "runtime_version": self.runtime_label}
         self.store.append(result_row(device_tag=self.tag, model=model, batch_size=batch_size, metric=metric,
                                      **{**self.env, **fields}))
         self.written += 1
