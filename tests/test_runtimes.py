@@ -17,7 +17,7 @@ FAST = EngineSettings(round_time_s=0.02, point_cap_s=0.3, rounds=2, rounds_fast=
 
 def test_runtime_names_versions_and_refusals_are_said():
     assert runtimes.parse_runtimes("eager, openvino") == ["eager", "openvino"]
-    with pytest.raises(ValueError, match="runtime 'tensorrt': valid runtimes are eager, onnxruntime, openvino"):
+    with pytest.raises(ValueError, match="runtime 'tensorrt': valid runtimes are eager, compile, onnxruntime, openvino"):
         runtimes.parse_runtimes(["tensorrt"])
     assert runtimes.runtime_label("eager") == ""
     assert runtimes.runtime_label("onnxruntime").startswith("onnxruntime 1.")
@@ -47,6 +47,49 @@ def test_a_runtime_computes_the_same_function_as_eager(runtime):
     wrong = runtimes.Converted(lambda inp: model(inp) * 1.1, 0.1, runtime)  # not the same function
     with torch.inference_mode():
         assert runtimes.agreement(model, wrong, x) > runtimes.AGREEMENT_TOLERANCE
+
+
+def test_torch_compile_is_the_same_function_and_says_whether_its_cache_held_the_graph(tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))  # a cold cache, then a warm one
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+                                torch.nn.Linear(4 * 6 * 6, 10)).eval()
+    x = torch.randn(2, 3, 8, 8)
+    cold = runtimes.convert(model, x, "compile", threads=1)
+    torch._dynamo.reset()  # a fresh process's dynamo, with the on-disk cache left as it is
+    warm = runtimes.convert(model, x, "compile", threads=1)
+    assert cold.cached is False and warm.cached is True and cold.seconds > 0
+    assert runtimes.agreement(model, warm, x) <= runtimes.AGREEMENT_TOLERANCE
+    assert runtimes.runtime_label("compile") == f"compile {runtimes.runtime_version('eager')}"
+    assert runtimes.convert(model, x, "onnxruntime", threads=1).cached is None  # not a cache's to say
+
+
+def test_a_cold_compilation_is_kept_apart_from_the_cached_ones():
+    from types import SimpleNamespace
+
+    from helpers.measure import sweep
+
+    class Rec:
+        def add(self, model, batch, metric, **row):
+            self.row = row
+
+    state = SimpleNamespace(model="A", batch=1, failed=None,
+                            visits=[{"conversion_s": 21.4, "conversion_cached": False},
+                                    {"conversion_s": 2.4, "conversion_cached": True},
+                                    {"conversion_s": 2.5, "conversion_cached": True}])
+    rec = Rec()
+    sweep._conversion_row(rec, state, {})
+    assert rec.row["n"] == 2 and 2.4 < rec.row["value"] < 2.5 and rec.row["ci_high"] < 21.4
+    assert rec.row["details"] == {"cold_seconds": [21.4], "seconds": [2.4, 2.5]}
+    assert "1 cold window(s) apart" in rec.row["method"]
+    state.visits = state.visits[:1]  # every window cold: the row is theirs, and says so
+    sweep._conversion_row(rec, state, {})
+    assert rec.row["value"] == 21.4 and "none of them cached" in rec.row["method"]
+    state.visits = [{"conversion_s": 1.0}, {"conversion_s": 1.2}]  # a runtime without a cache
+    sweep._conversion_row(rec, state, {})
+    assert rec.row["details"] == {"seconds": [1.0, 1.2]} and rec.row["n"] == 2
 
 
 def _visit_args():

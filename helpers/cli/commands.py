@@ -498,7 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for study, text in (("threads", "time and memory against CPU threads: speed-up and parallel efficiency"),
                         ("precision", "time and memory in fp32, bf16, fp16 and int8 where the device runs them"),
-                        ("runtimes", "time through PyTorch eager, ONNX Runtime and OpenVINO (fp32): speed-up, "
+                        ("runtimes", "time through PyTorch eager, torch.compile, ONNX Runtime and OpenVINO (fp32): speed-up, "
                                      "conversion time, output agreement")):
         p = sub.add_parser(study, help=f"{text} (resumable; stored in data/results/<device-tag>/{study}.csv)")
         p.add_argument("--models", nargs="+", metavar="MODEL_OR_PRESET",
@@ -509,8 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
         if study == "threads":
             p.add_argument("--threads", default="", help="comma-separated counts (default: 1, 2, 4, ... and every core)")
         elif study == "runtimes":
-            p.add_argument("--runtimes", default="eager,onnxruntime,openvino", help="comma-separated: eager, "
-                                                                                   "onnxruntime, openvino")
+            p.add_argument("--runtimes", default="eager,compile,onnxruntime,openvino",
+                           help="comma-separated: eager, compile (torch.compile, Inductor), onnxruntime, openvino")
             p.add_argument("--threads", dest="cpu_threads", type=int, default=0, help="CPU threads (default: every core)")
         else:
             p.add_argument("--precisions", default="fp32,bf16,fp16,int8", help="comma-separated: fp32, bf16, fp16, int8")

@@ -1,10 +1,15 @@
-"""The runtime a network is deployed through: PyTorch eager, ONNX Runtime or OpenVINO (the runtimes study).
+"""The runtime a network is deployed through: PyTorch eager, torch.compile, ONNX Runtime or OpenVINO (the runtimes study).
 
 A point of the runtimes study is (model, batch, runtime). Every runtime is timed by the same engine
 (helpers.measure.engine: windows in fresh processes, the check standard, the contention guard), in the
 point child, with the runtime's own thread setting made equal to the engine's:
 
 * ``eager``: the model as built (the batch sweep's runtime);
+* ``compile``: ``torch.compile`` with the Inductor back end, static shapes (each batch is its own point),
+  compiled in the point child by its first call, its compile workers kept in that process
+  (``compile_threads`` = 1, so no process outlives the point). Inductor's on-disk cache is kept, as a user
+  has it: the first compile of a graph on a machine is cold, later windows read the cache, and the
+  conversion time's per-window seconds show both;
 * ``onnxruntime``: exported with ``torch.onnx.export`` (the TorchScript exporter, a dynamic batch axis),
   run by an ``InferenceSession`` on the CPU execution provider, ``intra_op_num_threads`` = threads,
   ``inter_op_num_threads`` = 1, every graph optimisation on;
@@ -30,11 +35,11 @@ from typing import Any, Callable
 __all__ = ["RUNTIMES", "AGREEMENT_TOLERANCE", "parse_runtimes", "runtime_version", "runtime_label",
            "unavailable_reason", "Converted", "convert", "agreement"]
 
-RUNTIMES: tuple[str, ...] = ("eager", "onnxruntime", "openvino")
+RUNTIMES: tuple[str, ...] = ("eager", "compile", "onnxruntime", "openvino")
 #: The largest |runtime - eager| output difference allowed, as a share of eager's largest |output|.
 AGREEMENT_TOLERANCE = 1e-3
-_MODULES = {"onnxruntime": "onnxruntime", "openvino": "openvino"}
-_DEVICES = {"eager": None, "onnxruntime": ("cpu",), "openvino": ("cpu",)}
+_MODULES = {"eager": "torch", "compile": "torch", "onnxruntime": "onnxruntime", "openvino": "openvino"}
+_DEVICES = {"eager": None, "compile": ("cpu",), "onnxruntime": ("cpu",), "openvino": ("cpu",)}
 
 
 def parse_runtimes(items) -> list[str]:
@@ -55,7 +60,7 @@ def runtime_version(runtime: str) -> str | None:
 
     parse_runtimes([runtime])
     try:
-        return version("torch" if runtime == "eager" else _MODULES[runtime])
+        return version(_MODULES[runtime])
     except PackageNotFoundError:
         return None
 
@@ -87,6 +92,8 @@ class Converted:
     run: Callable[[Any], Any]
     seconds: float
     runtime: str
+    #: torch.compile only: whether Inductor's on-disk cache held the compiled graph (None: not a cache's to say)
+    cached: bool | None = None
 
 
 def convert(model, x, runtime: str, threads: int) -> Converted:
@@ -95,9 +102,24 @@ def convert(model, x, runtime: str, threads: int) -> Converted:
     import torch
 
     start = time.perf_counter()
+    cached = None
     if runtime == "eager":
         def run(inp):
             return model(inp)
+    elif runtime == "compile":
+        import torch._inductor.config as inductor_config
+        from torch._dynamo.utils import counters
+
+        inductor_config.compile_threads = 1  # no pool of compile processes: nothing outlives the point child
+        compiled = torch.compile(model, backend="inductor", dynamic=False)
+        misses = counters["inductor"]["fxgraph_cache_miss"]
+        with torch.inference_mode():
+            compiled(x)  # the compilation happens at the first call
+        cached = counters["inductor"]["fxgraph_cache_miss"] == misses
+
+        def run(inp):
+            with torch.inference_mode():  # the graph was compiled for inference: no recompilation for autograd
+                return compiled(inp)
     elif runtime == "onnxruntime":
         import warnings
 
@@ -132,7 +154,7 @@ def convert(model, x, runtime: str, threads: int) -> Converted:
     else:
         parse_runtimes([runtime])
         raise AssertionError(runtime)
-    return Converted(run, time.perf_counter() - start, runtime)
+    return Converted(run, time.perf_counter() - start, runtime, cached)
 
 
 def agreement(model, converted: Converted, x) -> float:

@@ -82,7 +82,7 @@ def measure_precisions(models, batch_sizes, precisions: Iterable[str] = ("fp32",
 
 
 
-def measure_runtimes(models, batch_sizes, runtimes: Iterable[str] = ("eager", "onnxruntime", "openvino"),
+def measure_runtimes(models, batch_sizes, runtimes: Iterable[str] = ("eager", "compile", "onnxruntime", "openvino"),
                      device: str = "cpu", threads: int | None = None, results_root: Path | None = None,
                      settings=None, progress: bool = True) -> list[str]:
     """Time ``models`` at ``batch_sizes`` through each runtime (helpers.measure.runtimes) into the runtimes

@@ -146,20 +146,33 @@ RUNTIME_MEMORY_REASON = ("not separable: the runtime converts the network in the
 
 
 def _conversion_row(rec: "_Recorder", state, common: dict) -> None:
-    """The runtime's conversion time (s) over the point's visits: a t interval between windows."""
+    """The runtime's conversion time (s) over the point's visits: a t interval between windows. Where a
+    runtime caches its compilation on disk (torch.compile), a cold window and a cached one are different
+    costs: the row is over the cached windows, and the cold ones' seconds are in its details."""
     from helpers.core.stats import window_interval
 
-    seconds = [v["conversion_s"] for v in state.visits if v.get("conversion_s")]
-    if not seconds:
+    visits = [v for v in state.visits if v.get("conversion_s")]
+    if not visits:
         failed = state.failed or {"status": "error", "reason": "no conversion was timed"}
         rec.add(state.model, state.batch, "conversion_time",
                 **_not_ok(failed.get("status", "error"), failed.get("reason", "")), **common)
         return
+    details, what = {}, "the runtime's conversion in each window's point child"
+    if any("conversion_cached" in v for v in visits):
+        cold = [v["conversion_s"] for v in visits if not v.get("conversion_cached")]
+        warm = [v for v in visits if v.get("conversion_cached")]
+        details["cold_seconds"] = [_round6(x) for x in cold]
+        if warm:
+            visits, what = warm, (f"the compilation in each window's point child read from the runtime's on-disk "
+                                  f"cache ({len(cold)} cold window(s) apart, in details)")
+        else:
+            what = "the compilation in each window's point child, none of them cached"
+    seconds = [v["conversion_s"] for v in visits]
     centre, low, high, how = window_interval(seconds)
+    details["seconds"] = [_round6(x) for x in seconds]
     rec.add(state.model, state.batch, "conversion_time", value=centre, median=centre,
             ci_low=low if math.isfinite(low) else None, ci_high=high if math.isfinite(high) else None,
-            n=len(seconds), status="ok", method=f"the runtime's conversion in each window's point child; {how}",
-            details={"seconds": [_round6(x) for x in seconds]}, **common)
+            n=len(seconds), status="ok", method=f"{what}; {how}", details=details, **common)
 
 
 def _iqr(samples: list[float]) -> float:
@@ -343,7 +356,7 @@ def measure(models: Iterable[str] | str, batch_sizes: Iterable[int], metrics: It
     on the same store at the same time is refused (StoreBusy). ``precision``
     (helpers.measure.dtypes: fp32, bf16, fp16, int8) is the numeric type of model
     and input; a model or device without native support gets "unavailable"
-    rows saying why. ``runtime`` (helpers.measure.runtimes: eager, onnxruntime, openvino) is what runs the
+    rows saying why. ``runtime`` (helpers.measure.runtimes: eager, compile, onnxruntime, openvino) is what runs the
     network, in fp32 only; a runtime that is not installed or cannot take a model gets "unavailable" rows
     with its reason, and another runtime's memory is not read (its rows say why).
     ``study`` picks the store (helpers.store.results.STUDY_FILES). A ``results_root``

@@ -169,6 +169,8 @@ def _runtime_visit(model, spec, device: str, threads: int, visit: dict, settings
                  visit["min_samples_slow"], settings, None, protocol, visit.get("expected_pass_s"))
     diff = agreement(model, converted, x)
     out.update(conversion_s=converted.seconds, agreement=diff)
+    if converted.cached is not None:
+        out["conversion_cached"] = converted.cached
     if not diff <= AGREEMENT_TOLERANCE:
         return {"status": "error", "conversion_s": converted.seconds, "agreement": diff,
                 "reason": f"{runtime}'s output differs from eager's by {diff:.3g} of eager's largest output "
