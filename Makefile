@@ -15,7 +15,7 @@ RESULTS ?=
 REPRODUCE_ARGS := --profile $(PROFILE) --device $(DEVICE) $(if $(MODELS),--models $(MODELS)) $(if $(THREADS),--threads $(THREADS)) $(if $(RESULTS),--results-dir $(RESULTS)) $(if $(TAG),--results-tag $(TAG))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-system-torch reproduce record test test-slow bench gallery lab clean distclean
+.PHONY: help setup setup-system-torch reproduce record test test-slow bench bench-runtimes gallery lab clean distclean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-18s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ test-slow: $(STAMP) ## the slow cross-checks too (the whole torchvision zoo agai
 
 bench: $(STAMP) ## the engine's benchmark: full profile vs its floor, repeatability vs Bianco et al., vs a bare Timer
 	$(PY) -m helpers bench
+
+bench-runtimes: $(STAMP) ## the runtimes study beside OpenVINO's benchmark_app and ONNX Runtime's test tool (batch 1)
+	$(PY) -m helpers bench-runtimes
 
 gallery: $(STAMP) ## copy a recorded run's main figures (reports/<device>/) and claims into docs/gallery/, README
 	$(PY) -m helpers gallery

@@ -41,10 +41,23 @@ def test_help_lists_every_command_and_each_delegated_one_has_its_own():
     assert listed.returncode == 0, listed.stderr
     for command in ("models", "count", "measure", "claims", "reproduce", "bench", "gallery", "setup-check"):
         assert f"    {command}" in listed.stdout, command
-    for command in ("bench", "gallery", "setup-check"):
+    for command in ("bench", "bench-runtimes", "gallery", "setup-check"):
         own = run_cli(command, "--help")
         assert own.returncode == 0, own.stderr
         assert own.stdout.startswith(f"usage: python -m helpers {command}"), own.stdout
+
+
+def test_the_runtime_tools_figures_are_read_from_their_reports_or_the_error_says_what_they_printed():
+    from helpers.cli.bench_runtimes import parse_benchmark_app, parse_onnxruntime_test
+
+    report = ("[ INFO ] Latency:\n[ INFO ]    Median:        10.52 ms\n[ INFO ]    Average:       10.90 ms\n"
+              "[ INFO ]    Min:           9.80 ms\n")
+    assert parse_benchmark_app(report) == 10.52
+    assert parse_onnxruntime_test("model: main_graph\niterations: 300\navg latency: 18.25 ms\n") == 18.25
+    with pytest.raises(ValueError, match="benchmark_app printed no median latency: ...Error: no such device"):
+        parse_benchmark_app("Error: no such device")
+    with pytest.raises(ValueError, match="onnxruntime_test printed no average latency"):
+        parse_onnxruntime_test("Traceback ...")
 
 
 def test_makefile_runs_every_command_through_python_m_helpers():

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from helpers.cli import gallery
-from helpers.analysis.claims import CLAIM_COLUMNS, claims_table
+from helpers.analysis.claims import CLAIM_COLUMNS
 from helpers.report.text import claims_markdown
 from helpers.cli.gallery import readme_claims, readme_run, run_claims, update_readme, write_gallery
 
@@ -69,6 +69,19 @@ def test_the_readme_says_why_time_rises_from_its_recorded_run():
     assert expected in text, "README's hardware paragraph is stale: run `make gallery` and commit"
     for name in ("hardware_roofline", "hardware_cache_test", "hardware_threads", "hardware_precision"):
         assert f"docs/gallery/{name}.png" in text and (gallery.GALLERY_DIR / f"{name}.png").is_file()
+
+
+def test_the_readme_shows_the_runtimes_study_of_its_recorded_run():
+    """The README's runtimes section is what runtimes_summary and runtime_claims_table give for the committed
+    run's runtimes study today, with every runtime and both C3 and C8 ruled."""
+    tag, _ = readme_run()
+    expected = gallery.readme_runtimes(tag)
+    assert expected in gallery.README.read_text(encoding="utf-8"), \
+        "README's runtimes section is stale: run `make gallery` and commit"
+    for runtime in ("| eager |", "| compile |", "| onnxruntime |", "| openvino |"):
+        assert runtime in expected
+    assert "| C3a |" in expected and "| C8a |" in expected and (gallery.GALLERY_DIR / "hardware_runtimes.png").is_file()
+    assert "No runtimes study is recorded" in gallery.readme_runtimes("cpu-nowhere-1c")
 
 
 def test_the_readme_shows_how_a_second_sweep_of_its_recorded_run_lands():

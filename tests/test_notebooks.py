@@ -13,11 +13,13 @@ SMOKE_FIGURES = {
     "03_parameter_density": {"fig10_accuracy_density"},
     "04_inference_time": {"fig3_time_vs_batch", "fig7_ops_vs_time_batch1"},
     "05_memory": {"fig5_memory_vs_batch", "fig6_static_vs_parameter_memory"},
-    "09_hardware": {"hardware_roofline", "hardware_cache_test", "hardware_threads", "hardware_precision"},
+    "09_hardware": {"hardware_roofline", "hardware_cache_test", "hardware_threads", "hardware_precision",
+                    "hardware_runtimes"},
 }
 #: Text a smoke run of a lesson must print: its figures drew data, not a "nothing to show" panel.
 SMOKE_TEXT = {
-    "09_hardware": ("GFLOP/s [", "networks reach", "thread", "bf16", "Accuracy is not re-measured"),
+    "09_hardware": ("GFLOP/s [", "networks reach", "thread", "bf16", "Accuracy is not re-measured",
+                    "ONNX Runtime ran", "OpenVINO ran", "Every output it timed was within"),
 }  # 07_findings measures nothing: its smoke run, on an empty results folder, has no Fig 9 to draw
 
 

@@ -294,3 +294,23 @@ def test_why_time_rises_states_the_roofline_and_the_cache_test():
     assert "the memory roof does not explain the rise" in text
     assert text.endswith(cache_summary(cache))
     assert "nothing is said" in why_time_rises(roof.iloc[:0], cache, "a test CPU")
+
+
+def test_each_runtime_is_placed_on_the_same_roofline_and_the_summary_names_the_nearest():
+    from helpers.analysis.roofline import runtime_roofline, runtime_roofline_summary
+
+    eager = RESULTS.assign(runtime="eager")
+    faster = RESULTS.assign(runtime="openvino", value=RESULTS["value"] / 2, ci_low=RESULTS["ci_low"] / 2,
+                            ci_high=RESULTS["ci_high"] / 2)
+    table = runtime_roofline(pd.concat([faster, eager], ignore_index=True), TRAFFIC, _hardware(), TAG)
+    assert list(dict.fromkeys(table["runtime"])) == ["eager", "openvino"]  # RUNTIMES' order
+    both = table.set_index(["runtime", "model", "batch_size"])
+    # B at batch 1: 1 G-op in 0.02 s is 50 GFLOP/s, half the peak; twice as fast through openvino: the peak
+    assert both.at[("eager", "B", 1), "fraction_of_peak"] == pytest.approx(0.5)
+    assert both.at[("openvino", "B", 1), "fraction_of_peak"] == pytest.approx(1.0)
+    assert "D@1 (contended)" in " ".join(table.attrs["left_out"])
+    text = runtime_roofline_summary(table)
+    # eager at batch 1: A 10 %, B 50 %, C 20 % of the peak (E has no traffic count): median 20 %
+    assert "At batch 1, the median of 3 networks reaches PyTorch eager 20 %, OpenVINO 40 %" in text
+    assert "nearest the peak, B through OpenVINO at 100 %" in text
+    assert runtime_roofline(pd.DataFrame(), TRAFFIC, _hardware()).empty

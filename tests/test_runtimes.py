@@ -186,10 +186,11 @@ def test_an_interrupted_study_loses_nothing_and_resumes(tmp_path, monkeypatch):
     assert len(eager_rows) == 6  # nothing measured twice
 
 
-def _rows(values: dict) -> pd.DataFrame:
+def _rows(values: dict, batch_size: int = 1) -> pd.DataFrame:
     out = []
-    for (runtime, model), (v, spread) in values.items():
-        out.append(make_row(device_tag="cpu-x", model=model, batch_size=1, metric="latency_per_image", value=v,
+    for key, (v, spread) in values.items():
+        runtime, model, batch = key if len(key) == 3 else (*key, batch_size)
+        out.append(make_row(device_tag="cpu-x", model=model, batch_size=batch, metric="latency_per_image", value=v,
                             ci_low=v / spread, ci_high=v * spread, unit="s", status="ok", n=3,
                             details={"runtime": runtime, "agreement_max": 1e-6}))
     frame = pd.DataFrame(out)
@@ -211,3 +212,52 @@ def test_the_fastest_runtime_is_named_and_a_lead_within_the_noise_is_said():
 
 def test_the_runtimes_command_names_a_bad_runtime(tmp_path):
     assert main(["runtimes", "--runtimes", "tensorrt", "--out", str(tmp_path)]) == 2
+
+
+def test_the_summary_says_each_runtimes_gain_the_fastest_the_order_and_what_was_not_timed():
+    from helpers.analysis.studies import runtime_ranking, runtimes_summary
+
+    rows = _rows({("eager", "A"): (0.040, 1.02), ("onnxruntime", "A"): (0.020, 1.02),
+                  ("eager", "B"): (0.030, 1.02), ("onnxruntime", "B"): (0.060, 1.02),
+                  ("eager", "C"): (0.010, 1.02), ("onnxruntime", "C"): (0.011, 1.3)})
+    refused = make_row(device_tag="cpu-x", model="D", batch_size=1, metric="latency_per_image", status="unavailable",
+                       reason="onnxruntime cannot take D: RuntimeError: no", details={"runtime": "onnxruntime"})
+    frame = pd.concat([rows, pd.DataFrame([refused]).assign(runtime="onnxruntime")], ignore_index=True)
+    table = runtimes_table(frame)
+    ranking = runtime_ranking(table).iloc[0]
+    # eager orders A > B > C, onnxruntime B > A > C: one pair of three flips, tau = (2 - 1) / 3
+    assert ranking["n"] == 3 and ranking["flipped_pairs"] == 1 and ranking["tau"] == pytest.approx(1 / 3)
+    text = runtimes_summary(table)
+    assert "At batch 1, ONNX Runtime ran 0.50 to 2.00x eager's speed over 3 networks (1 faster and 1 slower" in text
+    assert ("Fastest at batch 1: PyTorch eager for 2 (1 beyond every other runtime's interval), ONNX Runtime for 1 "
+            "(1 beyond every other runtime's interval)") in text
+    assert "Kendall's tau 0.33 over 3 networks, 1 of 3 pairs in the other order" in text
+    assert "ONNX Runtime has no time for D: onnxruntime cannot take the network: RuntimeError: no." in text
+    assert runtimes_summary(runtimes_table(_rows({("eager", "A"): (0.04, 1.02)}))).startswith(
+        "The runtimes study holds no runtime beside eager")
+
+
+def test_batching_and_operations_are_ruled_per_runtime_and_can_fail_through_one():
+    from helpers.analysis.claims import DOES_NOT_HOLD, HOLDS, runtime_claims_table
+    from helpers.core.reference import PAPER_MODELS
+    from helpers.counting.table import count_table
+
+    counts = count_table(PAPER_MODELS, thop=False, progress=False)
+    gops = counts.set_index("model")["gops"] if "model" in counts.columns else counts["gops"]
+    values = {}
+    for model in PAPER_MODELS:
+        g = float(gops[model])
+        values[("eager", model, 1)] = (0.01 * g, 1.02)  # time proportional to operations, halved at batch 16
+        values[("eager", model, 16)] = (0.005 * g, 1.02)
+        values[("onnxruntime", model, 1)] = (0.01 / g, 1.02)  # time falling as operations rise, rising with the batch
+        values[("onnxruntime", model, 16)] = (0.02 / g, 1.02)
+    table = runtime_claims_table(_rows(values), "cpu-x", counts=counts, parts=["C3a", "C8a"])
+    assert list(dict.fromkeys(table["runtime"])) == ["eager", "onnxruntime"]
+    verdict = table.set_index(["runtime", "claim", "basis"])["verdict"]
+    c3 = table[(table["claim"] == "C3a") & table["basis"].str.contains("16")]
+    assert set(c3[c3["runtime"] == "eager"]["verdict"]) == {HOLDS}
+    assert set(c3[c3["runtime"] == "onnxruntime"]["verdict"]) == {DOES_NOT_HOLD}
+    c8 = table[(table["claim"] == "C8a") & table["basis"].str.startswith("batch 1,")]
+    assert set(c8[c8["runtime"] == "eager"]["verdict"]) == {HOLDS}, verdict
+    assert set(c8[c8["runtime"] == "onnxruntime"]["verdict"]) == {DOES_NOT_HOLD}
+    assert runtime_claims_table(pd.DataFrame()).empty

@@ -57,6 +57,7 @@ __all__ = [
     "HOLDS", "DOES_NOT_HOLD", "INCONCLUSIVE", "NOT_MEASURABLE", "PAPERS_VALUES", "VERDICTS",
     "Threshold", "Part", "PARTS", "PART_IDS", "CLAIM_COLUMNS", "THRESHOLD_MOVE", "rule",
     "claims_table", "agreement", "compare_verdicts", "part", "PAPER_CHECKS", "paper_check_summary",
+    "RUNTIME_PARTS", "runtime_claims_table",
 ]
 
 HOLDS = "holds"
@@ -437,6 +438,33 @@ def claims_table(results: pd.DataFrame | str | Path | None = None, device_tag: s
     return cached(lambda: claims_key(frame, device_tag=device_tag, paper_data=False, counts=counts, parts=parts,
                                      models=models),
                   lambda: _claims_of(frame, device_tag, counts, parts, models))
+
+
+#: The parts re-ruled per runtime (the runtimes study, batches 1 and 16): does batching still pay (C3a, C3b),
+#: and do operations still predict time (C8a-C8c), when a network runs through another runtime?
+RUNTIME_PARTS: tuple[str, ...] = ("C3a", "C3b", "C8a", "C8b", "C8c")
+
+
+def runtime_claims_table(rows: pd.DataFrame, device_tag: str | None = None, counts: pd.DataFrame | None = None,
+                         parts: Iterable[str] = RUNTIME_PARTS, models: Iterable[str] = PAPER_MODELS) -> pd.DataFrame:
+    """:func:`claims_table`'s ``parts`` ruled once per runtime of the runtimes study's ``rows``
+    (helpers.analysis.studies.study_results("runtimes", ...)), each on that runtime's times alone: the
+    columns of a claims table with ``runtime`` first, runtimes in helpers.measure.runtimes.RUNTIMES' order.
+    ``models``: the networks the parts are ruled on (default the paper's 14)."""
+    from helpers.measure.runtimes import RUNTIMES
+
+    parts, models = list(parts), list(models)
+    if rows.empty or "runtime" not in rows.columns:
+        return pd.DataFrame(columns=["runtime", *CLAIM_COLUMNS])
+    if counts is None:
+        from helpers.counting.table import count_table
+
+        counts = count_table(models, thop=False, progress=False)
+    order = [r for r in RUNTIMES if r in set(rows["runtime"])]
+    tables = [claims_table(rows[rows["runtime"] == r].drop(columns="runtime").reset_index(drop=True), device_tag,
+                           counts=counts, parts=parts, models=models).assign(runtime=r) for r in order]
+    table = pd.concat(tables, ignore_index=True)
+    return table[["runtime", *CLAIM_COLUMNS]]
 
 
 def _claims_of(frame: pd.DataFrame, device_tag: str | None, counts: pd.DataFrame | None,

@@ -34,6 +34,7 @@ from helpers.store.characterisation import measured_peak
 __all__ = [
     "TRAFFIC_COLUMNS", "traffic_table", "hardware_roofs", "attainable", "roofline_table",
     "fraction_of_peak_table", "ridge_range", "latency_points", "cache_table", "cache_summary", "VERDICTS", "roofline_summary", "why_time_rises",
+    "runtime_roofline", "runtime_roofline_summary",
 ]
 
 #: Columns of :func:`traffic_table` (``helpers.counting.ops.count_traffic``'s row).
@@ -360,6 +361,52 @@ def roofline_summary(roofline: pd.DataFrame) -> str:
     if left:
         text += f" Left out as flagged: {', '.join(left)}."
     return text
+
+
+def runtime_roofline(rows: pd.DataFrame, traffic: pd.DataFrame, hardware_frame: pd.DataFrame | None,
+                     device_tag: str | None = None) -> pd.DataFrame:
+    """:func:`roofline_table` of each runtime of the runtimes study's ``rows`` (its per-image times; the same
+    operation counts, bytes and peaks for every runtime), ``runtime`` as the first column, runtimes in
+    helpers.measure.runtimes.RUNTIMES' order: how close each runtime brings a network to the machine's limit.
+    An operation count is the network's, not what a runtime's fused kernels execute."""
+    from helpers.measure.runtimes import RUNTIMES
+
+    if rows is None or rows.empty or "runtime" not in rows.columns:
+        return pd.DataFrame()
+    tables = []
+    for runtime in [r for r in RUNTIMES if r in set(rows["runtime"])]:
+        table = roofline_table(rows[rows["runtime"] == runtime].drop(columns="runtime"), traffic, hardware_frame,
+                               device_tag)
+        table.insert(0, "runtime", runtime)
+        tables.append(table)
+    frame = pd.concat(tables, ignore_index=True)
+    frame.attrs.update({k: v for k, v in tables[0].attrs.items() if k in ("peak", "bandwidth", "ridge", "ridge_range")})
+    frame.attrs["left_out"] = [f"{t['runtime'].iloc[0] if len(t) else ''}: {x}" for t in tables
+                               for x in t.attrs.get("left_out", [])]
+    return frame
+
+
+def runtime_roofline_summary(table: pd.DataFrame) -> str:
+    """What :func:`runtime_roofline` shows, in sentences: per batch size, each runtime's median fraction of the
+    fp32 peak over the networks both it and eager timed, and the point nearest the peak with its interval."""
+    from helpers.analysis.studies import RUNTIME_NAMES
+
+    if table is None or not len(table):
+        return "No runtime's time has a traffic count: nothing is placed on the roofline."
+    peak = table.attrs["peak"]
+    out = [f"Against the measured fp32 peak of {peak.value:.0f} GFLOP/s [{peak.ci_low:.0f}, {peak.ci_high:.0f}]."]
+    for batch, rows in table.groupby("batch_size"):
+        shared = set.intersection(*(set(r["model"]) for _, r in rows.groupby("runtime")))
+        rows = rows[rows["model"].isin(shared)]
+        medians = rows.groupby("runtime", sort=False)["fraction_of_peak"].median()
+        said = ", ".join(f"{RUNTIME_NAMES.get(r, r)} {100 * v:.0f} %" for r, v in medians.items())
+        best = rows.loc[rows["fraction_of_peak"].idxmax()]
+        out.append(f"At batch {batch}, the median of {len(shared)} networks reaches {said}; nearest the peak, "
+                   f"{best['model']} through {RUNTIME_NAMES.get(best['runtime'], best['runtime'])} at "
+                   f"{100 * best['fraction_of_peak']:.0f} % [{100 * best['fraction_of_peak_ci_low']:.0f}, "
+                   f"{100 * best['fraction_of_peak_ci_high']:.0f}].")
+    return " ".join(out) + (" Operations are each network's own count: a runtime that "
+                                                       "fuses or skips work is credited with the network's.")
 
 
 def _names(items: list[str]) -> str:

@@ -15,8 +15,8 @@ import pandas as pd
 from helpers.analysis.evidence import is_left_out, point_table
 from helpers.analysis.fits import lognormal_draws, percentile_interval
 
-__all__ = ["study_results", "threads_table", "dtype_table", "runtimes_table", "fastest_runtimes", "threads_summary",
-           "dtype_summary", "same_point_table", "same_point_summary"]
+__all__ = ["study_results", "threads_table", "dtype_table", "runtimes_table", "fastest_runtimes", "runtime_ranking",
+           "threads_summary", "dtype_summary", "runtimes_summary", "same_point_table", "same_point_summary"]
 
 
 def study_results(study: str, root: Path | str | None = None, device_tag: str | None = None,
@@ -152,14 +152,16 @@ def dtype_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.Data
 def runtimes_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.DataFrame:
     """Per model, batch size and runtime (the runtimes study, helpers.measure.runtimes): status (ok, or the
     runtime's reason), per-image time (s) with its interval, speed-up over eager with its interval (log-normal
-    draws of both points' intervals), the conversion time (s) and the output's agreement with eager's (the
-    largest difference over eager's largest output). Points flagged contended or unstable are "left out"."""
+    draws of both points' intervals), the conversion time (s; for torch.compile, over the windows whose graph
+    Inductor's cache held) and ``conversion_cold_s``, the median of the cold compilations (NaN where none), and
+    the output's agreement with eager's (the largest difference over eager's largest output). Points flagged
+    contended or unstable are "left out"."""
     import json
 
     from helpers.measure.runtimes import RUNTIMES
 
     columns = ["model", "batch_size", "runtime", "status", "reason", "time_s", "time_ci_low", "time_ci_high", "n",
-               "speedup", "speedup_ci_low", "speedup_ci_high", "conversion_s", "agreement", "flags"]
+               "speedup", "speedup_ci_low", "speedup_ci_high", "conversion_s", "conversion_cold_s", "agreement", "flags"]
     if results.empty or "runtime" not in results.columns:
         return pd.DataFrame(columns=columns)
     rows = results if device_tag is None else results[results["device_tag"] == device_tag]
@@ -175,8 +177,10 @@ def runtimes_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.D
                           for d in latency["details"]]
     table.loc[table["runtime"] == "eager", "agreement"] = 0.0  # eager is the reference
     conv = rows[(rows["metric"] == "conversion_time") & (rows["status"] == "ok")]
-    conv = conv.drop_duplicates(["model", "batch_size", "runtime"], keep="last")[
-        ["model", "batch_size", "runtime", "value"]].rename(columns={"value": "conversion_s"})
+    conv = conv.drop_duplicates(["model", "batch_size", "runtime"], keep="last")
+    cold = [json.loads(d).get("cold_seconds") if isinstance(d, str) and d else None for d in conv["details"]]
+    conv = conv.assign(conversion_cold_s=[float(np.median(c)) if c else np.nan for c in cold])[
+        ["model", "batch_size", "runtime", "value", "conversion_cold_s"]].rename(columns={"value": "conversion_s"})
     conv["batch_size"] = conv["batch_size"].astype(int)
     table = table.merge(conv, on=["model", "batch_size", "runtime"], how="left")
     left = table["flags"].map(is_left_out) & (table["status"] == "ok")
@@ -276,6 +280,89 @@ def dtype_summary(table: pd.DataFrame) -> str:
             out.append(f"{prec} not measured for {shown}: {reason}.")
     out.append("Accuracy is not re-measured in any other type: a faster type may be a less accurate network.")
     return " ".join(out)
+
+
+#: How the lesson and the summary name each runtime.
+RUNTIME_NAMES = {"eager": "PyTorch eager", "compile": "torch.compile", "onnxruntime": "ONNX Runtime",
+                 "openvino": "OpenVINO"}
+
+
+def runtime_ranking(table: pd.DataFrame) -> pd.DataFrame:
+    """Does a runtime reorder the networks? Per batch size and runtime other than eager, Kendall's tau between
+    the networks' order by per-image time in eager and through the runtime (networks measured by both), with
+    the number of networks and of pairs whose order flips. Columns: batch_size, runtime, n, tau, flipped_pairs."""
+    from scipy.stats import kendalltau
+
+    columns = ["batch_size", "runtime", "n", "tau", "flipped_pairs"]
+    ok = table[(table["status"] == "ok") & table["time_s"].notna()] if len(table) else table
+    out = []
+    for batch, rows in (ok.groupby("batch_size") if len(ok) else []):
+        times = rows.pivot_table(index="model", columns="runtime", values="time_s")
+        for runtime in [r for r in times.columns if r != "eager"] if "eager" in times.columns else []:
+            pair = times[["eager", runtime]].dropna()
+            if len(pair) < 3:
+                continue
+            a, b = pair["eager"].to_numpy(), pair[runtime].to_numpy()
+            flips = int(sum((a[i] - a[j]) * (b[i] - b[j]) < 0 for i in range(len(a)) for j in range(i)))
+            out.append({"batch_size": int(batch), "runtime": runtime, "n": len(pair),
+                        "tau": float(kendalltau(a, b).statistic), "flipped_pairs": flips})
+    return pd.DataFrame(out, columns=columns)
+
+
+def runtimes_summary(table: pd.DataFrame) -> str:
+    """What the runtimes study shows, in sentences computed from :func:`runtimes_table`: each runtime's
+    speed-up over eager per batch (how many networks faster or slower beyond their 95 % interval), which
+    runtime is fastest, whether the networks' order changes, conversion costs, output agreement, and every
+    network a runtime could not take, with its reason."""
+    if not len(table) or not (table["runtime"] != "eager").any():
+        return "The runtimes study holds no runtime beside eager: nothing to compare."
+    name = RUNTIME_NAMES.get
+    out = []
+    others = table[table["runtime"] != "eager"]
+    for (batch, runtime), rows in others.groupby(["batch_size", "runtime"], sort=True):
+        ok = rows[(rows["status"] == "ok") & rows["speedup"].notna()]
+        if not len(ok):
+            continue
+        faster = int((ok["speedup_ci_low"] > 1).sum())
+        slower = int((ok["speedup_ci_high"] < 1).sum())
+        out.append(f"At batch {batch}, {name(runtime, runtime)} ran {_range(ok['speedup'])}x eager's speed over "
+                   f"{len(ok)} networks ({faster} faster and {slower} slower beyond their 95 % interval, "
+                   f"median {ok['speedup'].median():.2f}x).")
+    best = fastest_runtimes(table)
+    for batch, rows in best.groupby("batch_size"):
+        counts = rows.groupby("fastest", sort=False).agg(n=("model", "size"), clear=("clear", "sum"))
+        counts = counts.sort_values("n", ascending=False)
+        said = ", ".join(f"{name(r, r)} for {int(c.n)} ({int(c.clear)} beyond every other runtime's interval)"
+                         for r, c in counts.iterrows())
+        out.append(f"Fastest at batch {batch}: {said}.")
+    for r in runtime_ranking(table).itertuples():
+        out.append(f"The networks' order by time at batch {r.batch_size} through {name(r.runtime, r.runtime)} "
+                   f"against eager's: Kendall's tau {r.tau:.2f} over {r.n} networks, {r.flipped_pairs} of "
+                   f"{r.n * (r.n - 1) // 2} pairs in the other order.")
+    conv = others[others["conversion_s"].notna()]
+    for runtime, rows in conv.groupby("runtime", sort=False):
+        cold = rows["conversion_cold_s"].dropna()
+        out.append(f"{name(runtime, runtime)} took {_range(rows['conversion_s'], '{:.1f}')} s to convert a network"
+                   + (f" ({_range(cold, '{:.1f}')} s the first time, before its cache held the graph)"
+                      if len(cold) else "") + ".")
+    agree = others.loc[others["status"] == "ok", "agreement"].dropna()
+    if len(agree):
+        out.append(f"Every output it timed was within {agree.max():.1e} of eager's largest output "
+                   f"(tolerance {_tolerance():g}).")
+    for runtime, rows in others[~others["status"].isin(["ok"])].groupby("runtime", sort=False):
+        rows = rows.drop_duplicates("model")
+        general = [str(r).replace(m, "the network") for r, m in zip(rows["reason"], rows["model"])]
+        reasons = rows.assign(reason=general).groupby("reason", sort=False)["model"].apply(list)
+        for reason, models in reasons.items():
+            shown = ", ".join(models[:5]) + (f" and {len(models) - 5} more" if len(models) > 5 else "")
+            out.append(f"{name(runtime, runtime)} has no time for {shown}: {reason}.")
+    return " ".join(out)
+
+
+def _tolerance() -> float:
+    from helpers.measure.runtimes import AGREEMENT_TOLERANCE
+
+    return AGREEMENT_TOLERANCE
 
 
 def same_point_table(sweep: pd.DataFrame, threads: pd.DataFrame, precision: pd.DataFrame, model: str,

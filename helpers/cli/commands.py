@@ -10,12 +10,14 @@
     hardware [--device D] [--csv] [--threads N]  this machine's facts and measured peaks (GFLOP/s, GB/s)
     threads  [--models M...] [--batch-sizes B] [--threads 1,2]  time against CPU threads (speed-up, efficiency)
     precision [--models M...] [--batch-sizes B] [--precisions fp32,bf16,fp16,int8]  time and memory per type
-    claims  [--results DIR] [--device-tag T] [--paper-data] [--csv]  rule the paper's claims per device
+    runtimes [--models M...] [--batch-sizes B] [--runtimes eager,compile,onnxruntime,openvino]  time per runtime
+    claims  [--results DIR] [--device-tag T] [--paper-data] [--per-runtime] [--csv]  rule the paper's claims
             (default: your own runs in data/results; --results data/recorded: the recorded runs)
     reproduce [--profile P] [--device D]    execute every notebook into reports/<device-tag>/
     record  [--tag T] [--force]             copy this machine's run (data/results) into data/recorded
     gallery [DEVICE_TAG...]                 copy a run's main figures and claims into docs/gallery/ and the README
     bench   [--skip-full] [--out DIR] ...   benchmark of the measurement engine (prints figures)
+    bench-runtimes [--models M,..] [--seconds S]  the runtimes study beside benchmark_app and onnxruntime_test
     setup-check requirements|torch ...      the pins without torch, or check the system's torch (standard library only)
 
 Each command imports what it needs when it runs: ``setup-check`` runs before
@@ -40,6 +42,9 @@ DELEGATED = {
     "bench": ("helpers.cli.bench_engine",
               "benchmark of the measurement engine: the full profile against its floor, repeatability against "
               "Bianco et al. (2018), a bare Timer, a fresh process's memory (prints figures)"),
+    "bench-runtimes": ("helpers.cli.bench_runtimes",
+                       "the runtimes study beside OpenVINO's benchmark_app and ONNX Runtime's test tool, at batch 1, "
+                       "same threads (prints figures)"),
     "gallery": ("helpers.cli.gallery",
                 "copy a recorded run's main figures and claims into docs/gallery/ (and, for one run, the README)"),
 }
@@ -306,8 +311,11 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     from helpers.analysis.claims import CLAIM_COLUMNS, claims_table
     from helpers.store.results import load_results
 
-    if args.paper_data and (args.results or args.device_tag):
-        raise ValueError("--paper-data rules the paper's own numbers: it takes no --results or --device-tag")
+    if args.paper_data and (args.results or args.device_tag or args.per_runtime):
+        raise ValueError("--paper-data rules the paper's own numbers: it takes no --results, --device-tag or "
+                         "--per-runtime")
+    if args.per_runtime:
+        return _runtime_claims(args)
     if args.paper_data:
         table = claims_table(paper_data=True)
     else:
@@ -345,6 +353,33 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 
         print("== where the devices agree (holds / does not hold alike)")
         print(agreement(table).to_string(index=False))
+    return 0
+
+
+def _runtime_claims(args: argparse.Namespace) -> int:
+    """``claims --per-runtime``: C3 and C8 ruled once per runtime of the runtimes study of each device."""
+    from helpers.analysis.claims import CLAIM_COLUMNS, RUNTIME_PARTS, runtime_claims_table
+    from helpers.store.results import load_results
+
+    root = args.results or RESULTS_DIR
+    rows = load_results(root, [args.device_tag] if args.device_tag else None, study="runtimes")
+    if rows.empty:
+        raise ValueError(f"no runtimes study under {root}{' for ' + args.device_tag if args.device_tag else ''} "
+                         f"(measure it with `python -m helpers runtimes`; recorded ones: --results data/recorded)")
+    table = runtime_claims_table(rows, args.device_tag)
+    if args.csv:
+        table[["runtime", *CLAIM_COLUMNS]].to_csv(sys.stdout, index=False, float_format="%.6g")
+        return 0
+    print(f"{', '.join(RUNTIME_PARTS)} ruled per runtime on the runtimes study (each runtime's times alone)")
+    for (device, runtime), group in table.groupby(["device", "runtime"], sort=False):
+        print(f"== {device}: {runtime}")
+        for r in group.itertuples():
+            ci = (f" [{r.ci_low:.3g}, {r.ci_high:.3g}]" if r.ci_low == r.ci_low and r.ci_high == r.ci_high else "")
+            estimate = f"{r.estimate:.3g}{ci}" if r.estimate == r.estimate else "-"
+            print(f"{r.claim:<5}{f' [{r.basis}]' if r.basis else ''}: {r.verdict.upper()}  {estimate}  "
+                  f"({r.threshold})")
+            if r.verdict == "not measurable here":
+                print(f"       because {r.reason}")
     return 0
 
 
@@ -541,6 +576,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device-tag", default=None, help="only this device (default: every device under the root)")
     p.add_argument("--paper-data", action="store_true",
                    help="rule the claims on the paper's own published numbers (a check of the statistics)")
+    p.add_argument("--per-runtime", action="store_true",
+                   help="rule C3 and C8 once per runtime on the runtimes study (python -m helpers runtimes)")
     p.add_argument("--csv", action="store_true", help="print CSV with every column instead of a table")
     p.set_defaults(func=_cmd_claims)
 

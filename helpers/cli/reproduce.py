@@ -182,8 +182,8 @@ def reproduce(profile: str = "full", models: str = "", device: str = "auto", thr
         if any(p.name == "09_hardware.ipynb" for p in chosen):
             from helpers.course.lessons import measure_for_lesson
 
-            print(f"lesson 9: the device's peaks (when not stored for this run), the threads study and the "
-                  f"precision study of {run.profile.name}'s models", flush=True)
+            print(f"lesson 9: the device's peaks (when not stored for this run), the threads, precision and runtimes "
+                  f"studies of {run.profile.name}'s models ({', '.join(run.profile.runtimes)})", flush=True)
             measure_for_lesson(run.profile, run.device, run.threads, run.results_root)
     print(f"reproducing {len(chosen)} notebooks into {run.output_dir} ({run!r})", flush=True)
     runs = []

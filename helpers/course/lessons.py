@@ -15,15 +15,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from helpers.analysis.roofline import cache_table, roofline_table, traffic_table
-from helpers.measure.studies import measure_precisions, measure_threads
+from helpers.measure.studies import measure_precisions, measure_runtimes, measure_threads
 
 
 # --------------------------------------------------------------------------- what the lesson measures
 def measure_for_lesson(profile, device: str, threads: int, results_root: Path | None = None,
                        progress: bool = True) -> dict:
     """What lesson 9 plots and the store lacks: this machine's characterisation (when none of this
-    run's fingerprint is stored), the threads study (CPU) and the precision study, at ``profile``'s
-    models and batch sizes (helpers.measure.profiles). Returns what was done, by name."""
+    run's fingerprint is stored), the threads study (CPU), the precision study and the runtimes study, at
+    ``profile``'s models, runtimes and batch sizes (helpers.measure.profiles). Returns what was done, by name."""
     from helpers.core.paths import results_dir
     from helpers.measure import hardware
     from helpers.store import characterisation
@@ -44,6 +44,9 @@ def measure_for_lesson(profile, device: str, threads: int, results_root: Path | 
                                           settings=profile.engine, progress=progress)
     done["precision"] = measure_precisions(list(profile.precision_models), sizes, device=device, threads=threads,
                                            results_root=results_root, settings=profile.engine, progress=progress)
+    done["runtimes"] = measure_runtimes(list(profile.runtime_models), sizes, profile.runtimes, device=device,
+                                        threads=threads, results_root=results_root, settings=profile.engine,
+                                        progress=progress)
     return done
 
 
@@ -147,6 +150,43 @@ def run_roofline(root, device_tag: str, models: Iterable[str] | str, fingerprint
     else:
         result.why_not = "the last-level cache size of this device is unknown: no cache test"
     return result
+
+
+@dataclass
+class RunRuntimes:
+    """The runtimes study of a device, as lesson 9 reads it.
+
+    ``table``: :func:`helpers.analysis.studies.runtimes_table` of the lesson's networks; ``claims``:
+    :func:`helpers.analysis.claims.runtime_claims_table` of every network the study holds (C3 and C8 per
+    runtime, on the paper's networks among them); ``roofline``: :func:`runtime_roofline` of the lesson's
+    networks on ``hardware`` (None with ``why_not`` saying why)."""
+
+    table: pd.DataFrame
+    claims: pd.DataFrame
+    roofline: pd.DataFrame | None
+    why_not: str = ""
+
+
+def run_runtimes(root, device_tag: str, models: Iterable[str] | str, hardware: pd.DataFrame | None,
+                 why_not: str = "") -> RunRuntimes:
+    """The runtimes study of ``device_tag`` under ``root`` (None: data/results): ``models``' table and roofline
+    (on ``hardware``, the run's characterisation, e.g. :func:`run_roofline`'s), and the claims per runtime on
+    every stored network."""
+    from helpers.analysis.claims import runtime_claims_table
+    from helpers.analysis.roofline import runtime_roofline
+    from helpers.analysis.studies import runtimes_table, study_results
+    from helpers.models.zoo import resolve_models
+
+    names = [spec.name for spec in resolve_models(models)]
+    rows = study_results("runtimes", root, device_tag)
+    mine = rows[rows["model"].isin(names)] if len(rows) else rows
+    table = runtimes_table(mine, device_tag)
+    claims = runtime_claims_table(rows, device_tag)
+    if hardware is None or not len(table):
+        return RunRuntimes(table, claims, None, why_not or "no runtimes study is stored for this device")
+    batches = sorted(int(b) for b in table["batch_size"].unique())
+    return RunRuntimes(table, claims, runtime_roofline(mine, traffic_table(names, batches, progress=False),
+                                                       hardware, device_tag))
 
 
 def power_results(results_root: Path | str | None) -> tuple[pd.DataFrame, Path | None, str]:

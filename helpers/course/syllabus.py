@@ -143,7 +143,8 @@ LESSONS: tuple[Lesson, ...] = (
            "a device's measured peaks (matrix-multiply GFLOP/s, memory GB/s) and caches; the roofline: arithmetic "
            "intensity, achieved throughput and its fraction of the peak per model and batch; testing the cache "
            "explanation of a rising per-image time; threads and parallel efficiency; fp32 against bf16, fp16 and "
-           "int8, said where a device cannot run them",
+           "int8, said where a device cannot run them; the same networks through torch.compile, ONNX Runtime "
+           "and OpenVINO: speed-up, conversion cost, output agreement, and C3 and C8 ruled per runtime",
            ("Predict, then read the roofline: which paper network gets closest to the fp32 peak at batch 1, and "
             "which is furthest? Explain the furthest with its operations per byte.",
             "Is AlexNet memory-bound at batch 1 on this machine? Give its arithmetic intensity and the ridge point "
@@ -158,7 +159,9 @@ LESSONS: tuple[Lesson, ...] = (
                        "compute-bound and what fraction of the peak it reaches",
                        "test an explanation (the cache) against the data instead of repeating it",
                        "compare thread counts and numeric types with intervals, and say what a type was not "
-                       "measured for"),
+                       "measured for",
+                       "compare runtimes at one precision: a speed-up with its interval, the conversion's cost, "
+                       "the output checked against eager's, and a claim re-ruled per runtime"),
            prerequisites="Lessons 2, 4 and 5",
            summary=("A measured time is the device's as much as the network's. The device's peaks (arithmetic "
                     "and memory bandwidth) bound what any network can reach: an operation per byte moved below "
@@ -167,10 +170,13 @@ LESSONS: tuple[Lesson, ...] = (
                     "near it. An explanation such as 'the working set leaves the cache' is a prediction: a batch "
                     "size where time turns up, to be checked network by network. Threads and narrower types are "
                     "further levers, each measured with its interval, and a type the device cannot run natively "
-                    "is said, not emulated."),
+                    "is said, not emulated. So is the runtime: a graph compiler or inference runtime can change a "
+                    "network's time, its rank among networks and how much batching pays, at the same fp32 and "
+                    "the same function, for a conversion cost paid at start-up."),
            recall=("What is a roofline's ridge point, and what does it mean for a network to sit left of it?",
                    "Why does batching help a GPU at batch 1 more than a CPU already near its peak?",
-                   "What would make a precision comparison unfair if the device lacked native bf16?")),
+                   "What would make a precision comparison unfair if the device lacked native bf16?",
+                   "Why must a runtime's speed be measured at the precision it claims, with its output checked?")),
 )
 
 

@@ -104,8 +104,9 @@ class Profile:
     # profile's batch 1 and its largest batch up to 64, in this many rounds
     layer_models: tuple[str, ...] = ("AlexNet",)
     layer_windows: int = 5
-    # the runtimes study (helpers.measure.runtimes): networks timed through every runtime at study_batch_sizes
+    # the runtimes study (helpers.measure.runtimes): networks timed through these runtimes at study_batch_sizes
     runtime_models: tuple[str, ...] = ("AlexNet", "GoogLeNet", "ResNet-18", "ENet")
+    runtimes: tuple[str, ...] = ("eager", "compile", "onnxruntime", "openvino")
 
     def layer_batch_sizes(self) -> list[int]:
         """The layers study's batches for this profile's sweep (:func:`layer_batches`)."""
@@ -122,16 +123,19 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", ("smoke",), (1, 2),
                      EngineSettings(round_time_s=0.05, point_cap_s=0.5, max_rounds=3), 0.5,
                      "CI: two small models, batches 1 and 2, seconds; the studies one each (ENet's threads, "
-                     "ResNet-18 in every numeric type: torchvision quantises it)", threads_models=("ENet",),
+                     "ResNet-18 in every numeric type: torchvision quantises it; ENet's runtimes, torch.compile left to its "
+                     "unit test: a cold compilation takes tens of seconds)", threads_models=("ENet",),
                      precision_models=("ResNet-18",), study_batch_sizes=(1, 2), peak_run_time_s=0.05,
-                     peak_windows=2, layer_windows=2),
+                     peak_windows=2, layer_windows=2, runtime_models=("ENet",),
+                     runtimes=("eager", "onnxruntime", "openvino")),
     "classroom": Profile("classroom", ("AlexNet", "VGG-16", "ResNet-50", "ENet", "GoogLeNet"), (1, 4, 16),
                          EngineSettings(), 5.0,
                          "a class's worth: a fully connected net (AlexNet), a VGG, a ResNet, an efficient net "
                          "(ENet) and an Inception (GoogLeNet), batches 1, 4 and 16",
                          # lesson 9's studies kept to one network each, and 3 peak windows: a class's run stays
                          # within 5 minutes on 2 cores (docs/course.md gives the measured time)
-                         threads_models=("AlexNet",), precision_models=("ResNet-50",), peak_windows=3),
+                         threads_models=("AlexNet",), precision_models=("ResNet-50",), peak_windows=3,
+                         runtime_models=("GoogLeNet",)),
     "quick": Profile("quick", ("paper",), (1, 16), EngineSettings(), 5.0,
                      "all paper models, batches 1 and 16, minutes"),
     "modern": Profile("modern", ("modern",), (1, 16), EngineSettings(), 5.0,

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 __all__ = ["RUNTIMES", "AGREEMENT_TOLERANCE", "parse_runtimes", "runtime_version", "runtime_label",
-           "unavailable_reason", "Converted", "convert", "agreement"]
+           "unavailable_reason", "Converted", "convert", "agreement", "onnx_bytes", "openvino_graph"]
 
 RUNTIMES: tuple[str, ...] = ("eager", "compile", "onnxruntime", "openvino")
 #: The largest |runtime - eager| output difference allowed, as a share of eager's largest |output|.
@@ -121,32 +121,20 @@ def convert(model, x, runtime: str, threads: int) -> Converted:
             with torch.inference_mode():  # the graph was compiled for inference: no recompilation for autograd
                 return compiled(inp)
     elif runtime == "onnxruntime":
-        import warnings
-
         import onnxruntime as ort
 
-        buffer = io.BytesIO()
-        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice, once per point
-            torch.onnx.export(model, (x,), buffer, input_names=["input"], output_names=["output"], dynamo=False,
-                              dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
         options = ort.SessionOptions()
         options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        session = ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(onnx_bytes(model, x), options, providers=["CPUExecutionProvider"])
 
         def run(inp):
             return session.run(None, {"input": inp.numpy()})[0]
     elif runtime == "openvino":
         import openvino as ov
 
-        import warnings
-
-        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-            warnings.simplefilter("ignore")  # torch.jit.trace's deprecation notices, which the converter uses
-            graph = ov.convert_model(model, example_input=x)
-        compiled = ov.Core().compile_model(graph, "CPU", {"INFERENCE_PRECISION_HINT": "f32",
-                                                          "INFERENCE_NUM_THREADS": threads})
+        compiled = ov.Core().compile_model(openvino_graph(model, x), "CPU",
+                                           {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": threads})
         request = compiled.create_infer_request()
 
         def run(inp):
@@ -155,6 +143,33 @@ def convert(model, x, runtime: str, threads: int) -> Converted:
         parse_runtimes([runtime])
         raise AssertionError(runtime)
     return Converted(run, time.perf_counter() - start, runtime, cached)
+
+
+def onnx_bytes(model, x) -> bytes:
+    """``model`` exported to ONNX by ``torch.onnx.export`` (the TorchScript exporter), input ``input`` shaped like
+    ``x`` with a dynamic batch axis, output ``output``."""
+    import warnings
+
+    import torch
+
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice, once per point
+        torch.onnx.export(model, (x,), buffer, input_names=["input"], output_names=["output"], dynamo=False,
+                          dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    return buffer.getvalue()
+
+
+def openvino_graph(model, x):
+    """``model`` converted by ``openvino.convert_model`` from PyTorch, traced on ``x`` (an ``openvino.Model``)."""
+    import warnings
+
+    import openvino as ov
+    import torch
+
+    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        warnings.simplefilter("ignore")  # torch.jit.trace's deprecation notices, which the converter uses
+        return ov.convert_model(model, example_input=x)
 
 
 def agreement(model, converted: Converted, x) -> float:

@@ -21,7 +21,7 @@ from helpers.report.style import LEGEND_ABOVE, LEGEND_RIGHT, message_panel, mode
 from helpers.core.stats import Estimate
 from helpers.core.units import MIB
 
-__all__ = ["ROOF_GID", "BATCH_KEY_GID", "roofline_chart", "cache_chart", "threads_chart", "dtype_chart"]
+__all__ = ["ROOF_GID", "BATCH_KEY_GID", "roofline_chart", "cache_chart", "threads_chart", "dtype_chart", "runtimes_chart"]
 
 
 #: gid of the roof line (memory slope, then the flat compute peak) of ``roofline_chart``.
@@ -227,31 +227,52 @@ def dtype_chart(table: pd.DataFrame, batch_size: int, ax: Axes | None = None) ->
     """Speed-up over fp32 per model (rows) and precision (bars) at ``batch_size``, with 95 % intervals;
     a precision not measured for a model is written beside it with its status, never drawn as 0.
     ``table``: ``helpers.analysis.studies.dtype_table``. Accuracy is not re-measured (said on the axis)."""
-    rows = table[(table["batch_size"] == batch_size) & (table["precision"] != "fp32")] if len(table) else table
+    return _speedup_bars(table, "precision", "fp32", batch_size, ax,
+                         f"no precision other than fp32 stored at batch {batch_size} "
+                         "(python -m helpers precision measures them)",
+                         f"Speed-up over fp32 at batch {batch_size} (per-image time in fp32 / in the type); "
+                         "accuracy not re-measured")
+
+
+def runtimes_chart(table: pd.DataFrame, batch_size: int, ax: Axes | None = None) -> Figure:
+    """Speed-up over PyTorch eager per model (rows) and runtime (bars) at ``batch_size``, with 95 % intervals;
+    a runtime that could not take a model is written beside it with its status, never drawn as 0.
+    ``table``: ``helpers.analysis.studies.runtimes_table`` (fp32 everywhere, outputs checked against eager's)."""
+    return _speedup_bars(table, "runtime", "eager", batch_size, ax,
+                         f"no runtime other than eager stored at batch {batch_size} "
+                         "(python -m helpers runtimes measures them)",
+                         f"Speed-up over PyTorch eager at batch {batch_size} (per-image time in eager / through "
+                         "the runtime), fp32, outputs checked against eager's")
+
+
+def _speedup_bars(table: pd.DataFrame, column: str, reference: str, batch_size: int, ax: Axes | None,
+                  empty: str, xlabel: str) -> Figure:
+    """One row per model, one bar per setting of ``column`` other than ``reference``: its speed-up with its
+    95 % interval; a setting not measured for a model is written beside it with its status."""
+    rows = table[(table["batch_size"] == batch_size) & (table[column] != reference)] if len(table) else table
     models = list(dict.fromkeys(rows["model"])) if len(rows) else []
     ax = ax or plt.figure(figsize=(10.5, 0.45 * max(len(models), 4) + 1.5)).gca()
     if not models:
-        message_panel(ax, f"no precision other than fp32 stored at batch {batch_size} "
-                          "(python -m helpers precision measures them)")
+        message_panel(ax, empty)
         return ax.figure
-    precisions = list(dict.fromkeys(rows["precision"]))
-    palette = dict(zip(precisions, sns.color_palette("deep", len(precisions))))
+    settings = list(dict.fromkeys(rows[column]))
+    palette = dict(zip(settings, sns.color_palette("deep", len(settings))))
     drawn = (rows["status"] == "ok") & rows["speedup"].notna()
-    most = max(1, int(rows[drawn].groupby("model")["precision"].nunique().max()) if drawn.any() else 1)
+    most = max(1, int(rows[drawn].groupby("model")[column].nunique().max()) if drawn.any() else 1)
     height = 0.8 / most
     labelled: set[str] = set()
     for i, model in enumerate(models):
-        mine = rows[rows["model"] == model].set_index("precision")
-        ok = [p for p in precisions if p in mine.index and mine.loc[p, "status"] == "ok"
+        mine = rows[rows["model"] == model].set_index(column)
+        ok = [p for p in settings if p in mine.index and mine.loc[p, "status"] == "ok"
               and np.isfinite(mine.loc[p, "speedup"])]
         missing = [f"{p}: {mine.loc[p, 'status'] if p in mine.index else 'not measured'}"
-                   for p in precisions if p not in ok]
-        for j, prec in enumerate(ok):  # the model's bars centred on its tick
+                   for p in settings if p not in ok]
+        for j, setting in enumerate(ok):  # the model's bars centred on its tick
             y = i + height * (j - (len(ok) - 1) / 2)
-            r = mine.loc[prec]
-            ax.barh(y, r["speedup"], height=height * 0.9, color=palette[prec],
-                    label=None if prec in labelled else prec)
-            labelled.add(prec)
+            r = mine.loc[setting]
+            ax.barh(y, r["speedup"], height=height * 0.9, color=palette[setting],
+                    label=None if setting in labelled else setting)
+            labelled.add(setting)
             if np.isfinite(r["speedup_ci_low"]):
                 ax.plot([r["speedup_ci_low"], r["speedup_ci_high"]], [y, y], color="0.15", lw=1.0)
         if missing:
@@ -260,8 +281,7 @@ def dtype_chart(table: pd.DataFrame, batch_size: int, ax: Axes | None = None) ->
     ax.axvline(1.0, color="0.2", lw=1.0, ls="--")
     ax.set_yticks(range(len(models)), models)
     ax.invert_yaxis()
-    ax.set_xlabel(f"Speed-up over fp32 at batch {batch_size} (per-image time in fp32 / in the type); "
-                  "accuracy not re-measured")
+    ax.set_xlabel(xlabel)
     handles, labels = ax.get_legend_handles_labels()
     if handles:
         ax.legend(handles, labels, fontsize=8, loc="lower right")
