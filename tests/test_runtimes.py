@@ -1,5 +1,6 @@
 """The runtimes study: PyTorch eager, ONNX Runtime and OpenVINO timed by the same engine (helpers.measure.runtimes)."""
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -62,6 +63,10 @@ def test_torch_compile_is_the_same_function_and_says_whether_its_cache_held_the_
     warm = runtimes.convert(model, x, "compile", threads=1)
     assert cold.cached is False and warm.cached is True and cold.seconds > 0
     assert runtimes.agreement(model, warm, x) <= runtimes.AGREEMENT_TOLERANCE
+    graphs = warm.compilations()
+    with torch.inference_mode():  # the timed passes' input: an inference tensor, which the graph was compiled for
+        warm.run(x.clone())
+    assert warm.compilations() == graphs and cold.compilations() == graphs > 0
     assert runtimes.runtime_label("compile") == f"compile {runtimes.runtime_version('eager')}"
     assert runtimes.convert(model, x, "onnxruntime", threads=1).cached is None  # not a cache's to say
 
@@ -122,6 +127,32 @@ def test_an_output_that_differs_from_eagers_is_an_error_saying_by_how_much(monke
     out = worker._runtime_visit(model, spec, "cpu", 1, visit, FAST, "engine", "openvino")
     assert out["status"] == "error" and out["agreement"] == 0.25 and out["conversion_s"] > 0
     assert "openvino's output differs from eager's by 0.25 of eager's largest output (tolerance 0.001)" in out["reason"]
+
+
+def test_timed_passes_that_recompile_are_an_error_never_a_time(monkeypatch, tmp_path):
+    import torch
+
+    from helpers.measure import worker
+
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))
+
+    def compiled_for_plain_tensors(model, x, runtime, threads):  # the graph a plain tensor's guards admit
+        compiled = torch.compile(model, backend="inductor", dynamic=False)
+        with torch.no_grad():
+            compiled(x)
+        return runtimes.Converted(lambda inp: compiled(inp), 0.5, "compile")
+
+    monkeypatch.setattr(runtimes, "convert", compiled_for_plain_tensors)
+    torch._dynamo.reset()
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()).eval()
+    spec = SimpleNamespace(name="Tiny", input_size=(3, 8, 8))
+    import helpers.models.zoo as zoo
+
+    monkeypatch.setattr(zoo, "example_input", lambda s, b, device="cpu", dtype=None: torch.randn(b, 3, 8, 8))
+    _, _, visit = _visit_args()
+    out = worker._runtime_visit(model, spec, "cpu", 1, visit, FAST, "engine", "compile")
+    assert out["status"] == "error", out
+    assert out["reason"].startswith("compile compiled 1 more graph(s) during the timed passes (a guard failed)")
 
 
 def test_the_study_stores_every_runtime_with_an_interval_and_says_what_it_cannot_read(tmp_path):

@@ -8,7 +8,7 @@ again, so that a drift of the machine shows as a difference between our two read
 * **ours**: the runtimes study's per-image time through OpenVINO and ONNX Runtime (helpers.measure.runtimes, the
   engine's windows, 95 % interval), measured into a temporary store;
 * **OpenVINO's benchmark_app** on the same network (``openvino.convert_model`` on the same input, saved as IR):
-  ``-d CPU -hint latency -nstreams 1 -api sync -nthreads N -infer_precision f32 -shape [1,3,H,W] -t S``; its
+  ``-d CPU -hint none -nstreams 1 -api sync -nthreads N -infer_precision f32 -shape [1,3,H,W] -t S``; its
   median latency;
 * **ONNX Runtime's Python test tool**, ``python -m onnxruntime.tools.onnxruntime_test`` (ONNX Runtime's C++
   ``onnxruntime_perf_test`` is not shipped in its wheels) on the same exported ONNX file: the mean latency over
@@ -70,9 +70,10 @@ def parse_onnxruntime_test(output: str) -> float:
 
 
 def benchmark_app_ms(ir: Path, shape, threads: int, seconds: float) -> float:
-    """OpenVINO's benchmark_app on ``ir`` at fp32, latency hint, one stream, ``threads`` threads (ms)."""
+    """OpenVINO's benchmark_app on ``ir`` at fp32, one stream, ``threads`` threads (ms); no performance hint, as
+    benchmark_app takes explicit streams and threads only without one."""
     tool = Path(sys.executable).with_name("benchmark_app")
-    command = [str(tool) if tool.exists() else "benchmark_app", "-m", str(ir), "-d", "CPU", "-hint", "latency",
+    command = [str(tool) if tool.exists() else "benchmark_app", "-m", str(ir), "-d", "CPU", "-hint", "none",
                "-nstreams", "1", "-api", "sync", "-nthreads", str(threads), "-infer_precision", "f32",
                "-shape", "[" + ",".join(map(str, shape)) + "]", "-t", str(int(seconds))]
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds * 10 + 120)

@@ -95,6 +95,15 @@ class Converted:
     #: torch.compile only: whether Inductor's on-disk cache held the compiled graph (None: not a cache's to say)
     cached: bool | None = None
 
+    def compilations(self) -> int | None:
+        """How many graphs dynamo has compiled in this process so far (torch.compile only, else None): a count
+        that grows across the timed passes means they recompiled, and their times include compilation."""
+        if self.runtime != "compile":
+            return None
+        from torch._dynamo.utils import counters
+
+        return int(counters["stats"]["unique_graphs"])
+
 
 def convert(model, x, runtime: str, threads: int) -> Converted:
     """``model`` (eval mode, fp32, CPU) compiled by ``runtime`` with ``threads`` threads, its input shaped like
@@ -114,7 +123,9 @@ def convert(model, x, runtime: str, threads: int) -> Converted:
         compiled = torch.compile(model, backend="inductor", dynamic=False)
         misses = counters["inductor"]["fxgraph_cache_miss"]
         with torch.inference_mode():
-            compiled(x)  # the compilation happens at the first call
+            # The first call compiles, on an inference tensor as every timed pass gets: dynamo guards on the
+            # input's dispatch keys, and a plain tensor's graph would be compiled again at the first timed pass.
+            compiled(x.clone())
         cached = counters["inductor"]["fxgraph_cache_miss"] == misses
 
         def run(inp):
@@ -178,9 +189,10 @@ def agreement(model, converted: Converted, x) -> float:
     import torch
 
     with torch.inference_mode():
+        x = x.clone()  # an inference tensor, as the timed passes get (a compiled graph is not compiled again)
         ref = model(x)
+        out = np.asarray(converted.run(x), dtype=np.float32)
     ref = (ref[0] if isinstance(ref, (tuple, list)) else ref).float().numpy()
-    out = np.asarray(converted.run(x), dtype=np.float32)
     if out.shape != ref.shape:
         return float("inf")
     scale = float(np.abs(ref).max()) or 1.0

@@ -165,8 +165,13 @@ def _runtime_visit(model, spec, device: str, threads: int, visit: dict, settings
     except Exception as exc:  # noqa: BLE001 - the runtime's own refusal is the row's reason
         return {"status": "unavailable", "reason": f"{runtime} cannot take {spec.name}: {type(exc).__name__}: "
                                                    f"{' '.join(str(exc).split())[:300]}"}
+    graphs = converted.compilations()
     out = _visit(converted.run, spec, device, threads, visit["batch"], visit["budget_s"], visit["min_samples"],
                  visit["min_samples_slow"], settings, None, protocol, visit.get("expected_pass_s"))
+    if graphs is not None and converted.compilations() != graphs:
+        return {"status": "error", "conversion_s": converted.seconds,
+                "reason": f"{runtime} compiled {converted.compilations() - graphs} more graph(s) during the timed "
+                          "passes (a guard failed): their times include compilation"}
     diff = agreement(model, converted, x)
     out.update(conversion_s=converted.seconds, agreement=diff)
     if converted.cached is not None:
