@@ -361,6 +361,53 @@ def test_solutions_of_lesson_9_read_the_committed_roofline_and_studies():
     assert sorted(errors["model"]) == ["AlexNet", "GoogLeNet"] and errors["reason"].str.contains("avg_pool3d").all()
 
 
+@needs_solutions
+def test_solutions_of_lesson_9_read_the_committed_runtimes_study():
+    from helpers.analysis.claims import runtime_claims_table
+    from helpers.analysis.studies import RUNTIME_NAMES, fastest_runtimes, runtimes_table, study_results
+
+    rows = study_results("runtimes", RECORDED_DIR, COMMITTED)
+    table = runtimes_table(rows, COMMITTED)
+    google = table[table["model"] == "GoogLeNet"].set_index(["batch_size", "runtime"])
+    fastest = fastest_runtimes(table).set_index(["model", "batch_size"]).loc[("GoogLeNet", 1)]
+    text = solution("9.5")
+    assert f"fastest through {RUNTIME_NAMES[fastest['fastest']]}" in text and not fastest["clear"]
+    assert "within the noise" in text and "the three runtimes tie" in text
+    for runtime in ("compile", "onnxruntime", "openvino"):
+        point = google.loc[(1, runtime)]
+        assert (f"{1e3 * point['time_s']:.1f} ms" in text and f"{point['speedup']:.2f}x [{point['speedup_ci_low']:.2f}, "
+                f"{point['speedup_ci_high']:.2f}]" in text), runtime
+    assert google.loc[(1, "compile"), "speedup_ci_low"] > 1, "9.5: compile beats eager beyond its interval"
+    compiled = table[(table["runtime"] == "compile") & (table["batch_size"] == 1) & (table["status"] == "ok")
+                     & table["model"].isin(list(PAPER_MODELS))]
+    assert compiled.loc[compiled["speedup"].idxmax(), "model"] == "GoogLeNet" and len(compiled) == 14
+    worst = compiled.loc[compiled["speedup_ci_high"].idxmin()]
+    assert worst["speedup_ci_high"] < 1 and f"{worst['model']} runs {worst['speedup']:.2f}x" in text
+
+    text = solution("9.6")
+    saved1 = google.loc[(1, "eager"), "time_s"] - google.loc[(1, "openvino"), "time_s"]
+    saved16 = google.loc[(16, "eager"), "time_s"] - google.loc[(16, "openvino"), "time_s"]
+    conv1, conv16 = google.loc[(1, "openvino"), "conversion_s"], google.loc[(16, "openvino"), "conversion_s"]
+    assert f"= {conv1 / saved1:.0f} images" in text and f"{conv16 / saved16:.0f} images" in text
+    _has(text, conv1, ".2f"); _has(text, conv16, ".2f"); _has(text, 1e3 * saved1, ".1f")
+    one_shot = (conv1 + google.loc[(1, "openvino"), "time_s"]) / google.loc[(1, "eager"), "time_s"]
+    assert f"{one_shot:.0f} times longer" in text and one_shot > 1
+
+    text = solution("9.7")
+    c8a = runtime_claims_table(rows, COMMITTED)
+    c8a = c8a[c8a["claim"] == "C8a"]
+    ours = c8a[c8a["basis"].str.contains("our count")]
+    assert (ours["verdict"] == "holds").all() and len(ours) == 8, "9.7: C8a holds through every runtime, our count"
+    published1 = c8a[c8a["basis"] == "batch 1, the paper's published count (gops_published)"].set_index("runtime")
+    assert set(published1["verdict"]) == {"holds", "inconclusive"}, "9.7 says the verdicts part"
+    for runtime, row in published1.iterrows():
+        assert f"{RUNTIME_NAMES[runtime]} {row['estimate']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] " \
+               f"({row['verdict']})" in text
+    for batch, runtime in ((1, "onnxruntime"), (16, "openvino")):
+        basis = ours[ours["basis"].str.startswith(f"batch {batch},")]
+        assert basis.loc[basis["estimate"].idxmax(), "runtime"] == runtime, f"9.7: closest at batch {batch}"
+
+
 def test_every_prediction_is_asked_above_the_cell_that_answers_it():
     import json
 
@@ -490,7 +537,8 @@ def test_the_from_scratch_resident_memory_grows_by_at_least_the_parameters_in_a_
 
 
 #: The solutions that state a measured number: each names the run it comes from.
-FROM_THE_RECORDED_RUN = ("4.1", "4.2", "4.3", "5.1", "5.2", "7.1", "8.3", "9.1", "9.2", "9.3", "9.4")
+FROM_THE_RECORDED_RUN = ("4.1", "4.2", "4.3", "5.1", "5.2", "7.1", "8.3", "9.1", "9.2", "9.3", "9.4", "9.5", "9.6",
+                         "9.7")
 
 
 @needs_solutions

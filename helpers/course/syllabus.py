@@ -152,7 +152,15 @@ LESSONS: tuple[Lesson, ...] = (
             "Predict, then measure: is ResNet-18's parallel efficiency with 2 threads at batch 1 above or below "
             "ResNet-50's? (`python -m helpers threads --models ResNet-18 ResNet-50`; compare with the lesson's table.)",
             "bf16 halves every parameter's bytes. From the precision table, is peak memory at batch 16 half of "
-            "fp32's for every network, and why not?"),
+            "fp32's for every network, and why not?",
+            "Predict, then read the runtimes chart: through which runtime is GoogLeNet fastest at batch 1, and is "
+            "torch.compile faster than eager? Say whether each lead lies beyond the intervals.",
+            "A runtime's conversion is paid once, at start-up. From the runtimes table, after how many images at "
+            "batch 1 has OpenVINO's conversion paid for itself against eager on GoogLeNet? What does that mean for "
+            "a script that classifies one image and exits?",
+            "Read the claims per runtime: does C8a (operations predict time) get the same verdict through every "
+            "runtime? Through which runtime do the paper's networks' times follow their operation counts most "
+            "closely, and why could a runtime that fuses layers change that?"),
            objectives=("read a device's characterisation: caches, instruction-set features and measured peaks "
                        "with their intervals",
                        "place a network at a batch size on the roofline and say whether it is memory- or "
@@ -242,6 +250,7 @@ PREDICT_BEFORE: dict[str, str] = {
     "8.3": "from helpers import frontiers, latency_at",
     "9.1": "from helpers import message_figure, roofline_chart",
     "9.3": "from helpers import threads_chart",
+    "9.5": "from helpers import runtimes_chart",
 }
 
 
