@@ -254,6 +254,11 @@ def threads_summary(table: pd.DataFrame) -> str:
     return "; ".join(parts).capitalize() + "." + (f" Left out as flagged: {', '.join(left)}." if left else "")
 
 
+def _beyond_one(ok: pd.DataFrame) -> tuple[int, int]:
+    """How many speed-ups are above 1 and how many below 1 beyond their 95 % interval."""
+    return int((ok["speedup_ci_low"] > 1).sum()), int((ok["speedup_ci_high"] < 1).sum())
+
+
 def dtype_summary(table: pd.DataFrame) -> str:
     """What the precision study shows, in sentences computed from :func:`dtype_table`: speed-ups of
     each measured type over fp32, its memory, and every type not measured with its reason."""
@@ -265,8 +270,7 @@ def dtype_summary(table: pd.DataFrame) -> str:
         ok = rows[(rows["status"] == "ok") & rows["speedup"].notna()]
         if not len(ok):
             continue
-        faster = int((ok["speedup_ci_low"] > 1).sum())
-        slower = int((ok["speedup_ci_high"] < 1).sum())
+        faster, slower = _beyond_one(ok)
         out.append(f"{prec} at batch {batch}: {_range(ok['speedup'])}x the speed of fp32 over {len(ok)} models "
                    f"({faster} faster and {slower} slower beyond their 95 % interval), peak memory "
                    f"{_range(ok['memory_ratio'])} of fp32's.")
@@ -323,8 +327,7 @@ def runtimes_summary(table: pd.DataFrame) -> str:
         ok = rows[(rows["status"] == "ok") & rows["speedup"].notna()]
         if not len(ok):
             continue
-        faster = int((ok["speedup_ci_low"] > 1).sum())
-        slower = int((ok["speedup_ci_high"] < 1).sum())
+        faster, slower = _beyond_one(ok)
         out.append(f"At batch {batch}, {name(runtime, runtime)} ran {_range(ok['speedup'])}x eager's speed over "
                    f"{len(ok)} networks ({faster} faster and {slower} slower beyond their 95 % interval, "
                    f"median {ok['speedup'].median():.2f}x).")
