@@ -32,6 +32,9 @@ def test_eager_keeps_the_fingerprint_every_run_had_and_a_runtime_gets_its_own():
     ort = fingerprint("cpu", 1, runtime=runtimes.runtime_label("onnxruntime"))
     ov = fingerprint("cpu", 1, runtime=runtimes.runtime_label("openvino"))
     assert len({eager.id, ort.id, ov.id}) == 3
+    # OpenVINO's label says its graph is static: its rows from the dynamic graph are another fingerprint
+    assert runtimes.runtime_label("openvino").endswith(" static shapes")
+    assert fingerprint("cpu", 1, runtime=runtimes.runtime_label("openvino").removesuffix(" static shapes")).id != ov.id
 
 
 @pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
@@ -48,6 +51,16 @@ def test_a_runtime_computes_the_same_function_as_eager(runtime):
     wrong = runtimes.Converted(lambda inp: model(inp) * 1.1, 0.1, runtime)  # not the same function
     with torch.inference_mode():
         assert runtimes.agreement(model, wrong, x) > runtimes.AGREEMENT_TOLERANCE
+
+
+def test_openvino_compiles_the_points_static_shape():
+    from helpers.models.zoo import build_model, example_input
+
+    model = build_model("ENet").eval()
+    for batch in (1, 3):
+        x = example_input("ENet", batch)
+        shape = runtimes.openvino_graph(model, x).input(0).get_partial_shape()
+        assert shape.is_static and [d.get_length() for d in shape] == list(x.shape)
 
 
 def test_torch_compile_is_the_same_function_and_says_whether_its_cache_held_the_graph(tmp_path, monkeypatch):
@@ -262,10 +275,53 @@ def test_the_summary_says_each_runtimes_gain_the_fastest_the_order_and_what_was_
     assert "At batch 1, ONNX Runtime ran 0.50 to 2.00x eager's speed over 3 networks (1 faster and 1 slower" in text
     assert ("Fastest at batch 1: PyTorch eager for 2 (1 beyond every other runtime's interval), ONNX Runtime for 1 "
             "(1 beyond every other runtime's interval)") in text
-    assert "Kendall's tau 0.33 over 3 networks, 1 of 3 pairs in the other order" in text
+    assert ranking["tau_ci_low"] <= ranking["tau"] <= ranking["tau_ci_high"]
+    assert ranking["flipped_beyond_noise"] == 1  # A and B: 2 % intervals, apart in both runtimes
+    assert (f"Kendall's tau 0.33 [{ranking['tau_ci_low']:.2f}, {ranking['tau_ci_high']:.2f}] over 3 networks, "
+            "1 of 3 pairs in the other order, 1 of them beyond both points' intervals") in text
     assert "ONNX Runtime has no time for D: onnxruntime cannot take the network: RuntimeError: no." in text
     assert runtimes_summary(runtimes_table(_rows({("eager", "A"): (0.04, 1.02)}))).startswith(
         "The runtimes study holds no runtime beside eager")
+
+
+def test_a_reordering_is_counted_beyond_the_noise_only_where_the_intervals_say_so():
+    from scipy.stats import kendalltau
+
+    from helpers.analysis.studies import runtime_ranking
+
+    times = {m: 0.01 * (i + 1) for i, m in enumerate("ABCDEFGH")}
+    # the runtime reverses the order, each point measured within 2 %: every pair flips, beyond the noise
+    reversed_ = _rows({**{("eager", m): (t, 1.02) for m, t in times.items()},
+                       **{("onnxruntime", m): (0.1 - t, 1.02) for m, t in times.items()}})
+    r = runtime_ranking(runtimes_table(reversed_)).iloc[0]
+    assert r["tau"] == pytest.approx(-1) and r["tau_ci_high"] == pytest.approx(-1)
+    assert r["flipped_pairs"] == r["flipped_beyond_noise"] == 28
+    # neighbours swapped, each point within 2x: the pairs flip, but within the noise
+    swapped = dict(zip("ABCDEFGH", "BADCFEHG"))
+    noisy = _rows({**{("eager", m): (t, 2.0) for m, t in times.items()},
+                   **{("onnxruntime", m): (times[swapped[m]] / 2, 2.0) for m, t in times.items()}})
+    r = runtime_ranking(runtimes_table(noisy)).iloc[0]
+    assert r["flipped_pairs"] == 4 and r["flipped_beyond_noise"] == 0
+    a, b = list(times.values()), [times[swapped[m]] for m in times]
+    assert r["tau"] == pytest.approx(kendalltau(a, b).statistic)  # tau-b, as scipy computes it
+    assert r["tau_ci_low"] < r["tau"] <= r["tau_ci_high"] <= 1
+
+
+def test_a_speedups_interval_is_its_own_whatever_else_the_table_holds():
+    from helpers.analysis.fits import lognormal_draws, percentile_interval
+
+    one = {("eager", "A"): (0.040, 1.1), ("openvino", "A"): (0.020, 1.3)}
+    more = {**one, **{(r, m): (0.01 * (i + 1), 1.2) for i, m in enumerate("BCDEF") for r in ("eager", "openvino")}}
+    alone = runtimes_table(_rows(one)).set_index(["model", "runtime"]).loc[("A", "openvino")]
+    among = runtimes_table(_rows(more)).set_index(["model", "runtime"]).loc[("A", "openvino")]
+    for c in ("speedup", "speedup_ci_low", "speedup_ci_high"):
+        assert alone[c] == among[c]
+    # the closed form is what log-normal draws of both points give
+    a = lognormal_draws([0.040], [0.040 / 1.1], [0.040 * 1.1], size=200_000, seed=1)[:, 0]
+    b = lognormal_draws([0.020], [0.020 / 1.3], [0.020 * 1.3], size=200_000, seed=2)[:, 0]
+    low, high = percentile_interval(a / b)
+    assert alone["speedup_ci_low"] == pytest.approx(low, rel=0.01)
+    assert alone["speedup_ci_high"] == pytest.approx(high, rel=0.01)
 
 
 def test_batching_and_operations_are_ruled_per_runtime_and_can_fail_through_one():

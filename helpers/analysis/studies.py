@@ -1,8 +1,8 @@
-"""The tables and sentences of the two hardware studies (threads, numeric type), from their stores.
+"""The tables and sentences of the three hardware studies (threads, numeric type, runtime), from their stores.
 
-The studies are measured by helpers.measure.studies into ``threads.csv`` and ``precision.csv``
-(helpers.store.results.STUDY_FILES). Ratios carry a 95 % interval from log-normal draws of both
-points' own intervals (helpers.analysis.fits). Units: seconds per image, MB (10**6 bytes).
+The studies are measured by helpers.measure.studies into ``threads.csv``, ``precision.csv`` and ``runtimes.csv``
+(helpers.store.results.STUDY_FILES). A ratio of two points carries a 95 % interval in closed form, each point
+log-normal with its own interval; a ranking's Kendall tau one from a bootstrap over the networks. Units: seconds per image, MB (10**6 bytes).
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from helpers.analysis.evidence import is_left_out, point_table
-from helpers.analysis.fits import lognormal_draws, percentile_interval
 
 __all__ = ["study_results", "threads_table", "dtype_table", "runtimes_table", "fastest_runtimes", "runtime_ranking",
            "threads_summary", "dtype_summary", "runtimes_summary", "same_point_table", "same_point_summary"]
@@ -34,14 +33,25 @@ def study_results(study: str, root: Path | str | None = None, device_tag: str | 
     return rows
 
 
-def _ratio(num: pd.DataFrame, den: pd.DataFrame, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """den/num of per-image times, with the 95 % interval of log-normal draws of both."""
-    a = lognormal_draws(den["value"], den["ci_low"], den["ci_high"], seed=seed)
-    b = lognormal_draws(num["value"], num["ci_low"], num["ci_high"], seed=seed + 1)
-    ratio = a / b
-    bounds = [percentile_interval(ratio[:, j]) for j in range(ratio.shape[1])]
+def _ratio(num: pd.DataFrame, den: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """den/num of per-image times, row by row, with a 95 % interval: both points log-normal with their
+    interval's log half-width as 1.96 sd (as helpers.analysis.fits.lognormal_draws draws them), so the
+    ratio's log is normal with the two variances summed, and its interval is exact and each row's own
+    (no draws: a point's interval does not depend on which other rows the table holds)."""
+    from scipy import stats
+
+    from helpers.core.stats import CONFIDENCE
+
+    z = stats.norm.ppf((1 + CONFIDENCE) / 2)
+
+    def log_sd(frame):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sd = (np.log(frame["ci_high"].to_numpy(float)) - np.log(frame["ci_low"].to_numpy(float))) / (2 * z)
+        return np.where(np.isfinite(sd) & (sd > 0), sd, 0.0)
+
     est = den["value"].to_numpy(float) / num["value"].to_numpy(float)
-    return est, np.array([lo for lo, _ in bounds]), np.array([hi for _, hi in bounds])
+    spread = np.exp(z * np.hypot(log_sd(den), log_sd(num)))
+    return est, est / spread, est * spread
 
 
 def _points_by(results: pd.DataFrame, column: str, device_tag: str | None) -> pd.DataFrame:
@@ -291,25 +301,51 @@ RUNTIME_NAMES = {"eager": "PyTorch eager", "compile": "torch.compile", "onnxrunt
                  "openvino": "OpenVINO"}
 
 
-def runtime_ranking(table: pd.DataFrame) -> pd.DataFrame:
-    """Does a runtime reorder the networks? Per batch size and runtime other than eager, Kendall's tau between
-    the networks' order by per-image time in eager and through the runtime (networks measured by both), with
-    the number of networks and of pairs whose order flips. Columns: batch_size, runtime, n, tau, flipped_pairs."""
-    from scipy.stats import kendalltau
+def _tau_b(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b of each row of two (draws x networks) matrices (NaN where a row is all ties)."""
+    i, j = np.triu_indices(a.shape[1], k=1)
+    sa, sb = np.sign(a[:, i] - a[:, j]), np.sign(b[:, i] - b[:, j])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (sa * sb).sum(axis=1) / np.sqrt((sa * sa).sum(axis=1) * (sb * sb).sum(axis=1))
 
-    columns = ["batch_size", "runtime", "n", "tau", "flipped_pairs"]
+
+def runtime_ranking(table: pd.DataFrame) -> pd.DataFrame:
+    """Does a runtime reorder the networks? Per batch size and runtime other than eager, over the networks measured
+    by both: Kendall's tau (tau-b) between their order by per-image time in eager and through the runtime, with the
+    central 95 % of 2000 bootstrap resamples of the networks (``tau_ci_low``, ``tau_ci_high``: how much the figure
+    depends on which networks were measured); the pairs in the other order (``flipped_pairs``) and how many of
+    them lie apart beyond both points' 95 % intervals in eager and through the runtime (``flipped_beyond_noise``:
+    reorderings a re-run would keep). Columns: batch_size, runtime, n, tau, tau_ci_low, tau_ci_high,
+    flipped_pairs, flipped_beyond_noise."""
+    from helpers.analysis.fits import RESAMPLES, percentile_interval
+
+    columns = ["batch_size", "runtime", "n", "tau", "tau_ci_low", "tau_ci_high", "flipped_pairs",
+               "flipped_beyond_noise"]
     ok = table[(table["status"] == "ok") & table["time_s"].notna()] if len(table) else table
     out = []
     for batch, rows in (ok.groupby("batch_size") if len(ok) else []):
-        times = rows.pivot_table(index="model", columns="runtime", values="time_s")
+        wide = {c: rows.pivot_table(index="model", columns="runtime", values=c)
+                for c in ("time_s", "time_ci_low", "time_ci_high")}
+        times = wide["time_s"]
         for runtime in [r for r in times.columns if r != "eager"] if "eager" in times.columns else []:
             pair = times[["eager", runtime]].dropna()
             if len(pair) < 3:
                 continue
-            a, b = pair["eager"].to_numpy(), pair[runtime].to_numpy()
-            flips = int(sum((a[i] - a[j]) * (b[i] - b[j]) < 0 for i in range(len(a)) for j in range(i)))
+            a, b = pair["eager"].to_numpy(float), pair[runtime].to_numpy(float)
+            lo = {c: wide["time_ci_low"].loc[pair.index, c].to_numpy(float) for c in ("eager", runtime)}
+            hi = {c: wide["time_ci_high"].loc[pair.index, c].to_numpy(float) for c in ("eager", runtime)}
+            i, j = np.triu_indices(len(a), k=1)
+            flipped = (a[i] - a[j]) * (b[i] - b[j]) < 0
+
+            def apart(c):  # the two networks' intervals do not overlap
+                return (lo[c][i] > hi[c][j]) | (lo[c][j] > hi[c][i])
+
+            resampled = np.random.default_rng(0).integers(0, len(a), (RESAMPLES, len(a)))
+            tau_low, tau_high = percentile_interval(_tau_b(a[resampled], b[resampled]))
             out.append({"batch_size": int(batch), "runtime": runtime, "n": len(pair),
-                        "tau": float(kendalltau(a, b).statistic), "flipped_pairs": flips})
+                        "tau": float(_tau_b(a[None, :], b[None, :])[0]), "tau_ci_low": tau_low, "tau_ci_high": tau_high,
+                        "flipped_pairs": int(flipped.sum()),
+                        "flipped_beyond_noise": int((flipped & apart("eager") & apart(runtime)).sum())})
     return pd.DataFrame(out, columns=columns)
 
 
@@ -340,8 +376,9 @@ def runtimes_summary(table: pd.DataFrame) -> str:
         out.append(f"Fastest at batch {batch}: {said}.")
     for r in runtime_ranking(table).itertuples():
         out.append(f"The networks' order by time at batch {r.batch_size} through {name(r.runtime, r.runtime)} "
-                   f"against eager's: Kendall's tau {r.tau:.2f} over {r.n} networks, {r.flipped_pairs} of "
-                   f"{r.n * (r.n - 1) // 2} pairs in the other order.")
+                   f"against eager's: Kendall's tau {r.tau:.2f} [{r.tau_ci_low:.2f}, {r.tau_ci_high:.2f}] over "
+                   f"{r.n} networks, {r.flipped_pairs} of {r.n * (r.n - 1) // 2} pairs in the other order, "
+                   f"{r.flipped_beyond_noise} of them beyond both points' intervals.")
     conv = others[others["conversion_s"].notna()]
     for runtime, rows in conv.groupby("runtime", sort=False):
         cold = rows["conversion_cold_s"].dropna()

@@ -13,8 +13,11 @@ point child, with the runtime's own thread setting made equal to the engine's:
 * ``onnxruntime``: exported with ``torch.onnx.export`` (the TorchScript exporter, a dynamic batch axis),
   run by an ``InferenceSession`` on the CPU execution provider, ``intra_op_num_threads`` = threads,
   ``inter_op_num_threads`` = 1, every graph optimisation on;
-* ``openvino``: ``openvino.convert_model`` from the PyTorch model, compiled for ``CPU`` with
-  ``INFERENCE_PRECISION_HINT`` = ``f32`` (its default on a CPU with AVX-512 BF16 is bf16: a faster
+* ``openvino``: ``openvino.convert_model`` from the PyTorch model, reshaped to the point's static input
+  shape (each batch its own point, as with torch.compile; the converter's graph is dynamic, ``[?,3,?,?]``,
+  and OpenVINO's CPU plugin runs a dynamic graph slower: GoogLeNet at batch 1 took 27-29 ms dynamic against
+  21.5 ms static on the 2-core AMD EPYC VM, which is what ``benchmark_app -shape`` times), compiled for ``CPU``
+  with ``INFERENCE_PRECISION_HINT`` = ``f32`` (its default on a CPU with AVX-512 BF16 is bf16: a faster
   fp32 would be a precision change, not a runtime's speed) and ``INFERENCE_NUM_THREADS`` = threads.
 
 Conversion happens in the point child, outside the timed passes (a runtime's thread pool started
@@ -65,12 +68,20 @@ def runtime_version(runtime: str) -> str | None:
         return None
 
 
+#: What a runtime's label adds to its version where the way it is run changed: OpenVINO's points were timed on the
+#: converter's dynamic graph before they were timed on the static one, and a store's dynamic rows are not resumed
+#: as static ones.
+_LABEL_NOTES = {"openvino": " static shapes"}
+
+
 def runtime_label(runtime: str) -> str:
-    """``"onnxruntime 1.31.1"``: the runtime and its version, as a fingerprint and a row record it;
-    "" for eager (the batch sweep's runtime, whose fingerprint does not name it)."""
+    """``"onnxruntime 1.31.1"``: the runtime and its version (``"openvino 2026.4.1 static shapes"``: and how its
+    graph is shaped), as a fingerprint and a row record it; "" for eager (the batch sweep's runtime, whose
+    fingerprint does not name it)."""
     if runtime == "eager":
         return ""
-    return f"{runtime} {runtime_version(runtime) or 'not installed'}"
+    version = runtime_version(runtime)
+    return f"{runtime} {version}{_LABEL_NOTES.get(runtime, '')}" if version else f"{runtime} not installed"
 
 
 def unavailable_reason(runtime: str, device: str) -> str | None:
@@ -106,8 +117,9 @@ class Converted:
 
 
 def convert(model, x, runtime: str, threads: int) -> Converted:
-    """``model`` (eval mode, fp32, CPU) compiled by ``runtime`` with ``threads`` threads, its input shaped like
-    ``x`` with a dynamic batch axis. Raises what the runtime raises where it cannot take the model."""
+    """``model`` (eval mode, fp32, CPU) compiled by ``runtime`` with ``threads`` threads for inputs shaped like
+    ``x`` (ONNX Runtime's graph with a dynamic batch axis; torch.compile's and OpenVINO's static). Raises what the
+    runtime raises where it cannot take the model."""
     import torch
 
     start = time.perf_counter()
@@ -172,7 +184,8 @@ def onnx_bytes(model, x) -> bytes:
 
 
 def openvino_graph(model, x):
-    """``model`` converted by ``openvino.convert_model`` from PyTorch, traced on ``x`` (an ``openvino.Model``)."""
+    """``model`` converted by ``openvino.convert_model`` from PyTorch, traced on ``x``, with ``x``'s shape as its
+    static input shape (an ``openvino.Model``): the converter's own graph is dynamic, which OpenVINO runs slower."""
     import warnings
 
     import openvino as ov
@@ -180,7 +193,9 @@ def openvino_graph(model, x):
 
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")  # torch.jit.trace's deprecation notices, which the converter uses
-        return ov.convert_model(model, example_input=x)
+        graph = ov.convert_model(model, example_input=x)
+    graph.reshape({graph.input(0): ov.PartialShape(list(x.shape))})
+    return graph
 
 
 def agreement(model, converted: Converted, x) -> float:
