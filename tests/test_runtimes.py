@@ -1,5 +1,6 @@
 """The runtimes study: PyTorch eager, ONNX Runtime and OpenVINO timed by the same engine (helpers.measure.runtimes)."""
 import json
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -142,6 +143,36 @@ def test_an_output_that_differs_from_eagers_is_an_error_saying_by_how_much(monke
     assert "openvino's output differs from eager's by 0.25 of eager's largest output (tolerance 0.001)" in out["reason"]
 
 
+def test_an_output_that_is_zero_everywhere_is_timed_but_its_agreement_is_said_not_compared(monkeypatch):
+    import torch
+
+    from helpers.analysis.studies import runtimes_summary
+    from helpers.measure import worker
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(), torch.nn.LazyLinear(10)).eval()
+    x = torch.randn(1, 3, 8, 8)
+    model(x)
+    torch.nn.init.zeros_(model[2].weight), torch.nn.init.zeros_(model[2].bias)  # a zero-initialised head
+    wrong = runtimes.Converted(lambda inp: model(inp) + 1.0, 0.1, "onnxruntime")
+    assert math.isnan(runtimes.agreement(model, wrong, x))  # nothing to compare: any runtime would agree
+    monkeypatch.setattr(runtimes, "agreement", lambda model, converted, x: float("nan"))
+    model, spec, visit = _visit_args()
+    out = worker._runtime_visit(model, spec, "cpu", 1, visit, FAST, "engine", "openvino")
+    assert out["status"] == "ok" and "agreement" not in out
+    assert out["agreement_unchecked"] == runtimes.UNCHECKED_ZERO_OUTPUT
+    rows = _rows({("eager", "A"): (0.04, 1.02), ("openvino", "A"): (0.02, 1.02), ("eager", "V"): (0.2, 1.02)})
+    rows = pd.concat([rows, pd.DataFrame([make_row(
+        device_tag="cpu-x", model="V", batch_size=1, metric="latency_per_image", value=0.1, ci_low=0.09, ci_high=0.11,
+        unit="s", status="ok", n=3, details={"runtime": "openvino",
+                                              "agreement_unchecked": runtimes.UNCHECKED_ZERO_OUTPUT})]).assign(
+        runtime="openvino")], ignore_index=True)
+    table = runtimes_table(rows).set_index(["model", "runtime"])
+    assert math.isnan(table.at[("V", "openvino"), "agreement"]) and table.at[("A", "openvino"), "agreement_note"] == ""
+    text = runtimes_summary(runtimes_table(rows))
+    assert "Every output it timed was within 1.0e-06" in text
+    assert f"Outputs of V are {runtimes.UNCHECKED_ZERO_OUTPUT}." in text
+
+
 def test_timed_passes_that_recompile_are_an_error_never_a_time(monkeypatch, tmp_path):
     import torch
 
@@ -252,6 +283,24 @@ def test_the_fastest_runtime_is_named_and_a_lead_within_the_noise_is_said():
     assert best.at["A", "fastest"] == "openvino" and best.at["A", "clear"]
     assert best.at["B", "fastest"] == "openvino" and not best.at["B", "clear"]
     assert runtimes_table(pd.DataFrame()).empty
+
+
+def test_the_runtimes_command_says_a_missing_eager_point_and_an_uncompared_output(tmp_path, monkeypatch, capsys):
+    from helpers.store.results import STUDY_FILES
+
+    tag = device_tag("cpu")
+    rows = pd.DataFrame([make_row(device_tag=tag, model="ENet", batch_size=1, metric="latency_per_image", value=0.01,
+                                  ci_low=0.009, ci_high=0.011, unit="s", status="ok", n=3,
+                                  details={"runtime": "openvino",
+                                           "agreement_unchecked": runtimes.UNCHECKED_ZERO_OUTPUT})])
+    (tmp_path / tag).mkdir()
+    rows.to_csv(tmp_path / tag / STUDY_FILES["runtimes"], index=False)
+    monkeypatch.setattr(studies, "measure_runtimes", lambda *a, **k: [])  # the store already holds the point
+    assert main(["runtimes", "--models", "ENet", "--batch-sizes", "1", "--runtimes", "openvino",
+                 "--out", str(tmp_path)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "ENet" in x)
+    assert "speed-up - (no eager point in this store)" in line and "nan" not in line
+    assert f"output {runtimes.UNCHECKED_ZERO_OUTPUT}" in line
 
 
 def test_the_runtimes_command_names_a_bad_runtime(tmp_path):

@@ -164,14 +164,16 @@ def runtimes_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.D
     runtime's reason), per-image time (s) with its interval, speed-up over eager with its interval (log-normal
     draws of both points' intervals), the conversion time (s; for torch.compile, over the windows whose graph
     Inductor's cache held) and ``conversion_cold_s``, the median of the cold compilations (NaN where none), and
-    the output's agreement with eager's (the largest difference over eager's largest output). Points flagged
+    the output's agreement with eager's (the largest difference over eager's largest output; NaN with
+    ``agreement_note`` saying why where it was not compared). Points flagged
     contended or unstable are "left out"."""
     import json
 
     from helpers.measure.runtimes import RUNTIMES
 
     columns = ["model", "batch_size", "runtime", "status", "reason", "time_s", "time_ci_low", "time_ci_high", "n",
-               "speedup", "speedup_ci_low", "speedup_ci_high", "conversion_s", "conversion_cold_s", "agreement", "flags"]
+               "speedup", "speedup_ci_low", "speedup_ci_high", "conversion_s", "conversion_cold_s", "agreement",
+               "agreement_note", "flags"]
     if results.empty or "runtime" not in results.columns:
         return pd.DataFrame(columns=columns)
     rows = results if device_tag is None else results[results["device_tag"] == device_tag]
@@ -186,6 +188,8 @@ def runtimes_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.D
     table["agreement"] = [json.loads(d).get("agreement_max", np.nan) if isinstance(d, str) and d else np.nan
                           for d in latency["details"]]
     table.loc[table["runtime"] == "eager", "agreement"] = 0.0  # eager is the reference
+    table["agreement_note"] = [json.loads(d).get("agreement_unchecked", "") if isinstance(d, str) and d else ""
+                               for d in latency["details"]]
     conv = rows[(rows["metric"] == "conversion_time") & (rows["status"] == "ok")]
     conv = conv.drop_duplicates(["model", "batch_size", "runtime"], keep="last")
     cold = [json.loads(d).get("cold_seconds") if isinstance(d, str) and d else None for d in conv["details"]]
@@ -389,6 +393,9 @@ def runtimes_summary(table: pd.DataFrame) -> str:
     if len(agree):
         out.append(f"Every output it timed was within {agree.max():.1e} of eager's largest output "
                    f"(tolerance {_tolerance():g}).")
+    unchecked = others[(others["status"] == "ok") & (others["agreement_note"] != "")]
+    for note, rows in unchecked.groupby("agreement_note", sort=False):
+        out.append(f"Outputs of {', '.join(dict.fromkeys(rows['model']))} are {note}.")
     for runtime, rows in others[~others["status"].isin(["ok"])].groupby("runtime", sort=False):
         rows = rows.drop_duplicates("model")
         general = [str(r).replace(m, "the network") for r, m in zip(rows["reason"], rows["model"])]

@@ -242,9 +242,11 @@ def _cmd_study(args: argparse.Namespace) -> int:
                 continue
             ci = f" [{r.speedup_ci_low:.2f}, {r.speedup_ci_high:.2f}]" if r.speedup_ci_low == r.speedup_ci_low else ""
             conv = f"  conversion {r.conversion_s:.2f} s" if r.conversion_s == r.conversion_s else ""
+            speedup = f"{r.speedup:.2f}x{ci}" if r.speedup == r.speedup else "- (no eager point in this store)"
+            output = (f"output within {r.agreement:.1e} of eager's" if r.agreement == r.agreement else
+                      f"output {r.agreement_note or 'not compared'}")
             print(f"  {r.model:<14} b={r.batch_size:<3} {r.runtime:<12} {1000 * r.time_s:8.2f} ms "
-                  f"[{1000 * r.time_ci_low:.2f}, {1000 * r.time_ci_high:.2f}]  speed-up {r.speedup:.2f}x{ci}{conv}"
-                  f"  output within {r.agreement:.1e} of eager's")
+                  f"[{1000 * r.time_ci_low:.2f}, {1000 * r.time_ci_high:.2f}]  speed-up {speedup}{conv}  {output}")
         return 0
     print(f"{study} study on {tag} ({'accuracy not re-measured; ' if study == 'precision' else ''}"
           f"times in ms per image, 95 % intervals):")

@@ -134,6 +134,9 @@ def _latency_row(rec: "_Recorder", state, settings: EngineSettings, common: dict
         from helpers.measure.runtimes import AGREEMENT_TOLERANCE
 
         details.update(agreement_max=max(agreements), agreement_tolerance=AGREEMENT_TOLERANCE)
+    unchecked = next((v["agreement_unchecked"] for v in ok_visits if v.get("agreement_unchecked")), None)
+    if unchecked:
+        details["agreement_unchecked"] = unchecked
     rec.add(model, b, "latency_per_image", value=s["median"] / b, median=s["median"] / b,
             iqr=_iqr(s["samples"]) / b, ci_low=s["low"] / b if math.isfinite(s["low"]) else None,
             ci_high=s["high"] / b if math.isfinite(s["high"]) else None, n=s["n"], status="ok",

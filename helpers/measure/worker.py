@@ -155,7 +155,7 @@ def _runtime_visit(model, spec, device: str, threads: int, visit: dict, settings
     allocations in this process are the exporter's as much as the runtime's."""
     import torch
 
-    from helpers.measure.runtimes import AGREEMENT_TOLERANCE, agreement, convert
+    from helpers.measure.runtimes import AGREEMENT_TOLERANCE, UNCHECKED_ZERO_OUTPUT, agreement, convert
     from helpers.models import zoo
 
     torch.set_num_threads(threads)
@@ -173,9 +173,13 @@ def _runtime_visit(model, spec, device: str, threads: int, visit: dict, settings
                 "reason": f"{runtime} compiled {converted.compilations() - graphs} more graph(s) during the timed "
                           "passes (a guard failed): their times include compilation"}
     diff = agreement(model, converted, x)
-    out.update(conversion_s=converted.seconds, agreement=diff)
+    out.update(conversion_s=converted.seconds)
     if converted.cached is not None:
         out["conversion_cached"] = converted.cached
+    if math.isnan(diff):  # eager's output is zero everywhere: timed, but its agreement is not a figure
+        out["agreement_unchecked"] = UNCHECKED_ZERO_OUTPUT
+        return out
+    out["agreement"] = diff
     if not diff <= AGREEMENT_TOLERANCE:
         return {"status": "error", "conversion_s": converted.seconds, "agreement": diff,
                 "reason": f"{runtime}'s output differs from eager's by {diff:.3g} of eager's largest output "
