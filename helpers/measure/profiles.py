@@ -133,7 +133,8 @@ PROFILES: dict[str, Profile] = {
                          "a class's worth: a fully connected net (AlexNet), a VGG, a ResNet, an efficient net "
                          "(ENet) and an Inception (GoogLeNet), batches 1, 4 and 16",
                          # lesson 9's studies kept to one network each, and 3 peak windows: a class's run stays
-                         # within 5 minutes on 2 cores (docs/course.md gives the measured time)
+                         # within about 8 minutes on 2 cores, the runtimes study about 3 of them (docs/course.md
+                         # gives the measured time)
                          threads_models=("AlexNet",), precision_models=("ResNet-50",), peak_windows=3,
                          runtime_models=("GoogLeNet",)),
     "quick": Profile("quick", ("paper",), (1, 16), EngineSettings(), 5.0,
