@@ -21,7 +21,7 @@ from scipy import optimize, stats
 from helpers.core.stats import CONFIDENCE, Estimate
 
 __all__ = [
-    "bootstrap_models", "lognormal_draws", "normal_draws",
+    "bootstrap_models", "log_sd", "lognormal_draws", "normal_draws",
     "percentile_interval",
     "LinearFit", "linear_fit", "r2_of", "loo_relative_errors", "cooks_distance", "spearman", "Knee", "memory_knee", "FloorSlope",
     "floor_slope_fit", "pareto_mask", "UpperBound", "linear_upper_bound", "HyperbolicFit",
@@ -60,20 +60,24 @@ def bootstrap_models(statistic: Callable[..., float], *columns: Any, seed: int =
     return Estimate(value, low, high, method)
 
 
-def lognormal_draws(value: Any, ci_low: Any, ci_high: Any, size: int = RESAMPLES,
-                    seed: int = 0) -> np.ndarray:
-    """Draws (size x points) of positive quantities measured with 95 % intervals,
-    log-normal around ``value`` with the interval's log half-width as 1.96 sd.
-    A point without an interval is drawn at its value."""
-    v = np.asarray(value, dtype=float).ravel()
+def log_sd(ci_low: Any, ci_high: Any) -> np.ndarray:
+    """The log-normal sd of quantities measured with 95 % intervals: the interval's log half-width over 1.96
+    (0 for a point without an interval)."""
     lo = np.asarray(ci_low, dtype=float).ravel()
     hi = np.asarray(ci_high, dtype=float).ravel()
     z = stats.norm.ppf((1 + CONFIDENCE) / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         sd = (np.log(hi) - np.log(lo)) / (2 * z)
-    sd = np.where(np.isfinite(sd) & (sd > 0), sd, 0.0)
+    return np.where(np.isfinite(sd) & (sd > 0), sd, 0.0)
+
+
+def lognormal_draws(value: Any, ci_low: Any, ci_high: Any, size: int = RESAMPLES,
+                    seed: int = 0) -> np.ndarray:
+    """Draws (size x points) of positive quantities measured with 95 % intervals,
+    log-normal around ``value`` with :func:`log_sd`. A point without an interval is drawn at its value."""
+    v = np.asarray(value, dtype=float).ravel()
     rng = np.random.default_rng(seed)
-    return v * np.exp(rng.standard_normal((size, v.size)) * sd)
+    return v * np.exp(rng.standard_normal((size, v.size)) * log_sd(ci_low, ci_high))
 
 
 def normal_draws(value: Any, ci_low: Any, ci_high: Any, size: int = RESAMPLES, seed: int = 0) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 The studies are measured by helpers.measure.studies into ``threads.csv``, ``precision.csv`` and ``runtimes.csv``
 (helpers.store.results.STUDY_FILES). A ratio of two points carries a 95 % interval in closed form, each point
-log-normal with its own interval; a ranking's Kendall tau one from a bootstrap over the networks. Units: seconds per image, MB (10**6 bytes).
+log-normal with its own interval; a ranking's Kendall tau one from a bootstrap over the networks. Units: seconds
+per image, MB (10**6 bytes).
 """
 from __future__ import annotations
 
@@ -34,23 +35,17 @@ def study_results(study: str, root: Path | str | None = None, device_tag: str | 
 
 
 def _ratio(num: pd.DataFrame, den: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """den/num of per-image times, row by row, with a 95 % interval: both points log-normal with their
-    interval's log half-width as 1.96 sd (as helpers.analysis.fits.lognormal_draws draws them), so the
-    ratio's log is normal with the two variances summed, and its interval is exact and each row's own
-    (no draws: a point's interval does not depend on which other rows the table holds)."""
+    """den/num of per-image times, row by row, with a 95 % interval in closed form: both points log-normal
+    (helpers.analysis.fits.log_sd), so the ratio's log sd is the two summed in quadrature. Each row's interval
+    is its own, whatever else the table holds."""
     from scipy import stats
 
+    from helpers.analysis.fits import log_sd
     from helpers.core.stats import CONFIDENCE
 
     z = stats.norm.ppf((1 + CONFIDENCE) / 2)
-
-    def log_sd(frame):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sd = (np.log(frame["ci_high"].to_numpy(float)) - np.log(frame["ci_low"].to_numpy(float))) / (2 * z)
-        return np.where(np.isfinite(sd) & (sd > 0), sd, 0.0)
-
     est = den["value"].to_numpy(float) / num["value"].to_numpy(float)
-    spread = np.exp(z * np.hypot(log_sd(den), log_sd(num)))
+    spread = np.exp(z * np.hypot(log_sd(den["ci_low"], den["ci_high"]), log_sd(num["ci_low"], num["ci_high"])))
     return est, est / spread, est * spread
 
 
@@ -161,8 +156,8 @@ def dtype_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.Data
 
 def runtimes_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.DataFrame:
     """Per model, batch size and runtime (the runtimes study, helpers.measure.runtimes): status (ok, or the
-    runtime's reason), per-image time (s) with its interval, speed-up over eager with its interval (log-normal
-    draws of both points' intervals), the conversion time (s; for torch.compile, over the windows whose graph
+    runtime's reason), per-image time (s) with its interval, speed-up over eager with its interval (both points
+    log-normal with their own intervals, in closed form), the conversion time (s; for torch.compile, over the windows whose graph
     Inductor's cache held) and ``conversion_cold_s``, the median of the cold compilations (NaN where none), and
     the output's agreement with eager's (the largest difference over eager's largest output; NaN with
     ``agreement_note`` saying why where it was not compared). Points flagged
@@ -185,11 +180,10 @@ def runtimes_table(results: pd.DataFrame, device_tag: str | None = None) -> pd.D
                      "flags"]].copy()
     table["batch_size"] = table["batch_size"].astype(int)
     table["flags"] = table["flags"].fillna("").astype(str)
-    table["agreement"] = [json.loads(d).get("agreement_max", np.nan) if isinstance(d, str) and d else np.nan
-                          for d in latency["details"]]
+    details = [json.loads(d) if isinstance(d, str) and d else {} for d in latency["details"]]
+    table["agreement"] = [d.get("agreement_max", np.nan) for d in details]
     table.loc[table["runtime"] == "eager", "agreement"] = 0.0  # eager is the reference
-    table["agreement_note"] = [json.loads(d).get("agreement_unchecked", "") if isinstance(d, str) and d else ""
-                               for d in latency["details"]]
+    table["agreement_note"] = [d.get("agreement_unchecked", "") for d in details]
     conv = rows[(rows["metric"] == "conversion_time") & (rows["status"] == "ok")]
     conv = conv.drop_duplicates(["model", "batch_size", "runtime"], keep="last")
     cold = [json.loads(d).get("cold_seconds") if isinstance(d, str) and d else None for d in conv["details"]]
@@ -319,7 +313,7 @@ def runtime_ranking(table: pd.DataFrame) -> pd.DataFrame:
     central 95 % of 2000 bootstrap resamples of the networks (``tau_ci_low``, ``tau_ci_high``: how much the figure
     depends on which networks were measured); the pairs in the other order (``flipped_pairs``) and how many of
     them lie apart beyond both points' 95 % intervals in eager and through the runtime (``flipped_beyond_noise``:
-    reorderings a re-run would keep). Columns: batch_size, runtime, n, tau, tau_ci_low, tau_ci_high,
+    reorderings larger than the noise those intervals describe). Columns: batch_size, runtime, n, tau, tau_ci_low, tau_ci_high,
     flipped_pairs, flipped_beyond_noise."""
     from helpers.analysis.fits import RESAMPLES, percentile_interval
 
